@@ -1,0 +1,44 @@
+"""`python -m djsandbox [+pipeline=NAME] [key=value ...]`: the Hydra app.
+
+With no pipeline chosen, the embedded `demo` pipeline runs. Heavy libraries are imported only
+once a job runs, so `--help` and `--cfg job` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from .config import register_configs
+from .context import register_resolver
+
+CONF_DIR = str(Path(__file__).resolve().parent / "conf")
+DEFAULT_PIPELINE = "demo"
+
+
+def with_default_pipeline(argv: list[str]) -> list[str]:
+    """Add `+pipeline=demo` unless a pipeline is chosen (or the user asks Hydra for help)."""
+    chosen = any(a.lstrip("+~").startswith("pipeline=") for a in argv)
+    asks_help = any(a in ("--help", "-h", "--hydra-help", "--info") for a in argv)
+    return argv if chosen or asks_help else argv + [f"+pipeline={DEFAULT_PIPELINE}"]
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sandbox")
+def main(cfg: DictConfig) -> float | None:
+    from .cli_support import run_from_hydra
+
+    return run_from_hydra(cfg)
+
+
+def entry() -> None:
+    register_configs()
+    register_resolver()
+    sys.argv = [sys.argv[0]] + with_default_pipeline(sys.argv[1:])
+    main()
+
+
+if __name__ == "__main__":
+    entry()

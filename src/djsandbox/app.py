@@ -1,0 +1,72 @@
+"""One entry for both front ends: prepare the run folder, validate, run, summarise."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from .context import STATE_FILE
+from .errors import SandboxError
+from .paths import atomic_write_text
+from .runner import Runner, RunOutcome
+from .summary import write_summary
+
+log = logging.getLogger("djsandbox")
+
+
+def _resume_folder(cfg: dict[str, Any]) -> Path | None:
+    """Where to resume from: a given folder, this work_dir, or the newest sibling run."""
+    resume = cfg.get("resume")
+    work_dir = Path(cfg["work_dir"])
+    if isinstance(resume, str) and resume.lower() not in ("true", "false", ""):
+        folder = Path(resume).expanduser()
+        if not (folder / STATE_FILE).exists():
+            raise SandboxError(f"resume: {folder} holds no {STATE_FILE}; give the folder of an "
+                               "earlier run (the one with sandbox_state.json)")
+        return folder
+    if resume is True or (isinstance(resume, str) and resume.lower() == "true"):
+        if (work_dir / STATE_FILE).exists():
+            return work_dir
+        siblings = [p.parent for p in work_dir.parent.glob(f"*/{STATE_FILE}")
+                    if p.parent.resolve() != work_dir.resolve()]
+        if siblings:
+            return max(siblings, key=lambda p: (p / STATE_FILE).stat().st_mtime)
+    return None
+
+
+def load_plugins(modules: list[str]) -> None:
+    """Import user modules that register their own hooks' component types."""
+    import importlib
+
+    for name in modules or []:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise SandboxError(f"plugins: cannot import {name!r}: {exc}") from None
+
+
+def prepare(cfg: dict[str, Any], base_dirs: list[Path]) -> Runner:
+    """Settle the run folder (resume included) and validate everything; nothing runs yet."""
+    cfg = dict(cfg)
+    load_plugins(cfg.get("plugins") or [])
+    folder = _resume_folder(cfg)
+    if folder is not None:
+        cfg["work_dir"] = str(folder)
+        cfg["resume"] = True
+    return Runner(cfg, base_dirs)
+
+
+def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
+                snapshot: dict[str, Any] | None = None) -> RunOutcome:
+    """Validate and run; writes the config snapshot, state and summary into the run folder."""
+    runner = prepare(cfg, base_dirs)
+    runner.work_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(runner.work_dir / "config_snapshot.json",
+                      json.dumps(snapshot if snapshot is not None else runner.cfg, indent=1,
+                                 default=str))
+    outcome = runner.run()
+    table = write_summary(outcome.state, outcome.work_dir)
+    print(f"\nRun folder: {outcome.work_dir}\n\n{table}", flush=True)
+    return outcome

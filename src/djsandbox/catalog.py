@@ -1,0 +1,110 @@
+"""Every hook and component the sandbox knows, registered explicitly in one place.
+
+Names are the reference DJ-Sandbox's, so its configs run unchanged. Entries marked
+unavailable are part of the spec but built by a later issue (or need an optional extra);
+validation reports them before any job runs. `dj-sandbox --list` prints this catalog.
+"""
+
+from __future__ import annotations
+
+from .registry import Registry
+
+_POOLS = "not available yet: data pools arrive with issue #3 (data pools, converters, evaluators)"
+_MODELS = "not available yet: arrives with issue #4 (model side on Lightning)"
+_VIDEO = "not available yet: arrives with the text-to-video issue (needs the VBench extra)"
+_RFT = "not available yet: arrives with the RL (Trinity-RFT) issue"
+
+HOOKS = Registry("hook")
+HOOKS.add("ProbeViaAnalyzerHook", "djsandbox.hooks.data_juicer:ProbeViaAnalyzerHook",
+          "analyse a dataset with Data-Juicer's Analyzer")
+HOOKS.add("ProbeViaModelInferHook", None, "sample data, run model inference, analyse outputs",
+          unavailable=_MODELS)
+HOOKS.add("GeneralProbeHook", "djsandbox.hooks.generic:GeneralProbeHook",
+          "a GeneralProbe component chosen by extra_configs.type")
+HOOKS.add("RefineRecipeViaKSigmaHook", "djsandbox.hooks.data_juicer:RefineRecipeViaKSigmaHook",
+          "set filter bounds to mean +- k*std of analysed stats")
+HOOKS.add("RefineRecipeViaModelFeedbackHook", None, "refine a recipe from model feedback",
+          unavailable="not available: the reference never implemented it; no issue builds it yet")
+HOOKS.add("ProcessDataHook", "djsandbox.hooks.data_juicer:ProcessDataHook",
+          "process a dataset with Data-Juicer's executor")
+HOOKS.add("DataPoolManipulationHook", "djsandbox.hooks.generic:DataPoolManipulationHook",
+          "a DataPoolManipulator component chosen by extra_configs.type")
+HOOKS.add("GeneralDataExecutorHook", "djsandbox.hooks.generic:GeneralDataExecutorHook",
+          "a GeneralDataExecutor component chosen by extra_configs.type")
+HOOKS.add("TrainModelHook", "djsandbox.hooks.generic:TrainModelHook",
+          "a ModelTrainExecutor component chosen by extra_configs.type")
+HOOKS.add("InferModelHook", "djsandbox.hooks.generic:InferModelHook",
+          "a ModelInferExecutor component chosen by extra_configs.type")
+HOOKS.add("EvaluateDataHook", "djsandbox.hooks.generic:EvaluateDataHook",
+          "a DataEvaluator component chosen by extra_configs.type")
+HOOKS.add("EvaluateModelHook", "djsandbox.hooks.generic:EvaluateModelHook",
+          "a ModelEvaluator component chosen by extra_configs.type")
+
+DATA_POOL_MANIPULATORS = Registry("DataPoolManipulator type")
+for _name in ("data_pool_construction", "data_pool_combination", "data_pool_duplication",
+              "data_pool_downsampling", "data_pool_ranking", "data_pool_merging",
+              "data_pool_cartesian_join"):
+    DATA_POOL_MANIPULATORS.add(_name, None, unavailable=_POOLS)
+
+GENERAL_DATA_EXECUTORS = Registry("GeneralDataExecutor type")
+for _name in ("coco_caption_to_dj_conversion", "coco_caption_meta_generation",
+              "dj_to_easyanimate_video_dataset_conversion"):
+    GENERAL_DATA_EXECUTORS.add(_name, None, unavailable=_POOLS)
+
+GENERAL_PROBES = Registry("GeneralProbe type")
+GENERAL_PROBES.add("data_pool_ranking", None, unavailable=_POOLS)
+
+DATA_EVALUATORS = Registry("DataEvaluator type")
+DATA_EVALUATORS.add("accuracy", "djsandbox.components:accuracy",
+                    "share of predicted labels equal to the ground truth")
+DATA_EVALUATORS.add("mse", "djsandbox.components:mse",
+                    "mean squared error between predicted and true values")
+DATA_EVALUATORS.add("dj_text_quality_classifier", None, unavailable=_POOLS)
+DATA_EVALUATORS.add("vbench_video_evaluator", None, unavailable=_VIDEO)
+DATA_EVALUATORS.add("video_inception_evaluator", None, unavailable=_VIDEO)
+
+MODEL_INFER_EVALUATORS = Registry("ModelInferEvaluator type")
+MODEL_INFER_EVALUATORS.add("modelscope", None, unavailable=_MODELS)
+
+MODEL_TRAIN_EXECUTORS = Registry("ModelTrainExecutor type")
+MODEL_TRAIN_EXECUTORS.add("text_classifier", "djsandbox.components:train_text_classifier",
+                          "Lightning EmbeddingBag text classifier (CPU, seconds); "
+                          "returns (checkpoint, metrics)", results=2)
+MODEL_TRAIN_EXECUTORS.add("modelscope", None, unavailable=_MODELS)
+MODEL_TRAIN_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
+MODEL_TRAIN_EXECUTORS.add("trinity-rft", None, unavailable=_RFT)
+MODEL_TRAIN_EXECUTORS.add("internvl_coco_caption", None, unavailable=_MODELS)
+
+MODEL_INFER_EXECUTORS = Registry("ModelInferExecutor type")
+for _name in ("huggingface", "vllm", "api"):
+    MODEL_INFER_EXECUTORS.add(_name, None, unavailable=_MODELS)
+MODEL_INFER_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
+
+MODEL_EVALUATORS = Registry("ModelEvaluator type")
+MODEL_EVALUATORS.add("text_classifier", "djsandbox.components:evaluate_text_classifier",
+                     "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set")
+MODEL_EVALUATORS.add("internvl_coco_caption", None, unavailable=_MODELS)
+
+FACTORIES: dict[str, Registry] = {
+    "DataPoolManipulator": DATA_POOL_MANIPULATORS,
+    "GeneralDataExecutor": GENERAL_DATA_EXECUTORS,
+    "GeneralProbe": GENERAL_PROBES,
+    "DataEvaluator": DATA_EVALUATORS,
+    "ModelInferEvaluator": MODEL_INFER_EVALUATORS,
+    "ModelTrainExecutor": MODEL_TRAIN_EXECUTORS,
+    "ModelInferExecutor": MODEL_INFER_EXECUTORS,
+    "ModelEvaluator": MODEL_EVALUATORS,
+}
+
+
+def describe() -> str:
+    """A plain-text listing of every hook and component, with what is not available yet."""
+    lines: list[str] = []
+    for title, registry in [("Hooks", HOOKS)] + [(f"{k} types", v) for k, v in FACTORIES.items()]:
+        lines.append(f"{title}:")
+        for entry in registry:
+            state = f"  [{entry.unavailable}]" if entry.unavailable else ""
+            summary = f" - {entry.summary}" if entry.summary else ""
+            lines.append(f"  {entry.name}{summary}{state}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,80 @@
+"""`dj-sandbox --config FILE.yaml`: runs a config written for the reference DJ-Sandbox.
+
+Relative paths are looked up from the working directory first, then beside the config file.
+`dj-sandbox --list` prints every registered hook and component type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import GLOBAL_KEYS, SandboxConfig
+from .errors import ConfigError, SandboxError
+
+
+def load_reference_config(path: Path, overrides: list[str]) -> dict[str, Any]:
+    """Load a reference-format file onto the typed schema; unknown keys are named."""
+    from omegaconf import OmegaConf
+
+    from .cli_support import split_config
+    from .context import register_resolver
+
+    register_resolver()
+    if not path.is_file():
+        raise ConfigError(f"--config: {path} does not exist")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as exc:
+        raise ConfigError(f"--config: cannot parse {path}: {exc}") from None
+    if not OmegaConf.is_dict(loaded):
+        raise ConfigError(f"--config: {path}: expected a mapping at the top level")
+    import difflib
+
+    unknown = [k for k in loaded.keys() if k not in GLOBAL_KEYS]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), GLOBAL_KEYS, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(hints)}; valid: "
+                          f"{', '.join(GLOBAL_KEYS)}")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(SandboxConfig), loaded,
+                                 OmegaConf.from_dotlist(overrides))
+    except Exception as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return split_config(merged)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dj-sandbox", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, help="sandbox config in the reference format")
+    parser.add_argument("--list", action="store_true", help="list hooks and component types")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. resume=true")
+    args = parser.parse_args(argv)
+    if args.list:
+        from .catalog import describe
+
+        print(describe(), end="")
+        return 0
+    if args.config is None:
+        parser.error("--config FILE is required (or --list)")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    from .app import run_sandbox
+
+    try:
+        cfg = load_reference_config(args.config, args.overrides)
+        run_sandbox(cfg, [Path.cwd(), args.config.resolve().parent], snapshot=cfg)
+    except SandboxError as exc:
+        print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

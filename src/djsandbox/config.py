@@ -1,0 +1,64 @@
+"""Typed schemas of the sandbox config, stored in Hydra's ConfigStore.
+
+`SandboxConfig` is the base of `conf/sandbox.yaml` (Hydra runs) and the schema that
+reference-format files are merged onto (`dj-sandbox --config`). Job lists stay untyped in the
+global schema because the reference accepts two pipeline forms; each job is checked against
+`JobConfig` by the validator, which can name the pipeline and job in its messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+STAGES: tuple[str, ...] = ("probe", "refine_recipe", "execution", "evaluation")
+STAGE_KEYS: dict[str, str] = {stage: f"{stage}_job_configs" for stage in STAGES}
+ANONYMOUS_PIPELINE = "anonymous"
+
+
+@dataclass
+class JobConfig:
+    """One job: a hook plus its configs; `input`/`local` rewrite those configs before it runs."""
+
+    hook: str = "???"
+    meta_name: Optional[str] = None
+    dj_configs: Any = None  # path (.yaml/.yml/.json) or mapping: a Data-Juicer recipe
+    extra_configs: Any = None  # path or mapping: whatever the hook's component needs
+    input: Optional[Dict[str, str]] = None  # {target.key: pipeline.meta_name.result | -1.result}
+    output: Optional[List[str]] = None  # names of the job's results (default res_1, res_2, ...)
+    local: Optional[Dict[str, Any]] = None  # {target.key: value}
+
+
+@dataclass
+class SandboxConfig:
+    """Global keys of a sandbox run (reference names), plus the pipelines."""
+
+    project_name: str = "djsandbox"
+    experiment_name: str = "run"  # the tracker's run name
+    work_dir: str = "./outputs/${project_name}/${experiment_name}"
+    resume: Any = False  # true, or the path of an earlier run folder
+    hpo_config: Any = None
+    max_iter_num: int = 1  # 0: iterate until iter_targets are met
+    iter_targets: Any = None  # "pipe.meta.key <= 0.2" or a list of such strings
+    iter_targets_mode: str = "all"  # all | any
+    iter_updater: Optional[Dict[str, str]] = None  # {pipe.meta.key: pipe.meta.extra_configs.key}
+    pipelines: Any = None  # mapping name -> stages, or a list of one-key mappings
+    probe_job_configs: Any = None
+    refine_recipe_job_configs: Any = None
+    execution_job_configs: Any = None
+    evaluation_job_configs: Any = None
+    vars: Dict[str, Any] = field(default_factory=dict)  # free user variables: ${vars.x}
+    plugins: List[str] = field(default_factory=list)  # modules that register user components
+
+
+GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)
+JOB_KEYS: tuple[str, ...] = tuple(JobConfig.__dataclass_fields__)
+
+
+def register_configs() -> None:
+    """Put the schemas into Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="sandbox_schema", node=SandboxConfig)
+    cs.store(group="schema", name="job", node=JobConfig)

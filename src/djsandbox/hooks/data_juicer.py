@@ -1,0 +1,85 @@
+"""The Data-Juicer hooks: analyse, refine a recipe by k-sigma, process.
+
+Data-Juicer is imported only inside the adapters in `djsandbox.data`, when a job runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import SandboxError
+from ..paths import output_path
+from .base import Hook, JobRun
+
+
+class ProbeViaAnalyzerHook(Hook):
+    """Returns (path of the dataset with per-sample stats, stats summary)."""
+
+    result_count: ClassVar[int | None] = 2
+    needs_dj_configs = True
+
+    def run(self, run: JobRun) -> Any:
+        from ..data.dj_analyze import analyze
+
+        export_path, summary = analyze(run.dj_configs or {}, work_dir=run.job_dir,
+                                       base_dirs=run.base_dirs)
+        run.notes["rows"] = summary.get("rows")
+        return export_path, summary
+
+
+class RefineRecipeViaKSigmaHook(Hook):
+    """Bounds of each analysed filter become mean +- k*std; returns the refined recipe path.
+
+    The stats come from the analysis recorded under the same meta_name in this pipeline (the
+    reference's convention), or from `extra_configs.stats` (e.g. set through `input`).
+    """
+
+    needs_dj_configs = True
+
+    def check(self, job: dict[str, Any]) -> list[str]:
+        problems = super().check(job)
+        extra = job.get("extra_configs") or {}
+        k = extra.get("k", 3) if isinstance(extra, dict) else 3
+        if not isinstance(k, (int, float)) or isinstance(k, bool) or k <= 0:
+            problems.append(f"extra_configs.k: expected a positive number, got {k!r}")
+        return problems
+
+    def run(self, run: JobRun) -> Any:
+        from ..data.k_sigma import refine_recipe_k_sigma, write_recipe
+
+        stats = run.extra("stats")
+        if stats is None:
+            stats = self._analysed_stats(run)
+        target = run.extra("path_k_sigma_recipe")
+        path = (output_path(target, run.base_dirs) if target
+                else run.job_dir / "k_sigma_recipe.yaml")
+        recipe, changes = refine_recipe_k_sigma(run.dj_configs or {}, stats,
+                                                k=float(run.extra("k", 3)))
+        write_recipe(recipe, Path(path))
+        run.notes["changes"] = changes
+        return str(path)
+
+    @staticmethod
+    def _analysed_stats(run: JobRun) -> dict[str, Any]:
+        entry = run.context.iterations[run.iteration].get(run.pipeline, {}).get(run.name, {})
+        for value in entry.values():
+            if isinstance(value, dict) and isinstance(value.get("stats"), dict):
+                return value["stats"]
+        raise SandboxError(
+            f"{run.label}: no analysed stats found under meta_name '{run.name}' in pipeline "
+            f"'{run.pipeline}'. Run a ProbeViaAnalyzerHook with the same meta_name earlier in "
+            "the pipeline, or pass the stats summary as extra_configs.stats.")
+
+
+class ProcessDataHook(Hook):
+    """Runs Data-Juicer's executor; returns the processed dataset path."""
+
+    needs_dj_configs = True
+
+    def run(self, run: JobRun) -> Any:
+        from ..data.dj_process import process
+
+        result = process(run.dj_configs or {}, work_dir=run.job_dir, base_dirs=run.base_dirs)
+        run.notes.update(rows_in=result.get("rows_in"), rows_out=result.get("rows_out"))
+        return result["export_path"]

@@ -1,0 +1,161 @@
+"""Turning a raw job into the configs its hook runs with.
+
+Order (DESIGN.md): job body <- files loaded <- `local` (OmegaConf.update) <- `input` (written as
+`${ctx:source}` interpolations) <- resolved against the live context and the global keys.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .context import Context
+from .errors import ConfigError, SandboxError
+from .paths import find_existing, load_config_file, looks_like_config_file
+from .plan import JobSpec
+
+CONFIG_KEYS = ("dj_configs", "extra_configs")
+
+
+def target_root(target: str) -> str:
+    return str(target).split(".", 1)[0]
+
+
+def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
+                     produced: set[Path] | None = None) -> tuple[Any, Path | None]:
+    """Load `dj_configs`/`extra_configs` when given as a file path; (content, file's folder).
+
+    A file that does not exist yet but that an earlier job writes (`produced`) is left as a
+    path, so validation accepts it and the runner loads it when the job runs.
+    """
+    if not isinstance(value, str) or "${" in value:
+        return value, None
+    if not looks_like_config_file(value):
+        raise ConfigError(f"{label}: {key}: expected a mapping or a path ending in .yaml, .yml "
+                          f"or .json, got {value!r}")
+    found = find_existing(value, base_dirs)
+    if found is None:
+        if produced is not None and any(c in produced for c in _abs_candidates(value, base_dirs)):
+            return value, None
+        tried = ", ".join(str(c) for c in _abs_candidates(value, base_dirs))
+        raise ConfigError(f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
+                          "no earlier job writes it")
+    try:
+        return load_config_file(found), found.parent
+    except Exception as exc:  # yaml/json syntax errors: name the file
+        raise ConfigError(f"{label}: {key}: cannot parse {found}: {exc}") from None
+
+
+def _abs_candidates(value: str, base_dirs: list[Path]) -> list[Path]:
+    from .paths import candidates
+
+    return candidates(value, base_dirs)
+
+
+def apply_local(body: dict[str, Any], local: dict[str, Any] | None, label: str) -> dict[str, Any]:
+    """`local: {target.key: value}` as OmegaConf updates on a copy of the job body."""
+    if not local:
+        return body
+    node = OmegaConf.create(copy.deepcopy(body), flags={"allow_objects": True})
+    for target, value in local.items():
+        _check_target(target, "local", label)
+        _ensure_mapping(node, target)
+        OmegaConf.update(node, str(target), value, merge=False)
+    return OmegaConf.to_container(node, resolve=False)  # type: ignore[return-value]
+
+
+def _check_target(target: Any, field: str, label: str) -> None:
+    if not isinstance(target, str) or target_root(target) not in CONFIG_KEYS:
+        raise ConfigError(f"{label}: {field}: target {target!r} must start with 'dj_configs' or "
+                          "'extra_configs' (e.g. extra_configs.dataset_path)")
+
+
+def _ensure_mapping(node: Any, target: str) -> None:
+    """A None config becomes {} so a nested key can be written into it."""
+    root = target_root(target)
+    if "." in target and node.get(root) is None:
+        node[root] = {}
+    if "." in target and isinstance(node.get(root), str):
+        raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node.get(root)!r}); "
+                          "it is loaded before local/input apply, so this means it could not be "
+                          "loaded")
+
+
+class ResolvedJob:
+    """A job's final configs plus the folder its recipe file came from (for relative paths)."""
+
+    def __init__(self, dj_configs: Any, extra_configs: Any, source_dirs: list[Path]) -> None:
+        self.dj_configs = dj_configs
+        self.extra_configs = extra_configs
+        self.source_dirs = source_dirs
+
+
+def resolve_interpolated(value: Any, globals_: dict[str, Any], label: str,
+                         context: Context | None = None) -> Any:
+    """Resolve a config given as one interpolation (e.g. `${pkg:recipes/x.yaml}`).
+
+    Without a live context, a value that needs `${ctx:...}` is returned unchanged (validation
+    cannot know it yet).
+    """
+    if not (isinstance(value, str) and "${" in value):
+        return value
+    node = OmegaConf.create({**globals_, "__value__": value}, flags={"allow_objects": True})
+    try:
+        if context is None:
+            return OmegaConf.to_container(node, resolve=True)["__value__"]  # type: ignore[index]
+        with context.active(label):
+            return OmegaConf.to_container(node, resolve=True)["__value__"]  # type: ignore[index]
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ or exc.__context__
+        if context is None and "ctx:" in value:
+            return value
+        if isinstance(cause, SandboxError):
+            raise type(cause)(str(cause)) from None
+        raise ConfigError(f"{label}: cannot resolve {value!r}: {exc}") from None
+
+
+def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
+                base_dirs: list[Path], extra_local: dict[str, Any] | None = None) -> ResolvedJob:
+    """Produce the configs a job runs with, reading `input` sources from the live context."""
+    label = spec.label
+    body = dict(spec.body)
+    source_dirs: list[Path] = []
+    for key in CONFIG_KEYS:
+        body[key] = resolve_interpolated(body.get(key), globals_, f"{label}: {key}", context)
+        body[key], folder = load_side_config(body.get(key), key, label, base_dirs)
+        if folder is not None:
+            source_dirs.append(folder)
+    local = dict(body.get("local") or {})
+    local.update(extra_local or {})
+    body = apply_local(body, local, label)
+    node = OmegaConf.create({**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
+                            flags={"allow_objects": True})
+    for target, source in (body.get("input") or {}).items():
+        _check_target(target, "input", label)
+        _ensure_mapping(node.__job__, target)
+        OmegaConf.update(node, f"__job__.{target}", f"${{ctx:{source}}}", merge=False)
+    try:
+        with context.active(f"{label}: input"):
+            resolved = OmegaConf.to_container(node.__job__, resolve=True)
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, SandboxError):
+            raise type(cause)(str(cause)) from None
+        raise ConfigError(f"{label}: cannot resolve the job config: {exc}") from None
+    out: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        value = resolved.get(key)  # type: ignore[union-attr]
+        if isinstance(value, str):  # a path that came from the context or an earlier job
+            value, folder = load_side_config(value, key, label, base_dirs)
+            if folder is not None:
+                source_dirs.append(folder)
+        out[key] = value
+    for key in CONFIG_KEYS:
+        if out[key] is not None and not isinstance(out[key], dict):
+            raise ConfigError(f"{label}: {key}: expected a mapping after loading, got "
+                              f"{type(out[key]).__name__}")
+    return ResolvedJob(out["dj_configs"], out["extra_configs"], source_dirs)

@@ -1,0 +1,180 @@
+"""Runs a validated sandbox: iterations -> pipelines -> stages -> jobs, saving after every job.
+
+A finished job is never run twice for the same run folder: its results and status are in
+`sandbox_state.json` (written atomically), and `resume` skips it. The job that was running
+when a run died or raised is run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import HOOKS
+from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
+from .errors import JobFailedError, SandboxError
+from .hooks.base import JobRun
+from .jobs import resolve_job
+from .plan import JobSpec, Plan, build_plan
+from .targets import parse_targets
+from .validation import validate
+
+log = logging.getLogger("djsandbox")
+
+
+@dataclass
+class RunOutcome:
+    work_dir: Path
+    context: Context
+    state: RunState
+    iterations_run: int
+    targets_met: bool | None
+    executed: list[str] = field(default_factory=list)  # job keys run (not skipped) this time
+
+
+def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
+    """A tuple is several results, anything else one; names from `output`, then res_i."""
+    values = list(results) if isinstance(results, tuple) else [results]
+    names = list(output or [])
+    if len(names) > len(values):
+        raise SandboxError(f"{label}: output names {names} but the hook returned "
+                           f"{len(values)} result(s)")
+    names += [f"res_{i}" for i in range(len(names) + 1, len(values) + 1)]
+    return {name: to_jsonable(value, label) for name, value in zip(names, values)}
+
+
+def iteration_path(value: Any, iteration: int) -> Any:
+    """Put iteration > 0 outputs in an `iter_<n>` subfolder so iterations never overwrite."""
+    if not isinstance(value, str) or iteration == 0:
+        return value
+    p = Path(value)
+    return str(p.parent / f"iter_{iteration}" / p.name)
+
+
+class Runner:
+    def __init__(self, cfg: dict[str, Any], base_dirs: list[Path]) -> None:
+        """`cfg`: the sandbox config as plain data, global keys resolved, jobs raw."""
+        register_resolver()
+        self.cfg = cfg
+        self.base_dirs = base_dirs
+        self.plan: Plan = build_plan(cfg)
+        self.globals = {k: v for k, v in cfg.items() if not k.endswith("_job_configs")
+                        and k != "pipelines"}
+        validate(self.plan, cfg, base_dirs, self.globals)
+        self.targets = parse_targets(cfg.get("iter_targets"))
+        self.work_dir = Path(cfg["work_dir"]).resolve()
+
+    # -- state -------------------------------------------------------------------------
+    def _open_state(self) -> RunState:
+        path = self.work_dir / STATE_FILE
+        if self.cfg.get("resume") and path.exists():
+            state = RunState.load(path)
+            log.info("resuming from %s (%d job records)", path, len(state.jobs))
+            return state
+        if self.cfg.get("resume"):
+            log.warning("resume requested but %s has no saved state: starting fresh", self.work_dir)
+        elif path.exists():
+            raise SandboxError(f"{self.work_dir} already holds a run ({STATE_FILE}); set "
+                               "resume=true to continue it, or choose another work_dir")
+        return RunState(path, meta={"project_name": self.cfg.get("project_name"),
+                                    "experiment_name": self.cfg.get("experiment_name")})
+
+    # -- running -----------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        state = self._open_state()
+        state.save()
+        ctx = state.context
+        max_iter = int(self.cfg.get("max_iter_num", 1))
+        outcome = RunOutcome(self.work_dir, ctx, state, 0, None)
+        iteration = 0
+        while max_iter == 0 or iteration < max_iter:
+            ctx.start_iteration(iteration)
+            updates = self._iteration_updates(ctx, iteration)
+            for pipeline, jobs in self.plan.pipelines.items():
+                for spec in jobs:
+                    self._run_job(spec, state, iteration, updates, outcome, multi=max_iter != 1)
+            outcome.iterations_run = iteration + 1
+            if self.targets:
+                outcome.targets_met = self._targets_met(ctx, iteration)
+                if outcome.targets_met:
+                    log.info("iteration %d: iter_targets met; stopping", iteration)
+                    break
+            iteration += 1
+        return outcome
+
+    def _run_job(self, spec: JobSpec, state: RunState, iteration: int,
+                 updates: dict[tuple[str, str], dict[str, Any]], outcome: RunOutcome,
+                 multi: bool) -> None:
+        status = state.status(iteration, spec.key)
+        if status and status.get("status") == "done":
+            log.info("skip (done): iter %d, %s", iteration, spec.label)
+            return
+        ctx = state.context
+        log.info("run: iter %d, %s, hook %s", iteration, spec.label, spec.hook)
+        state.set_status(iteration, spec.key, status="running", pipeline=spec.pipeline,
+                         stage=spec.stage, index=spec.index, meta_name=spec.meta_name,
+                         hook=spec.hook, started=time.time(), error=None)
+        state.save()
+        started = time.perf_counter()
+        try:
+            run = self._job_run(spec, ctx, iteration, updates, multi)
+            hook = HOOKS.get(spec.hook).load()()
+            results = name_results(hook.run(run), spec.body.get("output"), spec.label)
+        except BaseException as exc:
+            state.set_status(iteration, spec.key, status="failed",
+                             elapsed=time.perf_counter() - started,
+                             error=f"{type(exc).__name__}: {exc}")
+            state.save()
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            if isinstance(exc, SandboxError):
+                raise
+            log.debug("job traceback:\n%s", traceback.format_exc())
+            raise JobFailedError(f"{spec.label} (hook {spec.hook}) failed: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        ctx.record(spec.pipeline, spec.context_name, results)
+        state.set_status(iteration, spec.key, status="done", elapsed=time.perf_counter() - started,
+                         finished=time.time(), notes=to_jsonable(run.notes, spec.label),
+                         job_dir=str(run.job_dir))
+        state.save()
+        outcome.executed.append(f"{iteration}/{spec.key}")
+
+    def _job_run(self, spec: JobSpec, ctx: Context, iteration: int,
+                 updates: dict[tuple[str, str], dict[str, Any]], multi: bool) -> JobRun:
+        extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
+        resolved = resolve_job(spec, self.globals, ctx, self.base_dirs, extra_local)
+        dj, extra = resolved.dj_configs, resolved.extra_configs
+        if multi:
+            for cfg in (dj, extra):
+                if isinstance(cfg, dict) and "export_path" in cfg:
+                    cfg["export_path"] = iteration_path(cfg["export_path"], iteration)
+        job_dir = self.work_dir / f"iter_{iteration}" / spec.pipeline / (
+            f"{spec.stage}_{spec.index}_{spec.context_name}")
+        job_dir.mkdir(parents=True, exist_ok=True)
+        return JobRun(label=spec.label, pipeline=spec.pipeline, name=spec.context_name,
+                      iteration=iteration, dj_configs=dj, extra_configs=extra, job_dir=job_dir,
+                      base_dirs=self.base_dirs + resolved.source_dirs, context=ctx)
+
+    def _iteration_updates(self, ctx: Context,
+                           iteration: int) -> dict[tuple[str, str], dict[str, Any]]:
+        """`iter_updater`: results of the previous iteration become `local` values of jobs."""
+        updates: dict[tuple[str, str], dict[str, Any]] = {}
+        if iteration == 0:
+            return updates
+        for source, target in (self.cfg.get("iter_updater") or {}).items():
+            value = ctx.lookup(str(source), iteration=iteration - 1, where="iter_updater")
+            pipeline, meta_name, key = str(target).split(".", 2)
+            updates.setdefault((pipeline, meta_name), {})[key] = value
+        return updates
+
+    def _targets_met(self, ctx: Context, iteration: int) -> bool:
+        met = [t.met(ctx.lookup(t.key, iteration=iteration, where="iter_targets"))
+               for t in self.targets]
+        for target, ok in zip(self.targets, met):
+            log.info("iteration %d: target %s: %s", iteration, target, "met" if ok else "not met")
+        return all(met) if self.cfg.get("iter_targets_mode", "all") == "all" else any(met)

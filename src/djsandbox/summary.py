@@ -1,0 +1,86 @@
+"""The end-of-run comparison: one row per pipeline, with rows kept, metrics and stage times.
+
+Read only from the saved state, so it can be rebuilt for any run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .config import STAGES
+from .context import RunState
+from .paths import atomic_write_text
+
+_METRIC_HOOKS = ("EvaluateModelHook", "EvaluateDataHook")
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        out[prefix] = value
+    elif isinstance(value, dict):
+        for key, sub in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
+
+
+def summary_rows(state: RunState, iteration: int | None = None) -> list[dict[str, Any]]:
+    """Rows for the last (or given) iteration: pipeline, rows kept, metrics, seconds per stage."""
+    ctx = state.context
+    it = len(ctx.iterations) - 1 if iteration is None else iteration
+    rows: dict[str, dict[str, Any]] = {}
+    for key, status in state.jobs.items():
+        if not key.startswith(f"{it}/") or status.get("status") != "done":
+            continue
+        pipeline = status["pipeline"]
+        row = rows.setdefault(pipeline, {"pipeline": pipeline})
+        stage_key = f"{status['stage']} s"
+        row[stage_key] = row.get(stage_key, 0.0) + float(status.get("elapsed") or 0.0)
+        notes = status.get("notes") or {}
+        if "rows_out" in notes:
+            row["rows kept"] = f"{notes['rows_out']}/{notes['rows_in']}"
+        name = status.get("meta_name") or f"{status['stage']}_{status['index']}"
+        results = ctx.iterations[it].get(pipeline, {}).get(name, {})
+        if status.get("hook") == "TrainModelHook":
+            for value in results.values():
+                if isinstance(value, dict) and "train_rows" in value:
+                    row["train rows"] = value["train_rows"]
+        if status.get("hook") in _METRIC_HOOKS:
+            metrics: dict[str, float] = {}
+            _flatten("", results, metrics)
+            for metric, value in metrics.items():
+                short = metric.split(".", 1)[1] if metric.startswith("res_") and "." in metric else metric
+                row[short] = value
+    return list(rows.values())
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table with a stable column order: pipeline, data, metrics, stage times."""
+    if not rows:
+        return "(no finished jobs)\n"
+    stage_cols = [f"{s} s" for s in STAGES]
+    cols: list[str] = []
+    for row in rows:
+        for col in row:
+            if col not in cols and col not in stage_cols:
+                cols.append(col)
+    cols += [c for c in stage_cols if any(c in r for r in rows)]
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
+        return "" if value is None else str(value)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(state: RunState, work_dir: Path) -> str:
+    rows = summary_rows(state)
+    table = format_table(rows)
+    atomic_write_text(work_dir / "summary.md", "# Run summary\n\n" + table)
+    atomic_write_text(work_dir / "summary.json", json.dumps(rows, indent=1))
+    return table
