@@ -45,6 +45,7 @@ class Context:
         self.iterations: list[dict[str, dict[str, dict[str, Any]]]] = []
         self.order: list[list[Any]] = []  # [iteration, pipeline, name] in completion order
         self.iteration = 0
+        self.last_error: ContextLookupError | None = None
 
     # -- recording ---------------------------------------------------------------------
     def start_iteration(self, iteration: int) -> None:
@@ -108,6 +109,7 @@ class Context:
         """Make this context the one `${ctx:...}` reads while a job's config is resolved."""
         token = _ACTIVE.set(self)
         _WHERE.set(where)
+        self.last_error = None
         try:
             yield
         finally:
@@ -122,7 +124,11 @@ def _ctx_resolver(source: Any) -> Any:
     if ctx is None:
         raise ContextLookupError(f"${{ctx:{source}}} can only be resolved while a sandbox job "
                                  "runs (it reads the results of earlier jobs)")
-    return ctx.lookup(str(source), where=_WHERE.get())
+    try:
+        return ctx.lookup(str(source), where=_WHERE.get())
+    except ContextLookupError as exc:
+        ctx.last_error = exc  # OmegaConf wraps resolver errors; keep ours for the message
+        raise
 
 
 def _pkg_resolver(relative: str) -> str:

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .context import Context
-from .errors import ConfigError, SandboxError
+from .errors import ConfigError, ContextLookupError
 from .paths import find_existing, load_config_file, looks_like_config_file
 from .plan import JobSpec
 
@@ -110,11 +110,10 @@ def resolve_interpolated(value: Any, globals_: dict[str, Any], label: str,
         with context.active(label):
             return OmegaConf.to_container(node, resolve=True)["__value__"]  # type: ignore[index]
     except OmegaConfBaseException as exc:
-        cause = exc.__cause__ or exc.__context__
         if context is None and "ctx:" in value:
             return value
-        if isinstance(cause, SandboxError):
-            raise type(cause)(str(cause)) from None
+        if context is not None and context.last_error is not None:
+            raise ContextLookupError(str(context.last_error)) from None
         raise ConfigError(f"{label}: cannot resolve {value!r}: {exc}") from None
 
 
@@ -142,9 +141,8 @@ def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
         with context.active(f"{label}: input"):
             resolved = OmegaConf.to_container(node.__job__, resolve=True)
     except OmegaConfBaseException as exc:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, SandboxError):
-            raise type(cause)(str(cause)) from None
+        if context.last_error is not None:
+            raise ContextLookupError(str(context.last_error)) from None
         raise ConfigError(f"{label}: cannot resolve the job config: {exc}") from None
     out: dict[str, Any] = {}
     for key in CONFIG_KEYS:

@@ -62,7 +62,7 @@ class Hook:
             extra = job.get("extra_configs")
             component_type = extra.get("type") if isinstance(extra, dict) else None
             if component_type is None:
-                if not (isinstance(extra, str) and "${" in extra):
+                if not isinstance(extra, str):  # a str: a file an earlier job writes
                     problems.append(f"extra_configs.type: missing; valid: "
                                     f"{', '.join(sorted(registry.names()))}")
             elif isinstance(component_type, str) and "${" in component_type:

@@ -1,0 +1,32 @@
+"""Run Data-Juicer's DefaultExecutor on a recipe and report how many rows went in and out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from djsandbox.data.dj_runtime import build_dj_config, dj_log_to, prepare_offline_env
+
+__all__ = ["process"]
+
+
+def process(
+    recipe: Mapping[str, Any], *, work_dir: Path, base_dirs: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """Apply the recipe's ops to its dataset and export the result.
+
+    Returns {"export_path", "rows_in", "rows_out"}. The dataset is loaded here and handed to
+    the executor, so rows_in is known without reading the file twice.
+    """
+    prepare_offline_env()
+    cfg = build_dj_config(recipe, work_dir=work_dir, base_dirs=base_dirs, job="process")
+    from data_juicer.core import DefaultExecutor
+
+    with dj_log_to(cfg, "process"):
+        executor = DefaultExecutor(cfg)
+        dataset = None
+        if not (cfg.get("use_checkpoint", False) and executor.ckpt_manager and executor.ckpt_manager.ckpt_available):
+            dataset = executor.dataset_builder.load_dataset()
+        rows_in = None if dataset is None else int(len(dataset))
+        result = executor.run(dataset=dataset)
+    return {"export_path": str(cfg.export_path), "rows_in": rows_in, "rows_out": int(len(result))}

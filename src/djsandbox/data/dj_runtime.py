@@ -1,0 +1,249 @@
+"""Data-Juicer runtime glue: offline environment, recipe -> DJ config, DJ log capture.
+
+Data-Juicer is imported lazily inside functions only: importing it costs seconds (and
+``data_juicer.core`` imports ray), and composing or validating a sandbox config must stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+__all__ = [
+    "RecipeError",
+    "prepare_offline_env",
+    "build_dj_config",
+    "dj_log_to",
+    "to_plain",
+]
+
+# Environment that keeps Data-Juicer, `datasets` and the HF hub off the network, and makes an
+# attempted runtime `uv pip install` (Data-Juicer's LazyLoader) fail at once instead of hanging.
+_OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "UV_OFFLINE": "1",
+    "PIP_NO_INDEX": "1",
+}
+
+
+class RecipeError(ValueError):
+    """A Data-Juicer recipe that Data-Juicer rejects; ``key`` names the offending recipe key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"Data-Juicer recipe key '{key}': {message}")
+
+
+def default_cache_dir() -> Path:
+    """Where Data-Juicer's models/assets go unless the user chose: ~/.cache/djsandbox/data_juicer."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "djsandbox" / "data_juicer"
+
+
+def prepare_offline_env(cache_dir: Path | None = None) -> None:
+    """Set (never overwrite) env vars that keep Data-Juicer offline and its caches ours.
+
+    Must run before ``data_juicer``/``datasets`` are first imported: both read these variables
+    at import time (``data_juicer.utils.cache_utils`` reads DATA_JUICER_CACHE_HOME,
+    DATA_JUICER_MODELS_CACHE and DATA_JUICER_ASSETS_CACHE once).
+    """
+    for key, value in _OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    home = Path(os.environ.get("DATA_JUICER_CACHE_HOME") or (cache_dir or default_cache_dir()))
+    home = home.expanduser()
+    os.environ.setdefault("DATA_JUICER_CACHE_HOME", str(home))
+    os.environ.setdefault("DATA_JUICER_MODELS_CACHE", str(home / "models"))
+    os.environ.setdefault("DATA_JUICER_ASSETS_CACHE", str(home / "assets"))
+    for key in ("DATA_JUICER_CACHE_HOME", "DATA_JUICER_MODELS_CACHE", "DATA_JUICER_ASSETS_CACHE"):
+        with contextlib.suppress(OSError):
+            Path(os.environ[key]).mkdir(parents=True, exist_ok=True)
+
+
+def to_plain(obj: Any) -> Any:
+    """Recursively turn OmegaConf nodes, mappings, tuples, Paths and numpy scalars into YAML-safe
+    plain Python, so a recipe dict can be dumped and handed to Data-Juicer."""
+    try:
+        from omegaconf import OmegaConf
+
+        if OmegaConf.is_config(obj):
+            obj = OmegaConf.to_container(obj, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "item") and type(obj).__module__ == "numpy":
+        return obj.item()
+    return obj
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _resolve_input(path: str, base_dirs: Sequence[Path]) -> str:
+    """Absolute path for a relative dataset path: the first base dir where it exists, else the
+    first base dir (or the cwd), so the error message later names a concrete path."""
+    expanded = os.path.expanduser(path)
+    if os.path.isabs(expanded) or "://" in expanded:
+        return expanded
+    candidates = [Path(b) / expanded for b in base_dirs] or [Path.cwd() / expanded]
+    for cand in candidates:
+        if cand.exists():
+            return str(cand.resolve())
+    return str(candidates[0].absolute())
+
+
+def _prepare_recipe(
+    recipe: Mapping[str, Any], work_dir: Path, base_dirs: Sequence[Path], job: str
+) -> dict[str, Any]:
+    """The recipe as Data-Juicer will see it: absolute paths, our work dir, a default np."""
+    rec = copy.deepcopy(to_plain(recipe))
+    if not isinstance(rec, dict):
+        raise RecipeError("<recipe>", f"expected a mapping, got {type(recipe).__name__}")
+    if rec.get("process") is None:
+        rec["process"] = []
+    if rec.get("dataset_path"):
+        rec["dataset_path"] = _resolve_input(str(rec["dataset_path"]), base_dirs)
+    dataset = rec.get("dataset")
+    if isinstance(dataset, dict):
+        for conf in dataset.get("configs") or []:
+            if isinstance(conf, dict) and conf.get("type", "local") == "local" and conf.get("path"):
+                conf["path"] = _resolve_input(str(conf["path"]), base_dirs)
+    if rec.get("export_path"):
+        export = os.path.expanduser(str(rec["export_path"]))
+        # Like Data-Juicer: a relative export path is relative to the current directory.
+        rec["export_path"] = export if "://" in export else os.path.abspath(export)
+    else:
+        name = "data.jsonl" if job == "process" else f"{job}.jsonl"
+        rec["export_path"] = str(Path(work_dir).absolute() / "dj_export" / name)
+    # Data-Juicer appends a `<UTC timestamp>_<hash>` job id to work_dir unless job_id is given;
+    # a fixed job id makes its logs and analysis land at a predictable place inside our work_dir.
+    rec["work_dir"] = str(Path(work_dir).absolute() / "dj")
+    rec["job_id"] = job
+    if rec.get("np") is None:
+        rec["np"] = max(1, min(2, _cpu_count()))
+    return rec
+
+
+_KEY_PATTERNS = (
+    re.compile(r'Parser key "([^"]+)"'),
+    re.compile(r"Option '([^']+)' is not accepted"),
+    re.compile(r"Key '([^']+)'"),
+    re.compile(r'Key "([^"]+)"'),
+)
+
+
+def _key_from_message(text: str) -> str:
+    for pattern in _KEY_PATTERNS:
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    return "<recipe>"
+
+
+def _clean_message(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("tip:")]
+    return "\n".join(ln.removeprefix("error: ") for ln in lines)
+
+
+def _check_process(process: Any, strict: bool) -> None:
+    """Validate op names (always) and argument names/types (when ``strict_preflight``, as the
+    executor will) with Data-Juicer's own preflight check: ``init_configs`` accepts unknown ops
+    and wrongly typed op args without complaint, and the Analyzer never checks them."""
+    if not isinstance(process, list):
+        raise RecipeError("process", f"expected a list of {{op_name: {{args}}}}, got {process!r}")
+    from data_juicer.core.preflight import PipelineConfigError, pre_instantiation_check
+    from data_juicer.ops import OPERATORS
+
+    for index, item in enumerate(process):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise RecipeError(f"process[{index}]", f"expected one {{op_name: {{args}}}}, got {item!r}")
+        op_name, op_args = next(iter(item.items()))
+        if op_args is not None and not isinstance(op_args, dict):
+            raise RecipeError(f"process[{index}].{op_name}", f"expected a mapping of args, got {op_args!r}")
+        if not strict and op_name in OPERATORS.modules:
+            continue
+        try:
+            pre_instantiation_check([item])
+        except PipelineConfigError as err:
+            first = err.errors[0]
+            m = re.search(r"parameter '([^']+)'", first.message, flags=re.IGNORECASE)
+            key = f"process[{index}].{op_name}" + (f".{m.group(1)}" if m else "")
+            raise RecipeError(key, "; ".join(str(e) for e in err.errors)) from None
+
+
+def build_dj_config(
+    recipe: Mapping[str, Any],
+    *,
+    work_dir: Path,
+    base_dirs: Sequence[Path] = (),
+    job: str = "process",
+    overrides: Mapping[str, Any] | None = None,
+):
+    """Turn a recipe dict into a validated Data-Juicer config namespace.
+
+    The recipe (copied, never mutated) gets absolute dataset/export paths, Data-Juicer's own
+    work dir ``<work_dir>/dj/<job>`` and a default ``np``; it is written to
+    ``<work_dir>/dj_recipe_<job>.yaml`` (a file Data-Juicer's CLI accepts too) and parsed with
+    ``init_configs(load_configs_only=True)``, which skips Data-Juicer's global logger setup (it
+    would redirect sys.stdout/stderr into loguru for the rest of the process).
+    ``overrides`` are applied last (the analyzer uses it to force stats export).
+    Raises RecipeError naming the recipe key Data-Juicer rejected.
+    """
+    from djsandbox.data.k_sigma import write_recipe
+
+    prepare_offline_env()
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    rec = _prepare_recipe(recipe, work_dir, list(base_dirs), job)
+    rec.update(to_plain(dict(overrides or {})))
+    _check_process(rec["process"], strict=rec.get("strict_preflight", True) is not False)
+    path = write_recipe(rec, work_dir / f"dj_recipe_{job}.yaml")
+
+    from data_juicer.config import init_configs
+
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+            cfg = init_configs(args=["--config", str(path)], load_configs_only=True)
+    except SystemExit as err:  # jsonargparse reports a bad value by printing and exiting
+        text = str(err.__context__) if err.__context__ is not None else captured.getvalue()
+        raise RecipeError(_key_from_message(text), _clean_message(text)) from None
+    except (TypeError, ValueError, KeyError, NotImplementedError) as err:
+        text = str(err)
+        raise RecipeError(_key_from_message(text), _clean_message(text) or repr(err)) from None
+    return cfg
+
+
+@contextlib.contextmanager
+def dj_log_to(cfg: Any, name: str) -> Iterator[Path]:
+    """Copy Data-Juicer's loguru messages into ``<dj work_dir>/logs/<name>.log`` for one run.
+
+    Replaces what ``init_configs`` would do with its one-shot global logger setup, without its
+    side effects; the sink is removed again afterwards so jobs don't write into each other's logs.
+    """
+    from loguru import logger
+
+    log_dir = Path(getattr(cfg, "event_log_dir", None) or Path(cfg.work_dir) / "logs")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"{name}.log"
+    sink_id = logger.add(str(log_file), level="INFO", enqueue=False, mode="w")
+    try:
+        yield log_file
+    finally:
+        logger.remove(sink_id)

@@ -1,0 +1,275 @@
+"""k-sigma recipe refinement: tighten filter bounds to mean +- k*std of analysed stats.
+
+Which stats key a filter's ``min_*``/``max_*`` arguments bound is derived from Data-Juicer
+itself, without running data: the keys are the ``StatsKeys.<name>`` attributes its module (and
+the modules of its parent op classes) read, parsed from source with ``ast``; the argument types
+come from the op's ``__init__`` signature. Running ops on a dummy sample
+(``StatsKeys.get_access_log``) would cost a full Analyzer run per refinement for the same answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import inspect
+import json
+import math
+import operator
+import os
+import sys
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+from djsandbox.data.dj_runtime import prepare_offline_env, to_plain
+
+__all__ = ["refine_recipe_k_sigma", "write_recipe", "stat_keys_for_op", "bound_args_for_op"]
+
+# Ops whose stats key depends on an argument, and lone bound args (no min/max pair).
+_KEY_BY_ARG_VALUE = {"alphanumeric_filter": ("tokenization", {True: "alpha_token_ratio", False: "alnum_ratio"})}
+_LONE_BOUNDS = {"language_id_score_filter": {"min_score": "lang_score"}}
+
+
+def _registry() -> Mapping[str, type]:
+    prepare_offline_env()
+    from data_juicer.ops import OPERATORS
+
+    return OPERATORS.modules
+
+
+@functools.lru_cache(maxsize=None)
+def _module_stat_keys(module_name: str) -> tuple[str, ...]:
+    module = sys.modules.get(module_name)
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError):
+        return ()
+    keys: list[str] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "StatsKeys"
+            and node.attr not in keys
+        ):
+            keys.append(node.attr)
+    return tuple(keys)
+
+
+def stat_keys_for_op(op_name: str) -> tuple[str, ...]:
+    """Every stats key the op's code can write (e.g. alphanumeric_filter ->
+    ('alpha_token_ratio', 'alnum_ratio')); empty for unknown ops and non-stats filters."""
+    cls = _registry().get(op_name)
+    if cls is None:
+        return ()
+    from data_juicer.utils.constant import StatsKeysConstant
+
+    keys: list[str] = []
+    for klass in inspect.getmro(cls):
+        mod = klass.__module__
+        if not mod.startswith("data_juicer.ops.") or mod.endswith("base_op"):
+            continue
+        for attr in _module_stat_keys(mod):
+            value = getattr(StatsKeysConstant, attr, None)
+            if isinstance(value, str) and value not in keys:
+                keys.append(value)
+    return tuple(keys)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[tuple[Any, float]]]:
+    """(base type, [(comparison, bound), ...]) for int/float-like annotations, handling
+    Optional[...], pydantic Annotated[int, Gt(0)] and jsonargparse restricted types."""
+    restrictions: list[tuple[Any, float]] = []
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != 1:
+            return None, []
+        return _unwrap(args[0])
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(annotation)
+        for m in meta:
+            for attr, op in (("ge", operator.ge), ("gt", operator.gt), ("le", operator.le), ("lt", operator.lt)):
+                bound = getattr(m, attr, None)
+                if isinstance(bound, (int, float)):
+                    restrictions.append((op, bound))
+        inner, more = _unwrap(base)
+        return inner, restrictions + more
+    if isinstance(annotation, type):
+        for op, bound in getattr(annotation, "_restrictions", None) or []:
+            restrictions.append((op, bound))
+        if issubclass(annotation, bool):
+            return bool, restrictions
+        if issubclass(annotation, int):
+            return int, restrictions
+        if issubclass(annotation, float):
+            return float, restrictions
+        return annotation, restrictions
+    return None, restrictions
+
+
+def bound_args_for_op(op_name: str) -> dict[str, inspect.Parameter]:
+    """The op's ``min_X``/``max_X`` constructor args that come in pairs (a lone ``max_size`` of a
+    video op is a resize setting, not a stats bound), plus known lone bounds."""
+    cls = _registry().get(op_name)
+    if cls is None:
+        return {}
+    params = inspect.signature(cls.__init__).parameters
+    out: dict[str, inspect.Parameter] = {}
+    for name, p in params.items():
+        if name.startswith("min_") and f"max_{name[4:]}" in params:
+            out[name] = p
+            out[f"max_{name[4:]}"] = params[f"max_{name[4:]}"]
+    for name in _LONE_BOUNDS.get(op_name, {}):
+        if name in params:
+            out[name] = params[name]
+    return out
+
+
+def _key_for_arg(op_name: str, arg: str, op_args: Mapping[str, Any], candidates: list[str]) -> str | None:
+    if op_name in _LONE_BOUNDS and arg in _LONE_BOUNDS[op_name]:
+        key = _LONE_BOUNDS[op_name][arg]
+        return key if key in candidates else None
+    if op_name in _KEY_BY_ARG_VALUE:
+        flag, choice = _KEY_BY_ARG_VALUE[op_name]
+        default = _param_default(op_name, flag)
+        key = choice.get(bool(op_args.get(flag, default)))
+        return key if key in candidates else None
+    if len(candidates) == 1:
+        return candidates[0]
+    suffix = arg.split("_", 1)[1]
+    matches = [k for k in candidates if suffix in k.split("_")]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _param_default(op_name: str, arg: str) -> Any:
+    p = inspect.signature(_registry()[op_name].__init__).parameters.get(arg)
+    return None if p is None or p.default is inspect.Parameter.empty else p.default
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _coerce(value: float, kind: type, is_min: bool, restrictions: list[tuple[Any, float]]) -> int | float:
+    """Round ints outward (floor a lower bound, ceil an upper one) so integer stats on the
+    boundary stay in, then clamp into the type's allowed range (e.g. [0, 1])."""
+    out: int | float = (math.floor(value) if is_min else math.ceil(value)) if kind is int else float(value)
+    for op, bound in restrictions:
+        if op is operator.ge and out < bound:
+            out = bound
+        elif op is operator.le and out > bound:
+            out = bound
+        elif op is operator.gt and out <= bound:
+            out = bound + 1 if kind is int else math.nextafter(bound, math.inf)
+        elif op is operator.lt and out >= bound:
+            out = bound - 1 if kind is int else math.nextafter(bound, -math.inf)
+    return int(out) if kind is int else float(out)
+
+
+def refine_recipe_k_sigma(
+    recipe: Mapping[str, Any], stats: Mapping[str, Mapping[str, Any]], *, k: float = 3.0
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return (a refined copy of ``recipe``, change records) where every stats filter in
+    ``process`` whose stats key is in ``stats`` (``analyze()``'s summary["stats"]) gets
+    ``min_* = mean - k*std`` and ``max_* = mean + k*std``.
+
+    Types stay valid for Data-Juicer: the op signature decides int vs float (then the recipe's
+    value, then the default), ints are rounded outward, restricted types are clamped, and a stat
+    without a finite mean/std is skipped. Ops with ``reversed_range: true`` are left alone.
+    Records: {index, op, arg, old, new, stat, mean, std}; ``old`` is the recipe value or, when
+    the recipe left it out, the op's default.
+    """
+    if not (isinstance(k, (int, float)) and math.isfinite(k) and k >= 0):
+        raise ValueError(f"k must be a finite number >= 0, got {k!r}")
+    refined = to_plain(recipe)
+    changes: list[dict[str, Any]] = []
+    for index, item in enumerate(refined.get("process") or []):
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        op_name, op_args = next(iter(item.items()))
+        op_args = dict(op_args or {})
+        if op_args.get("reversed_range"):
+            continue
+        candidates = [
+            key
+            for key in stat_keys_for_op(op_name)
+            if key in stats and _finite((stats[key] or {}).get("mean")) is not None
+        ]
+        if not candidates:
+            continue
+        changed = False
+        for arg, param in bound_args_for_op(op_name).items():
+            key = _key_for_arg(op_name, arg, op_args, candidates)
+            if key is None:
+                continue
+            mean, std = _finite(stats[key].get("mean")), _finite(stats[key].get("std"))
+            if mean is None or std is None:
+                continue
+            old = op_args.get(arg, None if param.default is inspect.Parameter.empty else param.default)
+            kind, restrictions = _unwrap(param.annotation)
+            if kind not in (int, float):
+                fallback = old if old is not None else param.default
+                if isinstance(fallback, bool) or not isinstance(fallback, (int, float)):
+                    continue  # e.g. image_size_filter's '10KB' strings
+                kind = int if isinstance(fallback, int) else float
+            is_min = arg.startswith("min_")
+            new = _coerce(mean - k * std if is_min else mean + k * std, kind, is_min, restrictions)
+            op_args[arg] = new
+            changed = True
+            changes.append(
+                {"index": index, "op": op_name, "arg": arg, "old": old, "new": new,
+                 "stat": key, "mean": mean, "std": std}
+            )
+        if changed:
+            item[op_name] = op_args
+    return refined, changes
+
+
+def _check_finite(obj: Any, where: str = "recipe") -> None:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError(f"{where} is {obj!r}; Data-Juicer recipes must not contain NaN/inf")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def write_recipe(recipe: Mapping[str, Any], path: Path) -> Path:
+    """Write a recipe as .yaml/.yml/.json atomically (temp file + os.replace) so a crashed
+    run never leaves a half-written recipe for the next stage; returns the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise ValueError(f"recipe file must end in .yaml, .yml or .json, got {path.name!r}")
+    plain = to_plain(recipe)
+    if not isinstance(plain, dict):
+        raise ValueError(f"a recipe must be a mapping, got {type(recipe).__name__}")
+    _check_finite(plain)
+    if suffix == ".json":
+        text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    else:
+        import yaml
+
+        text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,37 @@
+"""Shared fixtures: the test plugins, and a helper that runs a sandbox config in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+ROOT = TESTS_DIR.parent
+FINE_FOODS = ROOT / "src" / "djsandbox" / "resources" / "fine_foods"
+sys.path.insert(0, str(TESTS_DIR))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def run_cfg(tmp_path: Path):
+    """Run a plain-dict sandbox config (reference format) with the test plugins loaded."""
+    from djsandbox.app import run_sandbox
+
+    def run(cfg: dict[str, Any], base_dirs: list[Path] | None = None, **extra: Any):
+        full = {"work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
+                "max_iter_num": 1, **cfg, **extra}
+        return run_sandbox(full, base_dirs or [tmp_path])
+
+    return run
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")])
+    env["HF_HUB_OFFLINE"] = "1"
+    return env

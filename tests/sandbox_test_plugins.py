@@ -1,0 +1,65 @@
+"""Small real components for engine tests, registered as a user would (`plugins:`).
+
+Each appends its job name to `calls` (a log file) so tests can see exactly what ran.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from djsandbox.catalog import DATA_EVALUATORS
+
+
+def _log(cfg: dict[str, Any]) -> None:
+    if cfg.get("calls"):
+        with open(cfg["calls"], "a", encoding="utf-8") as fh:
+            fh.write(f"{cfg.get('name', '?')}\n")
+
+
+@DATA_EVALUATORS.register("test_echo", "returns cfg['value']")
+def echo(cfg: dict[str, Any], out_dir: Path) -> Any:
+    _log(cfg)
+    return cfg.get("value")
+
+
+@DATA_EVALUATORS.register("test_pair", "returns (cfg['a'], cfg['b'])", results=2)
+def pair(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
+    _log(cfg)
+    return cfg.get("a"), cfg.get("b")
+
+
+@DATA_EVALUATORS.register("test_write", "writes cfg['export_path'] and returns it")
+def write(cfg: dict[str, Any], out_dir: Path) -> str:
+    _log(cfg)
+    path = Path(cfg["export_path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cfg.get("content", "written: true\n"), encoding="utf-8")
+    return str(path)
+
+
+@DATA_EVALUATORS.register("test_fail_once", "raises unless cfg['marker'] exists, then creates it")
+def fail_once(cfg: dict[str, Any], out_dir: Path) -> str:
+    _log(cfg)
+    marker = Path(cfg["marker"])
+    if not marker.exists():
+        marker.write_text("failed once\n")
+        raise RuntimeError("planned failure")
+    return "recovered"
+
+
+@DATA_EVALUATORS.register("test_sleep", "sleeps cfg['seconds']")
+def sleep(cfg: dict[str, Any], out_dir: Path) -> float:
+    _log(cfg)
+    time.sleep(float(cfg.get("seconds", 0)))
+    return float(cfg.get("seconds", 0))
+
+
+@DATA_EVALUATORS.register("test_counter", "counts its calls in cfg['counter'] and returns the count")
+def counter(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    _log(cfg)
+    path = Path(cfg["counter"])
+    count = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(count))
+    return {"count": count, "step": cfg.get("step")}

@@ -1,0 +1,159 @@
+"""The two front ends as a user runs them: subprocesses, kill -9, resume, fast start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT, subprocess_env
+
+DJ_SANDBOX = [sys.executable, "-m", "djsandbox.cli"]
+
+
+def write_config(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def echo(meta: str, calls: Path, **extra) -> dict:
+    return {"hook": "EvaluateDataHook", "meta_name": meta,
+            "extra_configs": {"type": "test_echo", "calls": str(calls), "name": meta, **extra}}
+
+
+def test_list_prints_every_hook_and_factory():
+    out = subprocess.run(DJ_SANDBOX + ["--list"], capture_output=True, text=True, check=True,
+                         env=subprocess_env()).stdout
+    for name in ("ProbeViaAnalyzerHook", "RefineRecipeViaKSigmaHook", "EvaluateModelHook",
+                 "DataPoolManipulator types:", "data_pool_cartesian_join", "text_classifier",
+                 "not available yet"):
+        assert name in out
+
+
+def test_config_error_exits_nonzero_with_one_message(tmp_path):
+    cfg = write_config(tmp_path / "bad.yaml", {"execution_job_configs": [
+        {"hook": "TrainModelHok", "meta_name": "train"}]})
+    proc = subprocess.run(DJ_SANDBOX + ["--config", str(cfg)], capture_output=True, text=True,
+                          env=subprocess_env(), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "execution_job_configs[0] (meta_name 'train'): hook" in proc.stderr
+    assert "Did you mean 'TrainModelHook'?" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    cfg = write_config(tmp_path / "bad.yaml", {"project_nam": "x", "execution_job_configs": []})
+    proc = subprocess.run(DJ_SANDBOX + ["--config", str(cfg)], capture_output=True, text=True,
+                          env=subprocess_env(), cwd=tmp_path)
+    assert proc.returncode == 2 and "'project_nam' (did you mean 'project_name'?)" in proc.stderr
+
+
+def _state(work: Path) -> dict:
+    try:
+        return json.loads((work / "sandbox_state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def test_kill_9_loses_no_finished_job_and_resume_reruns_the_interrupted_one(tmp_path):
+    calls = tmp_path / "calls.log"
+    work = tmp_path / "run"
+    cfg = write_config(tmp_path / "sandbox.yaml", {
+        "project_name": "kill-test", "work_dir": str(work), "plugins": ["sandbox_test_plugins"],
+        "vars": {"sleep": 120},
+        "execution_job_configs": [
+            echo("first", calls, value=1),
+            {"hook": "EvaluateDataHook", "meta_name": "slow",
+             "extra_configs": {"type": "test_sleep", "seconds": "${vars.sleep}",
+                               "calls": str(calls), "name": "slow"}},
+            echo("last", calls, value=3)]})
+    proc = subprocess.Popen(DJ_SANDBOX + ["--config", str(cfg)], env=subprocess_env(),
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        jobs = _state(work).get("jobs", {})
+        if any(j.get("meta_name") == "slow" and j.get("status") == "running" for j in jobs.values()):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError("the slow job never started")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _state(work)
+    first = next(j for j in before["jobs"].values() if j["meta_name"] == "first")
+    assert first["status"] == "done"
+
+    subprocess.run(DJ_SANDBOX + ["--config", str(cfg), "resume=true", "vars.sleep=0"],
+                   env=subprocess_env(), cwd=tmp_path, check=True, capture_output=True)
+    after = _state(work)
+    statuses = {j["meta_name"]: j for j in after["jobs"].values()}
+    assert {k: v["status"] for k, v in statuses.items()} == {"first": "done", "slow": "done",
+                                                             "last": "done"}
+    assert statuses["first"]["finished"] == first["finished"], "finished job was rerun"
+    assert calls.read_text().split() == ["first", "slow", "slow", "last"]
+    assert after["context"]["iterations"][0]["anonymous"]["slow"] == {"res_1": 0.0}
+    assert (work / "summary.md").exists() and (work / "config_snapshot.json").exists()
+
+
+def test_hydra_help_and_cfg_do_not_import_heavy_libraries(tmp_path):
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
+        "try:\n"
+        "    runpy.run_module('djsandbox', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'lightning', 'data_juicer') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n")
+    for args in (["--help"], ["--cfg", "job", "+pipeline=demo"]):
+        out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                             text=True, env=subprocess_env(), cwd=tmp_path, check=True).stdout
+        assert "HEAVY=\n" in out, (args, out[-500:])
+    assert "pipelines:" in out and "RefineRecipeViaKSigmaHook" in out
+
+
+def test_multirun_runs_each_override(tmp_path):
+    pipeline_dir = tmp_path / "conf" / "pipeline"
+    pipeline_dir.mkdir(parents=True)
+    (pipeline_dir / "echo.yaml").write_text(
+        "# @package _global_\nproject_name: mr\nplugins: [sandbox_test_plugins]\n"
+        "vars: {value: 1}\nexecution_job_configs:\n"
+        "  - {hook: EvaluateDataHook, meta_name: e, extra_configs: {type: test_echo, "
+        "value: '${vars.value}'}}\n")
+    proc = subprocess.run([sys.executable, "-m", "djsandbox", "-m", "+pipeline=echo",
+                           "vars.value=1,2", f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
+                          capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    states = sorted((tmp_path / "outputs" / "mr").glob("*/multirun_*/*/sandbox_state.json")) or \
+        sorted((tmp_path / "outputs" / "mr").glob("**/sandbox_state.json"))
+    values = sorted(json.loads(p.read_text())["context"]["iterations"][0]["anonymous"]["e"]["res_1"]
+                    for p in states)
+    assert values == [1, 2]
+
+
+def test_hydra_resume_true_continues_the_newest_run(tmp_path):
+    pipeline_dir = tmp_path / "conf" / "pipeline"
+    pipeline_dir.mkdir(parents=True)
+    (pipeline_dir / "flaky.yaml").write_text(
+        "# @package _global_\nproject_name: rs\nplugins: [sandbox_test_plugins]\n"
+        f"execution_job_configs:\n"
+        f"  - {{hook: EvaluateDataHook, meta_name: ok, extra_configs: {{type: test_echo, "
+        f"value: 1, calls: '{tmp_path / 'calls'}', name: ok}}}}\n"
+        f"  - {{hook: EvaluateDataHook, meta_name: flaky, extra_configs: {{type: test_fail_once, "
+        f"marker: '{tmp_path / 'marker'}', calls: '{tmp_path / 'calls'}', name: flaky}}}}\n")
+    base = [sys.executable, "-m", "djsandbox", "+pipeline=flaky",
+            f"hydra.searchpath=[file://{tmp_path / 'conf'}]"]
+    first = subprocess.run(base, capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+    assert first.returncode == 2 and "meta_name 'flaky'" in first.stderr
+    time.sleep(1.1)  # a new timestamped run folder
+    second = subprocess.run(base + ["resume=true"], capture_output=True, text=True,
+                            env=subprocess_env(), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert (tmp_path / "calls").read_text().split() == ["ok", "flaky", "flaky"]

@@ -1,0 +1,130 @@
+"""Every validation error names the pipeline, the job (index and meta_name) and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from djsandbox.errors import ConfigError
+
+
+def echo(meta: str, **extra):
+    return {"hook": "EvaluateDataHook", "meta_name": meta,
+            "extra_configs": {"type": "test_echo", **extra}}
+
+
+def invalid(run_cfg, cfg) -> str:
+    with pytest.raises(ConfigError) as info:
+        run_cfg(cfg)
+    return str(info.value)
+
+
+def test_unknown_hook_lists_valid_and_suggests(run_cfg):
+    msg = invalid(run_cfg, {"pipelines": {"p": {"probe_job_configs": [
+        echo("a"), {"hook": "ProbeViaAnalyserHook", "meta_name": "ana"}]}}})
+    assert "pipeline 'p', probe_job_configs[1] (meta_name 'ana')" in msg
+    assert "hook: unknown hook 'ProbeViaAnalyserHook'" in msg
+    assert "Did you mean 'ProbeViaAnalyzerHook'?" in msg and "EvaluateModelHook" in msg
+
+
+def test_unknown_component_type(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {"hook": "TrainModelHook", "meta_name": "t", "extra_configs": {"type": "text_clasifier"}}]})
+    assert "execution_job_configs[0] (meta_name 't'): extra_configs.type" in msg
+    assert "Did you mean 'text_classifier'?" in msg
+
+
+def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
+    calls = tmp_path / "calls"
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        echo("first", calls=str(calls), name="first"),
+        {"hook": "DataPoolManipulationHook", "meta_name": "pools",
+         "extra_configs": {"type": "data_pool_construction"}}]})
+    assert "meta_name 'pools'" in msg and "not available yet" in msg and "#3" in msg
+    assert not calls.exists(), "no job may run when validation fails"
+
+
+def test_unavailable_hook(run_cfg):
+    msg = invalid(run_cfg, {"probe_job_configs": [{"hook": "ProbeViaModelInferHook"}]})
+    assert "probe_job_configs[0] (meta_name '<no meta_name>'): hook" in msg
+    assert "not available yet" in msg
+
+
+def test_input_source_no_earlier_job_produces(run_cfg):
+    msg = invalid(run_cfg, {"pipelines": {
+        "p": {"execution_job_configs": [
+            {**echo("use"), "input": {"extra_configs.value": "q.make.res_1"}}]},
+        "q": {"execution_job_configs": [echo("make", value=1)]}}})
+    assert "pipeline 'p', execution_job_configs[0] (meta_name 'use')" in msg
+    assert "input.extra_configs.value" in msg and "no earlier job is named 'make'" in msg
+
+
+def test_input_source_result_name_not_produced(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {**echo("make", value=1), "output": ["path"]},
+        {**echo("use"), "input": {"extra_configs.value": "anonymous.make.res_1"}},
+        {**echo("use2"), "input": {"extra_configs.value": "-1.nope"}}]})
+    assert "(meta_name 'use'): input.extra_configs.value" in msg and "it has: path" in msg
+    assert "(meta_name 'use2')" in msg and "no result 'nope'" in msg
+
+
+def test_previous_job_source_on_first_job(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {**echo("first"), "input": {"extra_configs.value": "-1.res_1"}}]})
+    assert "(meta_name 'first'): input.extra_configs.value" in msg and "first job" in msg
+
+
+def test_input_target_outside_configs(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        echo("a", value=1), {**echo("b"), "input": {"meta_name": "-1.res_1"}}]})
+    assert "(meta_name 'b'): input: target 'meta_name'" in msg
+
+
+def test_missing_config_file_and_missing_dataset(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {"hook": "EvaluateDataHook", "meta_name": "e", "extra_configs": "nowhere/extra.yaml"},
+        {"hook": "TrainModelHook", "meta_name": "t",
+         "extra_configs": {"type": "text_classifier", "dataset_path": "missing/train.jsonl"}}]})
+    assert "(meta_name 'e'): extra_configs: file 'nowhere/extra.yaml' does not exist" in msg
+    assert "(meta_name 't'): extra_configs.dataset_path: file 'missing/train.jsonl'" in msg
+
+
+def test_file_written_by_an_earlier_job_is_a_valid_input(run_cfg, tmp_path):
+    """The reference demo points dj_configs at a recipe an earlier job writes."""
+    written = tmp_path / "out" / "extra.yaml"
+    out = run_cfg({"execution_job_configs": [
+        echo("w", **{"type": "test_write", "export_path": str(written),
+                     "content": "type: test_echo\nvalue: from-file\n"}),
+        {"hook": "EvaluateDataHook", "meta_name": "read", "extra_configs": str(written)}]})
+    assert out.context.iterations[0]["anonymous"]["read"] == {"res_1": "from-file"}
+
+
+def test_unknown_job_key_is_named_with_suggestion(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [{**echo("a"), "outputs": ["x"]}]})
+    assert "(meta_name 'a'): unknown job key 'outputs' (did you mean 'output'?)" in msg
+
+
+def test_no_jobs_and_bad_pipeline_shapes(run_cfg):
+    assert "no jobs" in invalid(run_cfg, {})
+    assert "one-key mapping" in invalid(run_cfg, {"pipelines": [{"a": {}, "b": {}}]})
+    assert "without dots" in invalid(run_cfg, {"pipelines": {"a.b": {}}})
+
+
+def test_iteration_settings(run_cfg):
+    msg = invalid(run_cfg, {"max_iter_num": 0, "iter_targets_mode": "some",
+                            "execution_job_configs": [echo("a", value=1)]})
+    assert "iter_targets is empty" in msg and "iter_targets_mode" in msg
+    msg = invalid(run_cfg, {"iter_targets": "anonymous.b.res_1 < 1",
+                            "iter_updater": {"anonymous.a.res_1": "anonymous.zz.extra_configs.v"},
+                            "execution_job_configs": [echo("a", value=1)]})
+    assert "no earlier job is named 'b'" in msg and "no job 'zz'" in msg
+
+
+def test_hpo_config_is_reported_until_hpo_lands(run_cfg):
+    assert "hpo_config" in invalid(run_cfg, {"hpo_config": "hpo.yaml",
+                                             "execution_job_configs": [echo("a", value=1)]})
+
+
+def test_all_problems_are_reported_at_once(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {"hook": "Nope", "meta_name": "a"}, {"hook": "AlsoNope", "meta_name": "b"}]})
+    assert "'Nope'" in msg and "'AlsoNope'" in msg
