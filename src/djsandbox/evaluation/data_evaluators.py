@@ -7,9 +7,9 @@ so that importing them is cheap.
 Semantics follow the reference ``AccuracyEvaluator``/``MSEEvaluator``
 (data_juicer_sandbox/evaluators.py): dotted keys reach nested fields (a flat key containing the
 dots wins, lists on the way are mapped over); accuracy compares ``str(value)`` exactly, so it is
-case-sensitive, ``1`` and ``1.0`` differ, and list values match only as whole lists; mse converts
-with ``float()`` (numeric strings are accepted); a list of predicted paths gives the best pair
-(max accuracy, min mse). Deviations, all made so that a mistake fails loudly instead of moving
+case-sensitive, ``1`` and ``1.0`` differ, list values match only as whole lists, and an explicit
+``null`` compares as ``"None"``; mse converts with ``float()`` (numeric strings are accepted);
+a list of predicted paths gives the best pair (max accuracy, min mse). Deviations, all made so that a mistake fails loudly instead of moving
 an objective silently:
 
 - a missing file, a row without the key, datasets of different lengths, or an empty dataset

@@ -8,6 +8,7 @@ checkpoint carries the vocabulary and label names, so evaluation needs nothing e
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,8 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
         enable_checkpointing=False,  # one checkpoint, written below
         logger=CSVLogger(save_dir=str(out_dir), name="logs"),
         default_root_dir=str(out_dir),
-        log_every_n_steps=10,
+        # Log at least once per epoch even on tiny pools (avoids Lightning's interval warning).
+        log_every_n_steps=max(1, min(10, math.ceil(len(dm.train_set) / dm.batch_size))),
         num_sanity_val_steps=0,
     )
     if not has_val:

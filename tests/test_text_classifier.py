@@ -1,0 +1,169 @@
+"""The demo's model feedback on real review data: it must learn, be reproducible, and fail clearly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from djsandbox.evaluation.data_evaluators import accuracy_evaluator
+
+from djsandbox.models import text_classifier as tc
+from djsandbox.models import text_data as td
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "djsandbox" / "resources" / "fine_foods"
+TRAIN, TEST = DATA / "train.jsonl", DATA / "test.jsonl"
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One real training run (1500 rows, 2 epochs) shared by the tests that only read it."""
+    root = tmp_path_factory.mktemp("tc")
+    subset = _write(root / "train1500.jsonl", _read(TRAIN)[:1500])
+    result = tc.train_text_classifier({"dataset_path": str(subset), "max_epochs": 2}, root / "run")
+    return {"root": root, "subset": subset, "result": result}
+
+
+def test_train_result_shape(trained: dict) -> None:
+    r = trained["result"]
+    assert set(r) == {"checkpoint", "train_rows", "val_rows", "val_accuracy", "val_macro_f1", "epochs", "labels"}
+    assert (r["train_rows"], r["val_rows"], r["epochs"]) == (1350, 150, 2)
+    assert r["labels"] == ["great", "other"]
+    assert Path(r["checkpoint"]).is_file()
+    assert isinstance(r["val_accuracy"], float) and isinstance(r["val_macro_f1"], float)
+    json.dumps(r)  # plain python types only
+
+
+def test_learns_better_than_majority_class(trained: dict, tmp_path: Path) -> None:
+    labels = [row["label"] for row in _read(TEST)]
+    majority = Counter(labels).most_common(1)[0][1] / len(labels)  # 0.658 for this test file
+    ev = tc.evaluate_text_classifier({"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(TEST)}, tmp_path)
+    assert ev["rows"] == 1000
+    assert ev["accuracy"] > majority + 0.08, (ev, majority)
+    # Always predicting the majority class gives macro-F1 ~0.40; the model must use both classes.
+    assert ev["macro_f1"] > 0.65, ev
+
+
+def test_checkpoint_alone_evaluates_reproducibly(trained: dict, tmp_path: Path) -> None:
+    ckpt = shutil.copy(trained["result"]["checkpoint"], tmp_path / "only.ckpt")
+    cfg = {"checkpoint": str(ckpt), "dataset_path": str(TEST), "predictions_path": "preds.jsonl"}
+    first = tc.evaluate_text_classifier(cfg, tmp_path / "a")
+    second = tc.evaluate_text_classifier(cfg, tmp_path / "b")
+    assert first["accuracy"] == second["accuracy"] and first["macro_f1"] == second["macro_f1"]
+    assert first["predictions_path"] == str(tmp_path / "a" / "preds.jsonl")
+    rows = _read(Path(first["predictions_path"]))
+    assert len(rows) == 1000 and rows[0]["id"] == "test-00000"
+    assert {r["predicted_label"] for r in rows} <= {"great", "other"}
+    # The written predictions feed the reference-style accuracy evaluator to the same number.
+    acc = accuracy_evaluator(
+        {
+            "predicted_dataset_path": first["predictions_path"],
+            "predicted_label_key": "predicted_label",
+            "ground_truth_label_key": "label",
+        }
+    )
+    assert acc == pytest.approx(first["accuracy"])
+
+
+def test_reported_val_metrics_match_evaluating_the_val_rows(trained: dict, tmp_path: Path) -> None:
+    rows = _read(trained["subset"])
+    _, val_idx = td.split_indices(len(rows), 0.1, 42)
+    val_file = _write(tmp_path / "val.jsonl", [rows[i] for i in val_idx])
+    ev = tc.evaluate_text_classifier({"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(val_file)}, tmp_path)
+    assert ev["rows"] == trained["result"]["val_rows"]
+    assert ev["accuracy"] == pytest.approx(trained["result"]["val_accuracy"])
+    assert ev["macro_f1"] == pytest.approx(trained["result"]["val_macro_f1"])
+
+
+def test_unseen_test_labels_count_as_errors(trained: dict, tmp_path: Path) -> None:
+    ckpt = trained["result"]["checkpoint"]
+    base = tc.evaluate_text_classifier(
+        {"checkpoint": ckpt, "dataset_path": str(TEST), "predictions_path": "p.jsonl", "predicted_label_key": "guess"},
+        tmp_path,
+    )
+    preds = _read(Path(base["predictions_path"]))
+    renamed = [dict(r, label="unseen") if i < 100 else r for i, r in enumerate(_read(TEST))]
+    ev = tc.evaluate_text_classifier({"checkpoint": ckpt, "dataset_path": str(_write(tmp_path / "t.jsonl", renamed))}, tmp_path)
+    expected = sum(p["guess"] == r["label"] for p, r in zip(preds[100:], renamed[100:])) / 1000
+    assert ev["accuracy"] == pytest.approx(expected)
+    assert ev["accuracy"] < base["accuracy"]
+
+
+def test_training_is_seeded(tmp_path: Path) -> None:
+    import torch
+
+    subset = _write(tmp_path / "small.jsonl", _read(TRAIN)[:400])
+    cfg = {"dataset_path": str(subset), "max_epochs": 1, "ngram_buckets": 1024, "seed": 7}
+    a = tc.train_text_classifier(cfg, tmp_path / "a")
+    b = tc.train_text_classifier(cfg, tmp_path / "b")
+    assert a["val_accuracy"] == b["val_accuracy"] and a["val_macro_f1"] == b["val_macro_f1"]
+    wa = tc.load_text_classifier(a["checkpoint"]).state_dict()
+    wb = tc.load_text_classifier(b["checkpoint"]).state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_fast_dev_run_and_custom_keys(tmp_path: Path) -> None:
+    rows = [{"body": r["text"], "meta_label": r["label"]} for r in _read(TRAIN)[:200]]
+    data = _write(tmp_path / "custom.jsonl", rows)
+    r = tc.train_text_classifier(
+        {"dataset_path": str(data), "text_key": "body", "label_key": "meta_label", "trainer": {"fast_dev_run": True}},
+        tmp_path / "run",
+    )
+    assert Path(r["checkpoint"]).is_file() and r["train_rows"] == 180 and r["val_rows"] == 20
+    ev = tc.evaluate_text_classifier(
+        {"checkpoint": r["checkpoint"], "dataset_path": str(data), "text_key": "body", "label_key": "meta_label"},
+        tmp_path,
+    )
+    assert ev["rows"] == 200 and 0.0 <= ev["accuracy"] <= 1.0
+
+
+def test_missing_keys_and_files_are_named(tmp_path: Path) -> None:
+    rows = _read(TRAIN)[:5]
+    del rows[3]["label"]
+    bad = _write(tmp_path / "bad.jsonl", rows)
+    with pytest.raises(ValueError, match=r"bad\.jsonl:4: row has no label key 'label'"):
+        tc.train_text_classifier({"dataset_path": str(bad)}, tmp_path / "run")
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1: row has no text key 'body'"):
+        td.read_labelled_jsonl(bad, "body", "label")
+    with pytest.raises(ValueError, match=r"nope\.jsonl' does not exist"):
+        tc.train_text_classifier({"dataset_path": str(tmp_path / "nope.jsonl")}, tmp_path / "run")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match=r"empty\.jsonl' is empty"):
+        td.read_labelled_jsonl(empty, "text", "label")
+    with pytest.raises(ValueError, match="'dataset_path' is required"):
+        tc.train_text_classifier({}, tmp_path / "run")
+    with pytest.raises(ValueError, match=r"missing\.ckpt' does not exist"):
+        tc.evaluate_text_classifier({"checkpoint": str(tmp_path / "missing.ckpt"), "dataset_path": str(TEST)}, tmp_path)
+
+
+def test_tokenizer_vocab_and_bigrams() -> None:
+    tok = td.Tokenizer.fit(["b a a", "c b a", "<br />d"], max_vocab=2, min_count=1, ngram_buckets=8)
+    assert tok.vocab == ["a", "b"]  # by count, ties alphabetical; "br" tag removed
+    ids = tok.encode("A b zzz")
+    assert ids[:3] == [1, 2, 0]  # lowercased, unknown -> 0
+    assert len(ids) == 5 and all(3 <= i < tok.num_ids for i in ids[3:])
+    assert tok.encode("a b") == td.Tokenizer.from_dict(tok.to_dict()).encode("a b")  # stable hashing
+    assert td.Tokenizer.fit(["x x y z"], min_count=2).vocab == ["x"]
+    assert td.Tokenizer.fit(["a b"], ngram_buckets=0).encode("a b") == [1, 2]
+
+
+def test_collate_offsets() -> None:
+    import torch
+
+    batch = td.collate_bags([(torch.tensor([1, 2, 3]), torch.tensor(0)), (torch.tensor([4]), torch.tensor(1)), (torch.tensor([5, 6]), torch.tensor(0))])
+    assert batch["ids"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert batch["offsets"].tolist() == [0, 3, 4]
+    assert batch["labels"].tolist() == [0, 1, 0]
