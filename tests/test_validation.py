@@ -128,3 +128,11 @@ def test_all_problems_are_reported_at_once(run_cfg):
     msg = invalid(run_cfg, {"execution_job_configs": [
         {"hook": "Nope", "meta_name": "a"}, {"hook": "AlsoNope", "meta_name": "b"}]})
     assert "'Nope'" in msg and "'AlsoNope'" in msg
+
+
+def test_component_setting_typo_is_caught_before_the_run(run_cfg):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {"hook": "TrainModelHook", "meta_name": "t",
+         "extra_configs": {"type": "text_classifier", "max_epoch": 3}}]})
+    assert "(meta_name 't'): extra_configs.max_epoch: not a setting of 'text_classifier'" in msg
+    assert "did you mean 'max_epochs'?" in msg

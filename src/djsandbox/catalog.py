@@ -54,11 +54,21 @@ for _name in ("coco_caption_to_dj_conversion", "coco_caption_meta_generation",
 GENERAL_PROBES = Registry("GeneralProbe type")
 GENERAL_PROBES.add("data_pool_ranking", None, unavailable=_POOLS)
 
+_EVAL_DATA_KEYS = ("predicted_dataset_path", "ground_truth_dataset_path")
+_CLASSIFIER_DATA_KEYS = ("dataset_path", "text_key", "label_key")
+_TRAIN_KEYS = _CLASSIFIER_DATA_KEYS + (
+    "val_ratio", "seed", "max_epochs", "batch_size", "lr", "embed_dim", "dropout",
+    "weight_decay", "max_vocab", "min_count", "ngram_buckets", "num_workers", "trainer",
+    "enable_progress_bar")
+_EVAL_KEYS = _CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path", "predicted_label_key")
+
 DATA_EVALUATORS = Registry("DataEvaluator type")
 DATA_EVALUATORS.add("accuracy", "djsandbox.components:accuracy",
-                    "share of predicted labels equal to the ground truth")
+                    "share of predicted labels equal to the ground truth",
+                    keys=_EVAL_DATA_KEYS + ("predicted_label_key", "ground_truth_label_key"))
 DATA_EVALUATORS.add("mse", "djsandbox.components:mse",
-                    "mean squared error between predicted and true values")
+                    "mean squared error between predicted and true values",
+                    keys=_EVAL_DATA_KEYS + ("predicted_value_key", "ground_truth_value_key"))
 DATA_EVALUATORS.add("dj_text_quality_classifier", None, unavailable=_POOLS)
 DATA_EVALUATORS.add("vbench_video_evaluator", None, unavailable=_VIDEO)
 DATA_EVALUATORS.add("video_inception_evaluator", None, unavailable=_VIDEO)
@@ -69,7 +79,7 @@ MODEL_INFER_EVALUATORS.add("modelscope", None, unavailable=_MODELS)
 MODEL_TRAIN_EXECUTORS = Registry("ModelTrainExecutor type")
 MODEL_TRAIN_EXECUTORS.add("text_classifier", "djsandbox.components:train_text_classifier",
                           "Lightning EmbeddingBag text classifier (CPU, seconds); "
-                          "returns (checkpoint, metrics)", results=2)
+                          "returns (checkpoint, metrics)", results=2, keys=_TRAIN_KEYS)
 MODEL_TRAIN_EXECUTORS.add("modelscope", None, unavailable=_MODELS)
 MODEL_TRAIN_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 MODEL_TRAIN_EXECUTORS.add("trinity-rft", None, unavailable=_RFT)
@@ -82,7 +92,8 @@ MODEL_INFER_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 
 MODEL_EVALUATORS = Registry("ModelEvaluator type")
 MODEL_EVALUATORS.add("text_classifier", "djsandbox.components:evaluate_text_classifier",
-                     "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set")
+                     "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
+                     keys=_EVAL_KEYS)
 MODEL_EVALUATORS.add("internvl_coco_caption", None, unavailable=_MODELS)
 
 FACTORIES: dict[str, Registry] = {

@@ -21,6 +21,7 @@ class Entry:
     summary: str = ""
     unavailable: str | None = None  # reason shown to the user when it cannot run
     results: int | None = 1  # how many results it returns (res_1..res_n); None: varies
+    keys: tuple[str, ...] | None = None  # config keys it accepts; None: not checked
 
     def load(self) -> Any:
         if self.target is None:
@@ -37,15 +38,16 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def add(self, name: str, target: str | Callable[..., Any] | None, summary: str = "",
-            unavailable: str | None = None, results: int | None = 1) -> None:
+            unavailable: str | None = None, results: int | None = 1,
+            keys: tuple[str, ...] | None = None) -> None:
         """Register `name`; `target` is an import path or, for user code, the object itself."""
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is already registered")
         if callable(target):
             obj = target
-            self._entries[name] = _ObjectEntry(name, None, summary, None, results, obj)
+            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, obj)
         else:
-            self._entries[name] = Entry(name, target, summary, unavailable, results)
+            self._entries[name] = Entry(name, target, summary, unavailable, results, keys)
 
     def register(self, name: str, summary: str = "",
                  results: int | None = 1) -> Callable[[Any], Any]:

@@ -42,6 +42,22 @@ class JobRun:
         return (self.extra_configs or {}).get(key, default)
 
 
+def _unknown_keys(entry: Entry, extra: dict[str, Any]) -> list[str]:
+    """Typos in a component's config are caught before the run, with the closest valid key."""
+    if entry.keys is None:
+        return []
+    import difflib
+
+    problems = []
+    for key in extra:
+        if key != "type" and key not in entry.keys:
+            close = difflib.get_close_matches(str(key), entry.keys, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"extra_configs.{key}: not a setting of '{entry.name}'{hint}; valid: "
+                            f"{', '.join(entry.keys)}")
+    return problems
+
+
 class Hook:
     """Base hook. `factory` names the registry whose component `extra_configs.type` selects."""
 
@@ -72,6 +88,8 @@ class Hook:
             elif registry.get(component_type).unavailable:
                 problems.append(f"extra_configs.type: '{component_type}' is "
                                 f"{registry.get(component_type).unavailable}")
+            else:
+                problems += _unknown_keys(registry.get(component_type), extra)
         return problems
 
     def component(self, run: JobRun) -> tuple[Entry, dict[str, Any]]:
