@@ -16,8 +16,9 @@ from .summary import write_summary
 log = logging.getLogger("djsandbox")
 
 
-def _resume_folder(cfg: dict[str, Any]) -> Path | None:
-    """Where to resume from: a given folder, this work_dir, or the newest sibling run."""
+def _resume_folder(cfg: dict[str, Any], search_siblings: bool) -> Path | None:
+    """Where to resume from: a given folder, this work_dir, or (Hydra's timestamped run
+    folders) the newest sibling run of the same project and experiment."""
     resume = cfg.get("resume")
     work_dir = Path(cfg["work_dir"])
     if isinstance(resume, str) and resume.lower() not in ("true", "false", ""):
@@ -30,7 +31,7 @@ def _resume_folder(cfg: dict[str, Any]) -> Path | None:
         if (work_dir / STATE_FILE).exists():
             return work_dir
         siblings = [p.parent for p in work_dir.parent.glob(f"*/{STATE_FILE}")
-                    if p.parent.resolve() != work_dir.resolve()]
+                    if search_siblings and p.parent.resolve() != work_dir.resolve()]
         if siblings:
             return max(siblings, key=lambda p: (p / STATE_FILE).stat().st_mtime)
     return None
@@ -47,11 +48,11 @@ def load_plugins(modules: list[str]) -> None:
             raise SandboxError(f"plugins: cannot import {name!r}: {exc}") from None
 
 
-def prepare(cfg: dict[str, Any], base_dirs: list[Path]) -> Runner:
+def prepare(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = False) -> Runner:
     """Settle the run folder (resume included) and validate everything; nothing runs yet."""
     cfg = dict(cfg)
     load_plugins(cfg.get("plugins") or [])
-    folder = _resume_folder(cfg)
+    folder = _resume_folder(cfg, search_siblings)
     if folder is not None:
         cfg["work_dir"] = str(folder)
         cfg["resume"] = True
@@ -59,9 +60,10 @@ def prepare(cfg: dict[str, Any], base_dirs: list[Path]) -> Runner:
 
 
 def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
-                snapshot: dict[str, Any] | None = None) -> RunOutcome:
+                snapshot: dict[str, Any] | None = None,
+                search_siblings: bool = False) -> RunOutcome:
     """Validate and run; writes the config snapshot, state and summary into the run folder."""
-    runner = prepare(cfg, base_dirs)
+    runner = prepare(cfg, base_dirs, search_siblings)
     runner.work_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(runner.work_dir / "config_snapshot.json",
                       json.dumps(snapshot if snapshot is not None else runner.cfg, indent=1,

@@ -37,10 +37,16 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
     """Body of the Hydra main: validate, run, and exit 2 with one message on a user error."""
     from .app import run_sandbox
 
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     logging.getLogger("djsandbox").setLevel(logging.INFO)
+    # A single run lives in a new timestamped folder: resume=true looks at its siblings. In a
+    # multirun the siblings are other trials, so only an explicit folder resumes there.
+    single_run = HydraConfig.get().mode == RunMode.RUN
     try:
         plain = split_config(cfg)
-        run_sandbox(plain, [Path.cwd()], snapshot=plain)
+        run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
     except SandboxError as exc:
         report_and_exit(exc)
     return None

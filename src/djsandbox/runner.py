@@ -17,7 +17,8 @@ from typing import Any
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
-from .hooks.base import JobRun
+from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
+from .paths import find_existing, output_path
 from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .targets import parse_targets
@@ -45,6 +46,23 @@ def name_results(results: Any, output: list[str] | None, label: str) -> dict[str
                            f"{len(values)} result(s)")
     names += [f"res_{i}" for i in range(len(names) + 1, len(values) + 1)]
     return {name: to_jsonable(value, label) for name, value in zip(names, values)}
+
+
+def absolute_paths(extra: dict[str, Any], base_dirs: list[Path]) -> dict[str, Any]:
+    """Components get absolute paths: inputs as found (cwd, then beside the config), outputs
+    under the working directory, as the reference resolved them."""
+    out = dict(extra)
+    for dotted in INPUT_FILE_KEYS + OUTPUT_FILE_KEYS:
+        root, _, key = dotted.partition(".")
+        value = out.get(key)
+        if root != "extra_configs" or not isinstance(value, str) or not value:
+            continue
+        if dotted in INPUT_FILE_KEYS:
+            found = find_existing(value, base_dirs)
+            out[key] = str(found) if found is not None else str(output_path(value, base_dirs))
+        else:
+            out[key] = str(output_path(value, base_dirs))
+    return out
 
 
 def iteration_path(value: Any, iteration: int) -> Any:
@@ -153,12 +171,15 @@ class Runner:
             for cfg in (dj, extra):
                 if isinstance(cfg, dict) and "export_path" in cfg:
                     cfg["export_path"] = iteration_path(cfg["export_path"], iteration)
+        base_dirs = self.base_dirs + resolved.source_dirs
+        if isinstance(extra, dict):
+            extra = absolute_paths(extra, base_dirs)
         job_dir = self.work_dir / f"iter_{iteration}" / spec.pipeline / (
             f"{spec.stage}_{spec.index}_{spec.context_name}")
         job_dir.mkdir(parents=True, exist_ok=True)
         return JobRun(label=spec.label, pipeline=spec.pipeline, name=spec.context_name,
                       iteration=iteration, dj_configs=dj, extra_configs=extra, job_dir=job_dir,
-                      base_dirs=self.base_dirs + resolved.source_dirs, context=ctx)
+                      base_dirs=base_dirs, context=ctx)
 
     def _iteration_updates(self, ctx: Context,
                            iteration: int) -> dict[tuple[str, str], dict[str, Any]]:

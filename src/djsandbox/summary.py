@@ -51,8 +51,9 @@ def summary_rows(state: RunState, iteration: int | None = None) -> list[dict[str
             metrics: dict[str, float] = {}
             _flatten("", results, metrics)
             for metric, value in metrics.items():
-                short = metric.split(".", 1)[1] if metric.startswith("res_") and "." in metric else metric
-                row[short] = value
+                if metric.startswith("res_") and "." in metric:
+                    metric = metric.split(".", 1)[1]  # unnamed result: keep the metric name
+                row[f"{name}.{metric}"] = value
     return list(rows.values())
 
 
@@ -61,20 +62,25 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no finished jobs)\n"
     stage_cols = [f"{s} s" for s in STAGES]
-    cols: list[str] = []
+    cols: list[str] = ["pipeline"] + [c for c in ("rows kept", "train rows")
+                                      if any(c in r for r in rows)]
     for row in rows:
         for col in row:
             if col not in cols and col not in stage_cols:
                 cols.append(col)
     cols += [c for c in stage_cols if any(c in r for r in rows)]
 
-    def cell(value: Any) -> str:
+    for row in rows:
+        row["total s"] = sum(row.get(c, 0.0) for c in stage_cols)
+    cols.append("total s")
+
+    def cell(col: str, value: Any) -> str:
         if isinstance(value, float):
-            return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
+            return f"{value:.1f}" if col.endswith(" s") else f"{value:.4f}"
         return "" if value is None else str(value)
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(c, r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,12 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from djsandbox.data.dj_runtime import build_dj_config, dj_log_to, prepare_offline_env
+from djsandbox.data.dj_runtime import (
+    build_dj_config,
+    dj_log_to,
+    forbid_runtime_installs,
+    prepare_offline_env,
+)
 
 __all__ = ["analyze", "summarize_overall"]
 
@@ -62,7 +67,7 @@ def analyze(
     )
     from data_juicer.core import Analyzer
 
-    with dj_log_to(cfg, "analyze"):
+    with dj_log_to(cfg, "analyze"), forbid_runtime_installs():
         analyzer = Analyzer(cfg)
         dataset = analyzer.run()
     overall = analyzer.overall_result

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from djsandbox.data.dj_runtime import build_dj_config, dj_log_to, prepare_offline_env
+from djsandbox.data.dj_runtime import (
+    build_dj_config,
+    dj_log_to,
+    forbid_runtime_installs,
+    prepare_offline_env,
+)
 
 __all__ = ["process"]
 
@@ -16,17 +21,19 @@ def process(
     """Apply the recipe's ops to its dataset and export the result.
 
     Returns {"export_path", "rows_in", "rows_out"}. The dataset is loaded here and handed to
-    the executor, so rows_in is known without reading the file twice.
+    the executor, so rows_in is known without reading the file twice (None only when the
+    recipe resumes from a Data-Juicer checkpoint). Runtime package installs are forbidden.
     """
     prepare_offline_env()
     cfg = build_dj_config(recipe, work_dir=work_dir, base_dirs=base_dirs, job="process")
     from data_juicer.core import DefaultExecutor
 
-    with dj_log_to(cfg, "process"):
+    with dj_log_to(cfg, "process"), forbid_runtime_installs():
         executor = DefaultExecutor(cfg)
-        dataset = None
-        if not (cfg.get("use_checkpoint", False) and executor.ckpt_manager and executor.ckpt_manager.ckpt_available):
-            dataset = executor.dataset_builder.load_dataset()
+        ckpt = executor.ckpt_manager
+        resuming = bool(cfg.get("use_checkpoint", False) and ckpt and ckpt.ckpt_available)
+        # Load here (unless resuming from a DJ checkpoint) to know rows_in without a 2nd read.
+        dataset = None if resuming else executor.dataset_builder.load_dataset()
         rows_in = None if dataset is None else int(len(dataset))
         result = executor.run(dataset=dataset)
     return {"export_path": str(cfg.export_path), "rows_in": rows_in, "rows_out": int(len(result))}

@@ -19,19 +19,20 @@ __all__ = [
     "prepare_offline_env",
     "build_dj_config",
     "dj_log_to",
+    "forbid_runtime_installs",
     "to_plain",
 ]
 
-# Environment that keeps Data-Juicer, `datasets` and the HF hub off the network, and makes an
-# attempted runtime `uv pip install` (Data-Juicer's LazyLoader) fail at once instead of hanging.
+# Environment that keeps Data-Juicer, `datasets` and the HF hub off the network.
 _OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
-    "UV_OFFLINE": "1",
-    "PIP_NO_INDEX": "1",
 }
+# Makes an attempted runtime `uv pip install` / `pip install` by Data-Juicer's LazyLoader fail at
+# once. Only set while Data-Juicer runs: other parts of the sandbox may install on purpose.
+_NO_INSTALL_ENV = {"UV_OFFLINE": "1", "PIP_NO_INDEX": "1"}
 
 
 class RecipeError(ValueError):
@@ -137,6 +138,9 @@ def _prepare_recipe(
     rec["job_id"] = job
     if rec.get("np") is None:
         rec["np"] = max(1, min(2, _cpu_count()))
+    # Data-Juicer's default (true) turns an op failure - e.g. a package it cannot install -
+    # into silently dropped rows; a sandbox result must not rest on that. Opt back in per recipe.
+    rec.setdefault("skip_op_error", False)
     return rec
 
 
@@ -198,11 +202,12 @@ def build_dj_config(
     """Turn a recipe dict into a validated Data-Juicer config namespace.
 
     The recipe (copied, never mutated) gets absolute dataset/export paths, Data-Juicer's own
-    work dir ``<work_dir>/dj/<job>`` and a default ``np``; it is written to
-    ``<work_dir>/dj_recipe_<job>.yaml`` (a file Data-Juicer's CLI accepts too) and parsed with
-    ``init_configs(load_configs_only=True)``, which skips Data-Juicer's global logger setup (it
-    would redirect sys.stdout/stderr into loguru for the rest of the process).
-    ``overrides`` are applied last (the analyzer uses it to force stats export).
+    work dir ``<work_dir>/dj/<job>``, a default ``np`` and, unless set, ``skip_op_error:
+    false``. It is written to ``<work_dir>/dj_recipe_<job>.yaml`` (a file Data-Juicer's CLI
+    accepts too) and parsed with ``init_configs(load_configs_only=True)``, which skips
+    Data-Juicer's one-shot global logger setup (it would redirect sys.stdout/stderr into loguru
+    for the rest of the process). ``overrides`` are applied last (the analyzer forces stats
+    export with it).
     Raises RecipeError naming the recipe key Data-Juicer rejected.
     """
     from djsandbox.data.k_sigma import write_recipe
@@ -247,3 +252,21 @@ def dj_log_to(cfg: Any, name: str) -> Iterator[Path]:
         yield log_file
     finally:
         logger.remove(sink_id)
+
+
+@contextlib.contextmanager
+def forbid_runtime_installs() -> Iterator[None]:
+    """Set UV_OFFLINE=1 and PIP_NO_INDEX=1 (unless the user set them) for the duration of a
+    Data-Juicer run, then restore the environment.
+
+    Data-Juicer installs a missing package with ``uv pip install`` the first time an op needs
+    it; offline that would hang on the network or, worse, change the venv mid-experiment.
+    """
+    added = [key for key in _NO_INSTALL_ENV if key not in os.environ]
+    for key in added:
+        os.environ[key] = _NO_INSTALL_ENV[key]
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)

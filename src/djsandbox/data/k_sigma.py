@@ -28,7 +28,9 @@ from djsandbox.data.dj_runtime import prepare_offline_env, to_plain
 __all__ = ["refine_recipe_k_sigma", "write_recipe", "stat_keys_for_op", "bound_args_for_op"]
 
 # Ops whose stats key depends on an argument, and lone bound args (no min/max pair).
-_KEY_BY_ARG_VALUE = {"alphanumeric_filter": ("tokenization", {True: "alpha_token_ratio", False: "alnum_ratio"})}
+_KEY_BY_ARG_VALUE = {
+    "alphanumeric_filter": ("tokenization", {True: "alpha_token_ratio", False: "alnum_ratio"}),
+}
 _LONE_BOUNDS = {"language_id_score_filter": {"min_score": "lang_score"}}
 
 
@@ -91,7 +93,8 @@ def _unwrap(annotation: Any) -> tuple[Any, list[tuple[Any, float]]]:
     if origin is typing.Annotated:
         base, *meta = typing.get_args(annotation)
         for m in meta:
-            for attr, op in (("ge", operator.ge), ("gt", operator.gt), ("le", operator.le), ("lt", operator.lt)):
+            for attr, op in (("ge", operator.ge), ("gt", operator.gt),
+                             ("le", operator.le), ("lt", operator.lt)):
                 bound = getattr(m, attr, None)
                 if isinstance(bound, (int, float)):
                     restrictions.append((op, bound))
