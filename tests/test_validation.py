@@ -136,3 +136,15 @@ def test_component_setting_typo_is_caught_before_the_run(run_cfg):
          "extra_configs": {"type": "text_classifier", "max_epoch": 3}}]})
     assert "(meta_name 't'): extra_configs.max_epoch: not a setting of 'text_classifier'" in msg
     assert "did you mean 'max_epochs'?" in msg
+
+
+def test_recipe_op_typo_is_caught_before_the_run(run_cfg, tmp_path):
+    calls = tmp_path / "calls"
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        echo("first", calls=str(calls), name="first"),
+        {"hook": "ProcessDataHook", "meta_name": "clean",
+         "dj_configs": {"dataset_path": str(tmp_path / "x.jsonl"),
+                        "process": [{"text_length_filter": {"min_len": 5}},
+                                    {"text_lenght_filter": {"min_len": 5}}]}}]})
+    assert "(meta_name 'clean'): dj_configs.process[1].text_lenght_filter" in msg
+    assert not calls.exists()

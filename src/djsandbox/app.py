@@ -63,6 +63,9 @@ def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
                 snapshot: dict[str, Any] | None = None,
                 search_siblings: bool = False) -> RunOutcome:
     """Validate and run; writes the config snapshot, state and summary into the run folder."""
+    from .data.dj_runtime import prepare_offline_env
+
+    prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
     runner.work_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(runner.work_dir / "config_snapshot.json",

@@ -20,6 +20,7 @@ __all__ = [
     "build_dj_config",
     "dj_log_to",
     "forbid_runtime_installs",
+    "check_process",
     "to_plain",
 ]
 
@@ -165,12 +166,13 @@ def _clean_message(text: str) -> str:
     return "\n".join(ln.removeprefix("error: ") for ln in lines)
 
 
-def _check_process(process: Any, strict: bool) -> None:
+def check_process(process: Any, strict: bool = True) -> None:
     """Validate op names (always) and argument names/types (when ``strict_preflight``, as the
     executor will) with Data-Juicer's own preflight check: ``init_configs`` accepts unknown ops
     and wrongly typed op args without complaint, and the Analyzer never checks them."""
     if not isinstance(process, list):
         raise RecipeError("process", f"expected a list of {{op_name: {{args}}}}, got {process!r}")
+    prepare_offline_env()
     from data_juicer.core.preflight import PipelineConfigError, pre_instantiation_check
     from data_juicer.ops import OPERATORS
 
@@ -217,7 +219,7 @@ def build_dj_config(
     work_dir.mkdir(parents=True, exist_ok=True)
     rec = _prepare_recipe(recipe, work_dir, list(base_dirs), job)
     rec.update(to_plain(dict(overrides or {})))
-    _check_process(rec["process"], strict=rec.get("strict_preflight", True) is not False)
+    check_process(rec["process"], strict=rec.get("strict_preflight", True) is not False)
     path = write_recipe(rec, work_dir / f"dj_recipe_{job}.yaml")
 
     from data_juicer.config import init_configs

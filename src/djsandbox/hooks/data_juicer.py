@@ -13,11 +13,30 @@ from ..paths import output_path
 from .base import Hook, JobRun
 
 
-class ProbeViaAnalyzerHook(Hook):
+class DataJuicerHook(Hook):
+    """Checks the recipe's ops with Data-Juicer's own preflight before the run starts, so a
+    typo in an op name or argument is reported before hours of earlier jobs."""
+
+    needs_dj_configs = True
+
+    def check(self, job: dict[str, Any]) -> list[str]:
+        problems = super().check(job)
+        recipe = job.get("dj_configs")
+        if isinstance(recipe, dict) and "process" in recipe:
+            from ..data.dj_runtime import RecipeError, check_process
+
+            try:
+                check_process(recipe["process"], strict=recipe.get("strict_preflight", True)
+                              is not False)
+            except RecipeError as exc:
+                problems.append(f"dj_configs.{exc.key}: {exc}")
+        return problems
+
+
+class ProbeViaAnalyzerHook(DataJuicerHook):
     """Returns (path of the dataset with per-sample stats, stats summary)."""
 
     result_count: ClassVar[int | None] = 2
-    needs_dj_configs = True
 
     def run(self, run: JobRun) -> Any:
         from ..data.dj_analyze import analyze
@@ -28,14 +47,12 @@ class ProbeViaAnalyzerHook(Hook):
         return export_path, summary
 
 
-class RefineRecipeViaKSigmaHook(Hook):
+class RefineRecipeViaKSigmaHook(DataJuicerHook):
     """Bounds of each analysed filter become mean +- k*std; returns the refined recipe path.
 
     The stats come from the analysis recorded under the same meta_name in this pipeline (the
     reference's convention), or from `extra_configs.stats` (e.g. set through `input`).
     """
-
-    needs_dj_configs = True
 
     def check(self, job: dict[str, Any]) -> list[str]:
         problems = super().check(job)
@@ -72,10 +89,8 @@ class RefineRecipeViaKSigmaHook(Hook):
             "the pipeline, or pass the stats summary as extra_configs.stats.")
 
 
-class ProcessDataHook(Hook):
+class ProcessDataHook(DataJuicerHook):
     """Runs Data-Juicer's executor; returns the processed dataset path."""
-
-    needs_dj_configs = True
 
     def run(self, run: JobRun) -> Any:
         from ..data.dj_process import process
