@@ -100,6 +100,8 @@ def test_job_failure_names_the_job_and_resume_reruns_only_it(run_cfg, tmp_path):
     state = json.loads((tmp_path / "run" / "sandbox_state.json").read_text())
     statuses = {v["meta_name"]: v["status"] for v in state["jobs"].values()}
     assert statuses == {"ok": "done", "flaky": "failed"}
+    failed = next(v for v in state["jobs"].values() if v["meta_name"] == "flaky")
+    assert "planned failure" in Path(failed["error_log"]).read_text()  # the traceback is kept
     out = run_cfg(cfg, resume=True)
     assert calls.read_text().split() == ["ok", "flaky", "flaky", "after"]
     assert out.context.iterations[0]["anonymous"]["flaky"] == {"res_1": "recovered"}
@@ -162,3 +164,26 @@ def test_each_iteration_writes_outputs_to_its_own_folder(run_cfg, tmp_path):
     paths = [it["anonymous"]["w"]["res_1"] for it in out.context.iterations]
     assert paths == [str(tmp_path / "o" / "f.txt"), str(tmp_path / "o" / "iter_1" / "f.txt")]
     assert all(Path(p).exists() for p in paths)
+
+
+def test_resume_from_an_explicit_earlier_run_folder(run_cfg, tmp_path):
+    calls = tmp_path / "calls.log"
+    cfg = {"execution_job_configs": [
+        job("ok", name="ok", calls=str(calls), value=1),
+        job("flaky", "test_fail_once", name="flaky", calls=str(calls),
+            marker=str(tmp_path / "marker"))]}
+    with pytest.raises(JobFailedError):
+        run_cfg(cfg)
+    out = run_cfg(cfg, work_dir=str(tmp_path / "elsewhere"), resume=str(tmp_path / "run"))
+    assert out.work_dir == tmp_path / "run"
+    assert calls.read_text().split() == ["ok", "flaky", "flaky"]
+    with pytest.raises(Exception, match="holds no sandbox_state.json"):
+        run_cfg(cfg, resume=str(tmp_path / "nothing-here"))
+
+
+def test_each_job_records_the_configs_it_ran_with(run_cfg, tmp_path):
+    out = run_cfg({"execution_job_configs": [
+        job("a", value=1), {**job("b"), "input": {"extra_configs.value": "-1.res_1"}}]})
+    status = next(v for v in out.state.jobs.values() if v["meta_name"] == "b")
+    ran_with = json.loads((Path(status["job_dir"]) / "job_config.json").read_text())
+    assert ran_with["extra_configs"] == {"type": "test_echo", "value": 1}

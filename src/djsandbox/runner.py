@@ -7,6 +7,7 @@ when a run died or raised is run again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -18,7 +19,7 @@ from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
-from .paths import find_existing, output_path
+from .paths import atomic_write_text, find_existing, output_path
 from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .targets import parse_targets
@@ -139,28 +140,38 @@ class Runner:
                          hook=spec.hook, started=time.time(), error=None)
         state.save()
         started = time.perf_counter()
+        job_dir = self.job_dir(spec, iteration)
         try:
             run = self._job_run(spec, ctx, iteration, updates, multi)
+            atomic_write_text(job_dir / "job_config.json", json.dumps(
+                {"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}, indent=1,
+                default=str))
             hook = HOOKS.get(spec.hook).load()()
             results = name_results(hook.run(run), spec.body.get("output"), spec.label)
         except BaseException as exc:
+            error_log = job_dir / "error.log"
+            atomic_write_text(error_log, traceback.format_exc())
             state.set_status(iteration, spec.key, status="failed",
                              elapsed=time.perf_counter() - started,
-                             error=f"{type(exc).__name__}: {exc}")
+                             error=f"{type(exc).__name__}: {exc}", error_log=str(error_log))
             state.save()
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, SandboxError)):
                 raise
-            if isinstance(exc, SandboxError):
-                raise
-            log.debug("job traceback:\n%s", traceback.format_exc())
             raise JobFailedError(f"{spec.label} (hook {spec.hook}) failed: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                                 f"{type(exc).__name__}: {exc} (traceback: {error_log})") from exc
         ctx.record(spec.pipeline, spec.context_name, results)
         state.set_status(iteration, spec.key, status="done", elapsed=time.perf_counter() - started,
                          finished=time.time(), notes=to_jsonable(run.notes, spec.label),
                          job_dir=str(run.job_dir))
         state.save()
         outcome.executed.append(f"{iteration}/{spec.key}")
+
+    def job_dir(self, spec: JobSpec, iteration: int) -> Path:
+        """The job's own folder: its component writes here, and so do its config and errors."""
+        path = self.work_dir / f"iter_{iteration}" / spec.pipeline / (
+            f"{spec.stage}_{spec.index}_{spec.context_name}")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def _job_run(self, spec: JobSpec, ctx: Context, iteration: int,
                  updates: dict[tuple[str, str], dict[str, Any]], multi: bool) -> JobRun:
@@ -174,9 +185,7 @@ class Runner:
         base_dirs = self.base_dirs + resolved.source_dirs
         if isinstance(extra, dict):
             extra = absolute_paths(extra, base_dirs)
-        job_dir = self.work_dir / f"iter_{iteration}" / spec.pipeline / (
-            f"{spec.stage}_{spec.index}_{spec.context_name}")
-        job_dir.mkdir(parents=True, exist_ok=True)
+        job_dir = self.job_dir(spec, iteration)
         return JobRun(label=spec.label, pipeline=spec.pipeline, name=spec.context_name,
                       iteration=iteration, dj_configs=dj, extra_configs=extra, job_dir=job_dir,
                       base_dirs=base_dirs, context=ctx)
