@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import ROOT, subprocess_env
+from conftest import subprocess_env
 
 DJ_SANDBOX = [sys.executable, "-m", "djsandbox.cli"]
 

@@ -22,12 +22,13 @@ an objective silently:
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from ..data.jsonl import load_rows
 
 _MISSING = object()
 
@@ -53,36 +54,6 @@ def macro_f1(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any]
         denom = 2 * tp + fp + fn
         scores.append(2 * tp / denom if denom else 0.0)
     return float(np.mean(scores))
-
-
-def load_rows(path: str | Path) -> list[dict]:
-    """Rows of a JSONL/JSON/Parquet dataset; a missing or empty file is a ValueError."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"dataset file {str(p)!r} does not exist")
-    if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(p).to_pylist()
-    else:
-        text = p.read_text(encoding="utf-8")
-        stripped = text.lstrip()
-        if p.suffix == ".json" and stripped.startswith("["):
-            rows = json.loads(stripped)
-        else:
-            rows = []
-            for lineno, line in enumerate(text.splitlines(), 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise ValueError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
-    if not rows:
-        raise ValueError(f"dataset file {str(p)!r} is empty")
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ValueError(f"{p}: row {i} is {type(row).__name__}, not a JSON object")
-    return rows
 
 
 def nested_get(obj: Any, key: str) -> Any:

@@ -7,7 +7,6 @@ tokenizers) and is serialisable into the checkpoint, which then suffices to eval
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from collections import Counter
@@ -18,6 +17,8 @@ import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from ..data.jsonl import numbered_rows
 
 _TAG_RE = re.compile(r"<[^>]+>")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -88,27 +89,16 @@ def read_labelled_jsonl(path: str | Path, text_key: str, label_key: str | None) 
     callers turn them into strings.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"dataset file {str(path)!r} does not exist")
     rows: list[tuple[str, Any]] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            if text_key not in row:
-                raise ValueError(f"{path}:{lineno}: row has no text key {text_key!r} (keys: {sorted(row)})")
-            text = row[text_key]
-            if not isinstance(text, str):
-                raise ValueError(f"{path}:{lineno}: text key {text_key!r} holds {type(text).__name__}, not a string")
-            if label_key is not None and label_key not in row:
-                raise ValueError(f"{path}:{lineno}: row has no label key {label_key!r} (keys: {sorted(row)})")
-            rows.append((text, row[label_key] if label_key is not None else None))
+    for lineno, row in numbered_rows(path):
+        if text_key not in row:
+            raise ValueError(f"{path}:{lineno}: row has no text key {text_key!r} (keys: {sorted(row)})")
+        text = row[text_key]
+        if not isinstance(text, str):
+            raise ValueError(f"{path}:{lineno}: text key {text_key!r} holds {type(text).__name__}, not a string")
+        if label_key is not None and label_key not in row:
+            raise ValueError(f"{path}:{lineno}: row has no label key {label_key!r} (keys: {sorted(row)})")
+        rows.append((text, row[label_key] if label_key is not None else None))
     if not rows:
         raise ValueError(f"dataset file {str(path)!r} is empty")
     return rows
