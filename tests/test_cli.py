@@ -157,3 +157,13 @@ def test_hydra_resume_true_continues_the_newest_run(tmp_path):
                             env=subprocess_env(), cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     assert (tmp_path / "calls").read_text().split() == ["ok", "flaky", "flaky"]
+
+
+def test_default_pipeline_is_added_only_when_none_is_chosen():
+    from djsandbox.__main__ import with_default_pipeline
+
+    assert with_default_pipeline([]) == ["+pipeline=demo"]
+    assert with_default_pipeline(["vars.k=2"]) == ["vars.k=2", "+pipeline=demo"]
+    assert with_default_pipeline(["+pipeline=x"]) == ["+pipeline=x"]
+    assert with_default_pipeline(["pipeline=x"]) == ["+pipeline=x"]
+    assert with_default_pipeline(["--help"]) == ["--help"]

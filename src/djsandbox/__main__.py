@@ -20,7 +20,12 @@ DEFAULT_PIPELINE = "demo"
 
 
 def with_default_pipeline(argv: list[str]) -> list[str]:
-    """Add `+pipeline=demo` unless a pipeline is chosen (or the user asks Hydra for help)."""
+    """Add `+pipeline=demo` unless a pipeline is chosen (or the user asks Hydra for help).
+
+    `pipeline=NAME` is accepted as `+pipeline=NAME`: the group is not in the primary defaults
+    list (so that `+pipeline=` works), and Hydra would otherwise reject the plain form.
+    """
+    argv = ["+" + a if a.startswith("pipeline=") else a for a in argv]
     chosen = any(a.lstrip("+~").startswith("pipeline=") for a in argv)
     asks_help = any(a in ("--help", "-h", "--hydra-help", "--info") for a in argv)
     return argv if chosen or asks_help else argv + [f"+pipeline={DEFAULT_PIPELINE}"]
