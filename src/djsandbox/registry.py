@@ -22,6 +22,14 @@ class Entry:
     unavailable: str | None = None  # reason shown to the user when it cannot run
     results: int | None = 1  # how many results it returns (res_1..res_n); None: varies
     keys: tuple[str, ...] | None = None  # config keys it accepts; None: not checked
+    check: str | None = None  # "module:function(cfg) -> list of 'key: problem'" run at validation
+
+    def problems(self, cfg: dict[str, Any]) -> list[str]:
+        """The component's own checks of its config, before the run (keys relative to it)."""
+        if self.check is None:
+            return []
+        module_name, _, attr = self.check.partition(":")
+        return list(getattr(importlib.import_module(module_name), attr)(cfg))
 
     def load(self) -> Any:
         if self.target is None:
@@ -39,15 +47,15 @@ class Registry:
 
     def add(self, name: str, target: str | Callable[..., Any] | None, summary: str = "",
             unavailable: str | None = None, results: int | None = 1,
-            keys: tuple[str, ...] | None = None) -> None:
+            keys: tuple[str, ...] | None = None, check: str | None = None) -> None:
         """Register `name`; `target` is an import path or, for user code, the object itself."""
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is already registered")
         if callable(target):
             obj = target
-            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, obj)
+            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, check, obj)
         else:
-            self._entries[name] = Entry(name, target, summary, unavailable, results, keys)
+            self._entries[name] = Entry(name, target, summary, unavailable, results, keys, check)
 
     def register(self, name: str, summary: str = "",
                  results: int | None = 1) -> Callable[[Any], Any]:

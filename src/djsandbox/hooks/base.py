@@ -58,6 +58,11 @@ def _unknown_keys(entry: Entry, extra: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _known(extra: dict[str, Any]) -> dict[str, Any]:
+    """The settings whose values are known before the run (not `${...}` or input-fed)."""
+    return {k: v for k, v in extra.items() if not (isinstance(v, str) and "${" in v)}
+
+
 class Hook:
     """Base hook. `factory` names the registry whose component `extra_configs.type` selects."""
 
@@ -89,7 +94,10 @@ class Hook:
                 problems.append(f"extra_configs.type: '{component_type}' is "
                                 f"{registry.get(component_type).unavailable}")
             else:
-                problems += _unknown_keys(registry.get(component_type), extra)
+                entry = registry.get(component_type)
+                problems += _unknown_keys(entry, extra)
+                if not problems:
+                    problems += [f"extra_configs.{p}" for p in entry.problems(_known(extra))]
         return problems
 
     def component(self, run: JobRun) -> tuple[Entry, dict[str, Any]]:
