@@ -20,7 +20,7 @@ REFERENCE_TYPES = {
                             "dj_to_easyanimate_video_dataset_conversion"},
     "GeneralProbe": {"data_pool_ranking"},
     "DataEvaluator": {"dj_text_quality_classifier", "vbench_video_evaluator",
-                      "video_inception_evaluator", "accuracy", "mse"},
+                      "video_inception_evaluator", "accuracy", "mse", "text_quality_classifier"},
     "ModelInferEvaluator": {"modelscope"},
     "ModelTrainExecutor": {"modelscope", "easyanimate", "trinity-rft", "internvl_coco_caption",
                            "text_classifier"},

@@ -37,9 +37,9 @@ def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
     calls = tmp_path / "calls"
     msg = invalid(run_cfg, {"execution_job_configs": [
         echo("first", calls=str(calls), name="first"),
-        {"hook": "DataPoolManipulationHook", "meta_name": "pools",
-         "extra_configs": {"type": "data_pool_construction"}}]})
-    assert "meta_name 'pools'" in msg and "not available yet" in msg and "#3" in msg
+        {"hook": "TrainModelHook", "meta_name": "internvl",
+         "extra_configs": {"type": "internvl_coco_caption"}}]})
+    assert "meta_name 'internvl'" in msg and "not available yet" in msg and "#4" in msg
     assert not calls.exists(), "no job may run when validation fails"
 
 

@@ -7,9 +7,10 @@ validation reports them before any job runs. `dj-sandbox --list` prints this cat
 
 from __future__ import annotations
 
+from .data import converters, pools
+from .evaluation import text_quality
 from .registry import Registry
 
-_POOLS = "not available yet: data pools arrive with issue #3 (data pools, converters, evaluators)"
 _MODELS = "not available yet: arrives with issue #4 (model side on Lightning)"
 _VIDEO = "not available yet: arrives with the text-to-video issue (needs the VBench extra)"
 _RFT = "not available yet: arrives with the RL (Trinity-RFT) issue"
@@ -40,19 +41,48 @@ HOOKS.add("EvaluateDataHook", "djsandbox.hooks.generic:EvaluateDataHook",
 HOOKS.add("EvaluateModelHook", "djsandbox.hooks.generic:EvaluateModelHook",
           "a ModelEvaluator component chosen by extra_configs.type")
 
-DATA_POOL_MANIPULATORS = Registry("DataPoolManipulator type")
-for _name in ("data_pool_construction", "data_pool_combination", "data_pool_duplication",
-              "data_pool_downsampling", "data_pool_ranking", "data_pool_merging",
-              "data_pool_cartesian_join"):
-    DATA_POOL_MANIPULATORS.add(_name, None, unavailable=_POOLS)
+_POOL_SUMMARIES = {
+    "data_pool_construction": "split an analysed dataset into pools per stat (e.g. thirds)",
+    "data_pool_combination": "intersections of every non-empty subset of ranked pools",
+    "data_pool_duplication": "repeat each pool duplicating_times times",
+    "data_pool_downsampling": "shuffle with a seed and cut pools to target_num_samples",
+    "data_pool_ranking": "order pools by evaluation metrics (optionally top_n)",
+    "data_pool_merging": "concatenate pools into one dataset",
+    "data_pool_cartesian_join": "row-wise cartesian join of every pair of pools of two sets",
+}
 
-GENERAL_DATA_EXECUTORS = Registry("GeneralDataExecutor type")
-for _name in ("coco_caption_to_dj_conversion", "coco_caption_meta_generation",
-              "dj_to_easyanimate_video_dataset_conversion"):
-    GENERAL_DATA_EXECUTORS.add(_name, None, unavailable=_POOLS)
+
+def _add_module_components(registry: Registry, names: dict[str, str], module: object,
+                           targets: dict[str, str], checks: dict[str, str]) -> None:
+    """Register components whose module publishes its keys, result counts and entry points."""
+    for name, summary in names.items():
+        registry.add(name, targets[name], summary, results=module.RESULTS[name],  # type: ignore
+                     keys=module.COMPONENT_KEYS[name], check=checks[name])  # type: ignore
+
+
+DATA_POOL_MANIPULATORS = Registry("DataPoolManipulator type")
+_add_module_components(DATA_POOL_MANIPULATORS, _POOL_SUMMARIES, pools, pools.TARGETS,
+                       pools.CHECKS)
 
 GENERAL_PROBES = Registry("GeneralProbe type")
-GENERAL_PROBES.add("data_pool_ranking", None, unavailable=_POOLS)
+_add_module_components(GENERAL_PROBES, {"data_pool_ranking": _POOL_SUMMARIES["data_pool_ranking"]},
+                       pools, pools.TARGETS, pools.CHECKS)
+
+_CONVERTERS = "djsandbox.data.converters"
+GENERAL_DATA_EXECUTORS = Registry("GeneralDataExecutor type")
+_add_module_components(
+    GENERAL_DATA_EXECUTORS,
+    {"coco_caption_to_dj_conversion": "InternVL/LLaVA caption JSONL <-> Data-Juicer format "
+                                      "(convert_to: dj | internvl)",
+     "coco_caption_meta_generation": "InternVL training meta JSON for caption datasets",
+     "dj_to_easyanimate_video_dataset_conversion": "Data-Juicer video rows -> EasyAnimate JSON"},
+    converters,
+    {"coco_caption_to_dj_conversion": f"{_CONVERTERS}:run_coco_caption_to_dj",
+     "coco_caption_meta_generation": f"{_CONVERTERS}:run_coco_caption_meta",
+     "dj_to_easyanimate_video_dataset_conversion": f"{_CONVERTERS}:run_dj_to_easyanimate"},
+    {"coco_caption_to_dj_conversion": f"{_CONVERTERS}:check_coco_caption_to_dj",
+     "coco_caption_meta_generation": f"{_CONVERTERS}:check_coco_caption_meta",
+     "dj_to_easyanimate_video_dataset_conversion": f"{_CONVERTERS}:check_dj_to_easyanimate"})
 
 _EVAL_DATA_KEYS = ("predicted_dataset_path", "ground_truth_dataset_path")
 _CLASSIFIER_DATA_KEYS = ("dataset_path", "text_key", "label_key")
@@ -69,7 +99,18 @@ DATA_EVALUATORS.add("accuracy", "djsandbox.components:accuracy",
 DATA_EVALUATORS.add("mse", "djsandbox.components:mse",
                     "mean squared error between predicted and true values",
                     keys=_EVAL_DATA_KEYS + ("predicted_value_key", "ground_truth_value_key"))
-DATA_EVALUATORS.add("dj_text_quality_classifier", None, unavailable=_POOLS)
+_QUALITY = "djsandbox.evaluation.text_quality"
+_add_module_components(
+    DATA_EVALUATORS,
+    {"dj_text_quality_classifier": "Data-Juicer's GPT-3-style quality classifier (needs Spark "
+                                   "and its model locally); returns (mean score, details)",
+     "text_quality_classifier": "hashed n-gram logistic regression trained offline on positive/"
+                                "negative JSONL; returns (mean score, details) or (model, facts)"},
+    text_quality,
+    {"dj_text_quality_classifier": f"{_QUALITY}:run_dj_text_quality_classifier",
+     "text_quality_classifier": f"{_QUALITY}:run_text_quality_classifier"},
+    {"dj_text_quality_classifier": f"{_QUALITY}:check_dj_text_quality_classifier",
+     "text_quality_classifier": f"{_QUALITY}:check_text_quality_classifier"})
 DATA_EVALUATORS.add("vbench_video_evaluator", None, unavailable=_VIDEO)
 DATA_EVALUATORS.add("video_inception_evaluator", None, unavailable=_VIDEO)
 

@@ -1,0 +1,50 @@
+"""Data pools: split, intersect, repeat, downsample, merge, join and rank datasets as files.
+
+One module per DataPoolManipulator component (reference `type` names), each exposing
+``run(cfg, out_dir) -> results`` and ``check(cfg) -> list of "key: problem"``. Pools are
+Arrow tables read from and written to JSONL (default) or Parquet (``export_format: parquet``);
+every output is written atomically, and a failed run removes what it wrote.
+
+=========================  =============================================  ==================
+type                       keys (besides ``type``)                        result
+=========================  =============================================  ==================
+data_pool_construction     dataset_path, export_path, split_ratios,       {stat: [paths]}
+                           split_num, ignore_stats, stats_keys,
+                           export_format
+data_pool_combination      dataset_path, export_path, export_format, key  [paths]
+data_pool_duplication      dataset_path, export_path, export_format,      [paths]
+                           duplicating_times, shuffle, shuffle_seed, seed
+data_pool_downsampling     dataset_path, export_path, export_format,      [paths]
+                           target_num_samples, shuffle_seed, seed
+data_pool_merging          dataset_path, export_path, export_format       path
+data_pool_cartesian_join   dataset_path_1, dataset_path_2, export_path,   [paths]
+                           export_format, suffixes
+data_pool_ranking          dataset_path, metrics, ranking_keys,           [paths]
+                           descending, top_n
+=========================  =============================================  ==================
+
+Importing this package is cheap (stdlib only); pyarrow/numpy load when a component runs.
+"""
+
+from __future__ import annotations
+
+from . import (cartesian_join, combination, construction, downsampling, duplication, merging,
+               ranking)
+
+_MODULES = {
+    "data_pool_construction": construction,
+    "data_pool_combination": combination,
+    "data_pool_duplication": duplication,
+    "data_pool_downsampling": downsampling,
+    "data_pool_merging": merging,
+    "data_pool_cartesian_join": cartesian_join,
+    "data_pool_ranking": ranking,
+}
+
+#: config keys each component accepts (the engine rejects others as typos)
+COMPONENT_KEYS: dict[str, tuple[str, ...]] = {name: m.KEYS for name, m in _MODULES.items()}
+#: number of results each component returns (all return one value)
+RESULTS: dict[str, int] = {name: 1 for name in _MODULES}
+#: "module:function" of each component's run and check, for the registry
+TARGETS: dict[str, str] = {name: f"{m.__name__}:run" for name, m in _MODULES.items()}
+CHECKS: dict[str, str] = {name: f"{m.__name__}:check" for name, m in _MODULES.items()}

@@ -1,0 +1,230 @@
+"""`data_pool_construction`: split an analysed dataset into pools by each stat (e.g. thirds).
+
+Follows the reference: split points `int(n * ratio + 0.5)` (or every `split_num` rows), pools
+written as `<export>/<stat>/<name>_<stat>_<i>.jsonl`, or `<export>/<name>_ignore_stats_<i>.jsonl`
+with `ignore_stats`. Differences: the result is grouped, {stat: [pool paths]} ({"ignore_stats":
+[...]} with ignore_stats); `stats_keys` chooses stats; rows are sorted with a stable Arrow sort
+(ties keep the input order; rows without the stat, or with an empty list, go last); a bad or
+unknown stat, an empty pool or a missing file is an error, not a logged skip.
+"""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import io
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+KEYS = ("dataset_path", "export_path", "split_ratios", "split_num", "ignore_stats",
+        "stats_keys", "export_format")
+IGNORE = "ignore_stats"
+
+
+def parse_ratios(value: Any) -> list[float]:
+    """`split_ratios` as floats; strings like '1/3' accepted; strictly increasing in (0, 1)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"split_ratios: expected a non-empty list of numbers in (0, 1), got {value!r}")
+    try:
+        ratios = [float(Fraction(str(r).strip())) for r in value if not isinstance(r, bool)]
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"split_ratios: expected numbers or fractions like '1/3', got {value!r}") from None
+    if len(ratios) != len(value) or any(not 0 < r < 1 for r in ratios) or any(
+            b <= a for a, b in zip(ratios, ratios[1:])):
+        raise ValueError(f"split_ratios: expected increasing numbers in (0, 1), got {list(value)!r}")
+    return ratios
+
+
+def _split_num(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"split_num: expected a positive integer number of rows, got {value!r}")
+    return value
+
+
+def _stats_keys(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"stats_keys: expected a non-empty list of stat names, got {value!r}")
+    return list(value)
+
+
+def split_points(total: int, cfg: dict[str, Any]) -> list[int]:
+    """[0, ..., total]: split_num wins over split_ratios when both are given (as in the reference)."""
+    if cfg.get("split_num") is not None:
+        n = _split_num(cfg["split_num"])
+        if cfg.get("split_ratios") is not None:
+            log.warning("split_num and split_ratios both given: split_num is used")
+        inner = list(range(n, total, n))
+    else:
+        ratios = parse_ratios(cfg.get("split_ratios", [1 / 3, 2 / 3]))
+        inner = [int(total * r + 0.5) for r in ratios]
+    points = [0] + inner + [total]
+    empty = [i for i in range(len(points) - 1) if points[i + 1] <= points[i]]
+    if empty:
+        key = "split_num" if cfg.get("split_num") is not None else "split_ratios"
+        raise ValueError(f"{key}: pool(s) {empty} would be empty with {total} rows "
+                         f"(split points {points})")
+    return points
+
+
+def check(cfg: dict[str, Any]) -> list[str]:
+    problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+    for key, parse in (("split_ratios", parse_ratios), ("split_num", _split_num),
+                       ("stats_keys", _stats_keys)):
+        if cfg.get(key) is not None:
+            try:
+                parse(cfg[key])
+            except ValueError as exc:
+                problems.append(str(exc))
+    if "ignore_stats" in cfg and not isinstance(cfg["ignore_stats"], bool):
+        problems.append(f"ignore_stats: expected true or false, got {cfg['ignore_stats']!r}")
+    problems += _schema_problems(cfg)
+    return problems
+
+
+def _schema_problems(cfg: dict[str, Any]) -> list[str]:
+    """For Parquet inputs that exist already, the named stats must be in the schema (cheap)."""
+    try:
+        keys = _stats_keys(cfg.get("stats_keys"))
+        paths = io.as_paths(cfg.get("dataset_path"), "dataset_path")
+    except ValueError:
+        return []
+    if not keys or cfg.get("ignore_stats"):
+        return []
+    problems = []
+    for p in paths:
+        if p.endswith(".parquet") and Path(p).is_file():
+            import pyarrow.parquet as pq
+
+            fields = io.stats_struct_fields(pq.read_schema(p).empty_table())
+            absent = [k for k in keys if k not in fields]
+            if absent:
+                problems.append(f"stats_keys: {absent} not among the stats of {p} "
+                                f"({sorted(fields) or 'no ' + io.STATS + ' column'})")
+    return problems
+
+
+def numeric_stat(column: pa.Array, typ: pa.DataType) -> Any | None:
+    """The stat as float64 numpy values (NaN where missing; list stats averaged, an empty
+    list missing), or None when the stat is not numeric (strings, lists of strings...)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def is_num(t: pa.DataType) -> bool:
+        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+    if is_num(typ):
+        return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    if (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and is_num(typ.value_type):
+        flat = pc.list_flatten(column)
+        parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
+        values = pc.fill_null(flat.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        ok = ~np.isnan(values)
+        sums = np.bincount(parents[ok], weights=values[ok], minlength=len(column))
+        counts = np.bincount(parents[ok], minlength=len(column))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return None
+
+
+def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]:
+    """{stat: float64 values} of the stats to split by, checked before anything is written."""
+    import numpy as np
+
+    fields = io.stats_struct_fields(table)
+    if not fields:
+        raise ValueError(f"dataset_path: {str(path)!r} has no {io.STATS} column: analyse it "
+                         "first, or set ignore_stats: true")
+    stats = table.column(io.STATS).combine_chunks()
+    names = keys if keys is not None else list(fields)
+    absent = [k for k in names if k not in fields]
+    if absent:
+        raise ValueError(f"stats_keys: {absent} is not a stat of any row of {str(path)!r}; "
+                         f"its stats are {sorted(fields)}")
+    plan: dict[str, Any] = {}
+    for name in names:
+        values = numeric_stat(stats.field(name), fields[name])
+        if values is None:
+            if keys is not None:
+                raise ValueError(f"stats_keys: stat {name!r} of {str(path)!r} is not numeric "
+                                 f"({fields[name]})")
+            log.info("skipping non-numeric stat %s (%s)", name, fields[name])
+            continue
+        if np.isnan(values).all():
+            if keys is not None:
+                raise ValueError(f"stats_keys: no row of {str(path)!r} has a value for {name!r}")
+            continue
+        plan[name] = values
+    if not plan:
+        raise ValueError(f"dataset_path: {str(path)!r} has no numeric stat to split by "
+                         f"(stats: {sorted(fields)})")
+    return plan
+
+
+def _load(path: Path, suffix: str, ignore: bool) -> tuple[pa.Table | None, pa.ChunkedArray | pa.Array | None]:
+    """(table, JSONL lines). JSONL in and out: the input lines themselves (pools are
+    byte-identical rows) with only the stats parsed; otherwise the whole table (and, for JSONL
+    out, its rows serialised once, since every stat writes every row once)."""
+    if suffix == ".jsonl" and path.suffix != ".parquet":
+        lines = io.read_jsonl_lines(path)
+        if ignore:
+            return None, lines
+        stats = io.parse_lines(lines, [io.STATS])
+        if stats is not None:
+            return stats, lines
+        del lines  # rows this fast path cannot parse (e.g. a stat changing type): read all
+    table = io.read_table(path, "dataset_path")
+    return table, (io.jsonl_lines(table) if suffix == ".jsonl" else None)
+
+
+def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
+    """Pools of every (chosen) numeric stat: {stat: [pool 0 (lowest), pool 1, ...]}."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = io.export_dir(cfg, out_dir)
+    suffix = io.export_suffix(cfg)
+    keys = _stats_keys(cfg.get("stats_keys"))
+    ignore = bool(cfg.get("ignore_stats", False))
+    result: dict[str, list[str]] = {}
+    with io.outputs() as written:
+        for path in paths:
+            table, lines = _load(path, suffix, ignore)
+            n = len(lines) if lines is not None else table.num_rows
+            if n == 0:
+                raise ValueError(f"dataset_path: dataset file {str(path)!r} has no rows")
+            points = split_points(n, cfg)
+            name = io.stem(path)
+            plan = {} if ignore else _plan(table, path, keys)
+            if lines is not None:
+                table = None  # the lines hold the rows: free the parsed columns
+            if ignore:
+                for i in range(len(points) - 1):
+                    idx = pa.array(np.arange(points[i], points[i + 1]))
+                    target = export / f"{name}_{IGNORE}_{i}{suffix}"
+                    result.setdefault(IGNORE, []).append(
+                        written.add(io.write_rows(table, lines, idx, target)))
+                continue
+            for stat, values in plan.items():
+                # stable: ties keep the input order; NaN (no value) sorts last
+                order = pc.sort_indices(pa.array(values))
+                for i in range(len(points) - 1):
+                    idx = order.slice(points[i], points[i + 1] - points[i])
+                    target = export / stat / f"{name}_{stat}_{i}{suffix}"
+                    result.setdefault(stat, []).append(
+                        written.add(io.write_rows(table, lines, idx, target)))
+    return result

@@ -1,0 +1,32 @@
+"""`data_pool_merging`: concatenate pools into one dataset, schemas unified.
+
+As in the reference: one file `<common prefix>_merged.jsonl`, rows in pool order, the path
+returned as a single string. JSONL to JSONL concatenates the rows as they are (byte-identical, nothing
+re-serialised); otherwise (Parquet in or out) schemas are unified: a column missing from a
+pool is null there, types are promoted (int + double -> double), and a column whose types
+cannot be unified is an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import io
+
+KEYS = ("dataset_path", "export_path", "export_format")
+
+
+def check(cfg: dict[str, Any]) -> list[str]:
+    return io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+
+
+def run(cfg: dict[str, Any], out_dir: Path) -> str:
+    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = io.export_dir(cfg, out_dir)
+    suffix = io.export_suffix(cfg)
+    loaded = [io.load(p, "dataset_path", suffix, need_table=False) for p in paths]
+    parts = [lines if lines is not None else table for table, lines in loaded]
+    with io.outputs() as written:
+        out = export / f"{io.common_prefix(paths)}_merged{suffix}"
+        return written.add(io.write_all(parts, out))
