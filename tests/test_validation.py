@@ -148,3 +148,15 @@ def test_recipe_op_typo_is_caught_before_the_run(run_cfg, tmp_path):
                                     {"text_lenght_filter": {"min_len": 5}}]}}]})
     assert "(meta_name 'clean'): dj_configs.process[1].text_lenght_filter" in msg
     assert not calls.exists()
+
+
+def test_required_component_setting_missing_unless_an_input_feeds_it(run_cfg, tmp_path):
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        echo("first", value=str(tmp_path)),
+        {"hook": "DataPoolManipulationHook", "meta_name": "pools",
+         "extra_configs": {"type": "data_pool_construction"}},
+        {"hook": "DataPoolManipulationHook", "meta_name": "fed",
+         "input": {"extra_configs.dataset_path": "-1.res_1"},
+         "extra_configs": {"type": "data_pool_merging"}}]})
+    assert "(meta_name 'pools'): extra_configs.dataset_path: missing" in msg
+    assert "meta_name 'fed'" not in msg

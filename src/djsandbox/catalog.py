@@ -57,7 +57,8 @@ def _add_module_components(registry: Registry, names: dict[str, str], module: ob
     """Register components whose module publishes its keys, result counts and entry points."""
     for name, summary in names.items():
         registry.add(name, targets[name], summary, results=module.RESULTS[name],  # type: ignore
-                     keys=module.COMPONENT_KEYS[name], check=checks[name])  # type: ignore
+                     keys=module.COMPONENT_KEYS[name], check=checks[name],  # type: ignore
+                     required=getattr(module, "REQUIRED", {}).get(name, ()))
 
 
 DATA_POOL_MANIPULATORS = Registry("DataPoolManipulator type")
@@ -95,10 +96,12 @@ _EVAL_KEYS = _CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path", "predict
 DATA_EVALUATORS = Registry("DataEvaluator type")
 DATA_EVALUATORS.add("accuracy", "djsandbox.components:accuracy",
                     "share of predicted labels equal to the ground truth",
-                    keys=_EVAL_DATA_KEYS + ("predicted_label_key", "ground_truth_label_key"))
+                    keys=_EVAL_DATA_KEYS + ("predicted_label_key", "ground_truth_label_key"),
+                    required=("predicted_dataset_path",))
 DATA_EVALUATORS.add("mse", "djsandbox.components:mse",
                     "mean squared error between predicted and true values",
-                    keys=_EVAL_DATA_KEYS + ("predicted_value_key", "ground_truth_value_key"))
+                    keys=_EVAL_DATA_KEYS + ("predicted_value_key", "ground_truth_value_key"),
+                    required=("predicted_dataset_path",))
 _QUALITY = "djsandbox.evaluation.text_quality"
 _add_module_components(
     DATA_EVALUATORS,
@@ -120,7 +123,8 @@ MODEL_INFER_EVALUATORS.add("modelscope", None, unavailable=_MODELS)
 MODEL_TRAIN_EXECUTORS = Registry("ModelTrainExecutor type")
 MODEL_TRAIN_EXECUTORS.add("text_classifier", "djsandbox.components:train_text_classifier",
                           "Lightning EmbeddingBag text classifier (CPU, seconds); "
-                          "returns (checkpoint, metrics)", results=2, keys=_TRAIN_KEYS)
+                          "returns (checkpoint, metrics)", results=2, keys=_TRAIN_KEYS,
+                          required=("dataset_path",))
 MODEL_TRAIN_EXECUTORS.add("modelscope", None, unavailable=_MODELS)
 MODEL_TRAIN_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 MODEL_TRAIN_EXECUTORS.add("trinity-rft", None, unavailable=_RFT)
@@ -134,7 +138,7 @@ MODEL_INFER_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 MODEL_EVALUATORS = Registry("ModelEvaluator type")
 MODEL_EVALUATORS.add("text_classifier", "djsandbox.components:evaluate_text_classifier",
                      "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
-                     keys=_EVAL_KEYS)
+                     keys=_EVAL_KEYS, required=("checkpoint", "dataset_path"))
 MODEL_EVALUATORS.add("internvl_coco_caption", None, unavailable=_MODELS)
 
 FACTORIES: dict[str, Registry] = {

@@ -23,6 +23,7 @@ class Entry:
     results: int | None = 1  # how many results it returns (res_1..res_n); None: varies
     keys: tuple[str, ...] | None = None  # config keys it accepts; None: not checked
     check: str | None = None  # "module:function(cfg) -> list of 'key: problem'" run at validation
+    required: tuple[str, ...] = ()  # config keys that must be set (or fed by `input`)
 
     def problems(self, cfg: dict[str, Any]) -> list[str]:
         """The component's own checks of its config, before the run (keys relative to it)."""
@@ -47,15 +48,18 @@ class Registry:
 
     def add(self, name: str, target: str | Callable[..., Any] | None, summary: str = "",
             unavailable: str | None = None, results: int | None = 1,
-            keys: tuple[str, ...] | None = None, check: str | None = None) -> None:
+            keys: tuple[str, ...] | None = None, check: str | None = None,
+            required: tuple[str, ...] = ()) -> None:
         """Register `name`; `target` is an import path or, for user code, the object itself."""
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is already registered")
         if callable(target):
             obj = target
-            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, check, obj)
+            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, check,
+                                               required, obj)
         else:
-            self._entries[name] = Entry(name, target, summary, unavailable, results, keys, check)
+            self._entries[name] = Entry(name, target, summary, unavailable, results, keys, check,
+                                        required)
 
     def register(self, name: str, summary: str = "",
                  results: int | None = 1) -> Callable[[Any], Any]:

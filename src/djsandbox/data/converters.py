@@ -54,6 +54,8 @@ COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
 """Config keys each component accepts (``type`` excluded)."""
 
 RESULTS: dict[str, int] = {COCO_TO_DJ: 1, META: 1, DJ_TO_EASYANIMATE: 1}
+#: keys that must be set (or fed from an earlier job by `input`)
+REQUIRED: dict[str, tuple[str, ...]] = {name: ("dataset_path",) for name in RESULTS}
 """Each returns one result: the list of output paths, one per input, in input order."""
 
 

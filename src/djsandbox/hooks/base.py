@@ -96,6 +96,8 @@ class Hook:
             else:
                 entry = registry.get(component_type)
                 problems += _unknown_keys(entry, extra)
+                problems += [f"extra_configs.{key}: missing; '{entry.name}' needs it"
+                             for key in entry.required if extra.get(key) in (None, "")]
                 if not problems:
                     problems += [f"extra_configs.{p}" for p in entry.problems(_known(extra))]
         return problems

@@ -33,9 +33,7 @@ def _suffixes(value: Any) -> tuple[str, str]:
 
 def check(cfg: dict[str, Any]) -> list[str]:
     problems = io.common_problems(cfg)
-    for key in ("dataset_path_1", "dataset_path_2"):
-        if key not in cfg:
-            problems.append(f"{key}: required (a list of pool paths)")
+    for key in ("dataset_path_1", "dataset_path_2"):  # absent: fed by an earlier job
         problems += io.path_problems(cfg, key)
     return problems + io.collect(lambda: _suffixes(cfg.get("suffixes")))
 

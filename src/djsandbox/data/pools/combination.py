@@ -85,8 +85,10 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     suffix = io.export_suffix(cfg)
     key = _key_columns(cfg.get("key"))
     loaded = [io.load(p, "dataset_path", suffix, need_table=True) for p in paths]
-    tables = [table for table, _ in loaded]
-    ids = identities(tables, paths, key)
+    sizes = [table.num_rows for table, _ in loaded]
+    ids = identities([table for table, _ in loaded], paths, key)
+    # with JSONL lines to write from, the parsed tables are no longer needed: free them
+    loaded = [(None if lines is not None else table, lines) for table, lines in loaded]
     prefix = io.common_prefix(paths)
     member_of: dict[tuple[int, int], pa.Array] = {}  # (i, j): rows of pool i also in pool j
 
@@ -100,7 +102,7 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
         for size in range(1, len(paths) + 1):
             for members in itertools.combinations(range(len(paths)), size):
                 first = members[0]
-                mask = pa.array([True] * tables[first].num_rows)
+                mask = pa.array([True] * sizes[first])
                 for other in members[1:]:
                     mask = pc.and_(mask, in_pool(first, other))
                 idx = pc.indices_nonzero(mask)

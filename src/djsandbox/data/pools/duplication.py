@@ -28,9 +28,7 @@ def _times(value: Any) -> list[int]:
 
 def check(cfg: dict[str, Any]) -> list[str]:
     problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
-    if "duplicating_times" not in cfg:
-        problems.append("duplicating_times: required (an integer >= 1 or a list of them)")
-    else:
+    if "duplicating_times" in cfg:  # absent: maybe fed by an earlier job; run() requires it
         problems += io.collect(lambda: _times(cfg["duplicating_times"]))
     problems += io.collect(lambda: io.seed_of(cfg))
     if "shuffle" in cfg and not isinstance(cfg["shuffle"], bool):

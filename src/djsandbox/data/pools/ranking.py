@@ -56,6 +56,31 @@ def _same(a: Any, b: str) -> bool:
     return isinstance(a, (str, os.PathLike)) and Path(a).resolve() == Path(b).resolve()
 
 
+def flatten_like(pools: Any, metrics: Any) -> list[Any] | None:
+    """Results shaped like the pools (e.g. `{stat: [result per pool]}`, as the model
+    components return for construction's `{stat: [paths]}`) -> one flat list in pool order;
+    None when the shapes differ."""
+    if isinstance(pools, (str, os.PathLike)):
+        return [metrics]
+    if isinstance(pools, dict):
+        if not isinstance(metrics, dict) or list(pools) != list(metrics):
+            return None
+        pairs = [(pools[k], metrics[k]) for k in pools]
+    elif isinstance(pools, (list, tuple)):
+        if not isinstance(metrics, (list, tuple)) or len(pools) != len(metrics):
+            return None
+        pairs = list(zip(pools, metrics))
+    else:
+        return None
+    out: list[Any] = []
+    for pool, metric in pairs:
+        flat = flatten_like(pool, metric)
+        if flat is None:
+            return None
+        out += flat
+    return out
+
+
 def aligned(paths: list[str], metrics: Any) -> list[Any]:
     """One result per pool, in pool order; any doubt about which result is whose is an error."""
     if isinstance(metrics, dict):
@@ -120,7 +145,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     descending = cfg.get("descending", True)
     if not isinstance(descending, bool):
         raise ValueError(f"descending: expected true or false, got {descending!r}")
-    metrics = aligned(paths, cfg["metrics"])
+    same_shape = flatten_like(cfg.get("dataset_path"), cfg["metrics"])
+    metrics = aligned(paths, same_shape if isinstance(cfg.get("dataset_path"), dict) and
+                      same_shape is not None else cfg["metrics"])
     scores = [_score(m, keys, i, p) for i, (p, m) in enumerate(zip(paths, metrics))]
     order = sorted(range(len(paths)), key=lambda i: scores[i], reverse=descending)
     ranked = [paths[i] for i in order]
