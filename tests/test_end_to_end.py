@@ -92,7 +92,7 @@ def test_embedded_default_runs_offline_and_prints_the_comparison(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| pipeline | rows kept | train rows | test.accuracy | test.macro_f1" in proc.stdout
     run = next((tmp_path / "outputs" / "demo" / "fine_foods_k_sigma").iterdir())
-    rows = {r["pipeline"]: r for r in json.loads((run / "summary.json").read_text())}
+    rows = {r["pipeline"]: r for r in json.loads((run / "summary.json").read_text())["pipelines"]}
     assert rows["baseline"]["train rows"] == 3600
     kept, total = map(int, rows["refined"]["rows kept"].split("/"))
     assert total == 4000 and 3000 < kept < 4000

@@ -26,6 +26,45 @@ def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
             _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
 
 
+def _is_metrics(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(
+        not isinstance(v, (dict, list)) for v in value.values())
+
+
+def _items(value: Any, label: str) -> list[tuple[str, dict[str, Any]]]:
+    """(item label, metrics) for each metrics dict inside nested lists/dicts, e.g. the
+    per-pool results `{stat: [metrics, ...]}` -> ('text_len[0]', {...})."""
+    if _is_metrics(value):
+        return [(label, value)]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _items(v, f"{label}[{i}]")]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _items(v, f"{label}.{k}" if label else k)]
+    return []
+
+
+def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, Any]]:
+    """One row per item when an evaluation scored many models (e.g. one per data pool)."""
+    ctx = state.context
+    it = len(ctx.iterations) - 1 if iteration is None else iteration
+    rows = []
+    for key, status in state.jobs.items():
+        if (not key.startswith(f"{it}/") or status.get("status") != "done"
+                or status.get("hook") not in _METRIC_HOOKS):
+            continue
+        name = status.get("meta_name") or f"{status['stage']}_{status['index']}"
+        results = ctx.iterations[it].get(status["pipeline"], {}).get(name, {})
+        for result, value in results.items():
+            if _is_metrics(value):
+                continue
+            for label, metrics in _items(value, ""):
+                numbers = {k: v for k, v in metrics.items()
+                           if isinstance(v, (int, float)) and not isinstance(v, bool)}
+                rows.append({"pipeline": status["pipeline"], "job": f"{name}.{result}",
+                             "item": label, **numbers})
+    return rows
+
+
 def summary_rows(state: RunState, iteration: int | None = None) -> list[dict[str, Any]]:
     """Rows for the last (or given) iteration: pipeline, rows kept, metrics, seconds per stage."""
     ctx = state.context
@@ -62,17 +101,19 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no finished jobs)\n"
     stage_cols = [f"{s} s" for s in STAGES]
-    cols: list[str] = ["pipeline"] + [c for c in ("rows kept", "train rows")
-                                      if any(c in r for r in rows)]
+    lead = [c for c in ("pipeline", "job", "item", "rows kept", "train rows")
+            if any(c in r for r in rows)]
+    cols: list[str] = list(lead)
     for row in rows:
         for col in row:
             if col not in cols and col not in stage_cols:
                 cols.append(col)
     cols += [c for c in stage_cols if any(c in r for r in rows)]
 
-    for row in rows:
-        row["total s"] = sum(row.get(c, 0.0) for c in stage_cols)
-    cols.append("total s")
+    if any(c in r for r in rows for c in stage_cols):
+        for row in rows:
+            row["total s"] = sum(row.get(c, 0.0) for c in stage_cols)
+        cols.append("total s")
 
     def cell(col: str, value: Any) -> str:
         if isinstance(value, float):
@@ -85,8 +126,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_summary(state: RunState, work_dir: Path) -> str:
-    rows = summary_rows(state)
+    rows, items = summary_rows(state), item_rows(state)
     table = format_table(rows)
+    if items:
+        table += "\nPer item (e.g. one model per data pool):\n\n" + format_table(items)
     atomic_write_text(work_dir / "summary.md", "# Run summary\n\n" + table)
-    atomic_write_text(work_dir / "summary.json", json.dumps(rows, indent=1))
+    atomic_write_text(work_dir / "summary.json", json.dumps({"pipelines": rows, "items": items},
+                                                            indent=1))
     return table
