@@ -50,13 +50,15 @@ def load_plugins(modules: list[str]) -> None:
 
 def prepare(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = False) -> Runner:
     """Settle the run folder (resume included) and validate everything; nothing runs yet."""
+    from .tracking import make_tracker
+
     cfg = dict(cfg)
     load_plugins(cfg.get("plugins") or [])
     folder = _resume_folder(cfg, search_siblings)
     if folder is not None:
         cfg["work_dir"] = str(folder)
         cfg["resume"] = True
-    return Runner(cfg, base_dirs)
+    return Runner(cfg, base_dirs, make_tracker(cfg))
 
 
 def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
@@ -71,7 +73,13 @@ def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
     atomic_write_text(runner.work_dir / "config_snapshot.json",
                       json.dumps(snapshot if snapshot is not None else runner.cfg, indent=1,
                                  default=str))
-    outcome = runner.run()
-    table = write_summary(outcome.state, outcome.work_dir)
+    runner.tracker.run_started(runner.cfg, runner.work_dir)
+    try:
+        outcome = runner.run()
+    except BaseException:
+        runner.tracker.run_finished("failed")
+        raise
+    table, summary = write_summary(outcome.state, outcome.work_dir)
+    runner.tracker.run_finished("done", summary)
     print(f"\nRun folder: {outcome.work_dir}\n\n{table}", flush=True)
     return outcome

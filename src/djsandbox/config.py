@@ -49,6 +49,10 @@ class SandboxConfig:
     evaluation_job_configs: Any = None
     vars: Dict[str, Any] = field(default_factory=dict)  # free user variables: ${vars.x}
     plugins: List[str] = field(default_factory=list)  # modules that register user components
+    # The run's objective for sweeps: a context key "pipeline.meta_name.result[.key]", or a
+    # list of them (multi-objective). `main` returns its value(s) as float.
+    optimized_metric: Any = None
+    tracker: Any = None  # the `tracker` config group: {type: none|wandb|tensorboard|csv, ...}
 
 
 GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)

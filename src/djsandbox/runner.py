@@ -23,6 +23,7 @@ from .paths import atomic_write_text, find_existing, output_path
 from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .targets import parse_targets
+from .tracking import JobRecord, Tracker
 from .validation import validate
 
 log = logging.getLogger("djsandbox")
@@ -75,9 +76,11 @@ def iteration_path(value: Any, iteration: int) -> Any:
 
 
 class Runner:
-    def __init__(self, cfg: dict[str, Any], base_dirs: list[Path]) -> None:
+    def __init__(self, cfg: dict[str, Any], base_dirs: list[Path],
+                 tracker: Tracker | None = None) -> None:
         """`cfg`: the sandbox config as plain data, global keys resolved, jobs raw."""
         register_resolver()
+        self.tracker = tracker or Tracker()
         self.cfg = cfg
         self.base_dirs = base_dirs
         self.plan: Plan = build_plan(cfg)
@@ -160,10 +163,14 @@ class Runner:
             raise JobFailedError(f"{spec.label} (hook {spec.hook}) failed: "
                                  f"{type(exc).__name__}: {exc} (traceback: {error_log})") from exc
         ctx.record(spec.pipeline, spec.context_name, results)
-        state.set_status(iteration, spec.key, status="done", elapsed=time.perf_counter() - started,
-                         finished=time.time(), notes=to_jsonable(run.notes, spec.label),
-                         job_dir=str(run.job_dir))
+        elapsed = time.perf_counter() - started
+        notes = to_jsonable(run.notes, spec.label)
+        state.set_status(iteration, spec.key, status="done", elapsed=elapsed,
+                         finished=time.time(), notes=notes, job_dir=str(run.job_dir))
         state.save()
+        self.tracker.job_finished(JobRecord(iteration, spec.pipeline, spec.context_name,
+                                            str(spec.hook), spec.stage, results, notes, elapsed,
+                                            run.job_dir))
         outcome.executed.append(f"{iteration}/{spec.key}")
 
     def job_dir(self, spec: JobSpec, iteration: int) -> Path:

@@ -125,12 +125,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(state: RunState, work_dir: Path) -> str:
+def write_summary(state: RunState, work_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Write summary.md/summary.json; returns (the printed tables, the summary data)."""
     rows, items = summary_rows(state), item_rows(state)
     table = format_table(rows)
     if items:
         table += "\nPer item (e.g. one model per data pool):\n\n" + format_table(items)
     atomic_write_text(work_dir / "summary.md", "# Run summary\n\n" + table)
-    atomic_write_text(work_dir / "summary.json", json.dumps({"pipelines": rows, "items": items},
-                                                            indent=1))
-    return table
+    summary = {"pipelines": rows, "items": items}
+    atomic_write_text(work_dir / "summary.json", json.dumps(summary, indent=1))
+    return table, summary
