@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ FINE_FOODS = ROOT / "src" / "djsandbox" / "resources" / "fine_foods"
 sys.path.insert(0, str(TESTS_DIR))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Each test session gets its own analysis cache (subprocesses inherit it).
+os.environ["DJSANDBOX_CACHE_DIR"] = tempfile.mkdtemp(prefix="djsandbox-test-cache-")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import SandboxError
-from ..paths import output_path
+from ..paths import find_existing, output_path
 from .base import Hook, JobRun
 
 
@@ -39,11 +39,24 @@ class ProbeViaAnalyzerHook(DataJuicerHook):
     result_count: ClassVar[int | None] = 2
 
     def run(self, run: JobRun) -> Any:
+        from ..data.analysis_cache import cached_analysis
         from ..data.dj_analyze import analyze
 
-        export_path, summary = analyze(run.dj_configs or {}, work_dir=run.job_dir,
-                                       base_dirs=run.base_dirs)
+        recipe = run.dj_configs or {}
+
+        def compute() -> tuple[str, dict[str, Any]]:
+            return analyze(recipe, work_dir=run.job_dir, base_dirs=run.base_dirs)
+
+        if run.extra("cache", True) is False:
+            export_path, summary = compute()
+        else:
+            dataset = find_existing(recipe.get("dataset_path", ""), run.base_dirs) \
+                if isinstance(recipe.get("dataset_path"), str) else None
+            export = recipe.get("export_path")
+            export_path, summary = cached_analysis(
+                recipe, dataset, output_path(export, run.base_dirs) if export else None, compute)
         run.notes["rows"] = summary.get("rows")
+        run.notes["analysis_cache"] = summary.get("cache")
         return export_path, summary
 
 

@@ -1,0 +1,126 @@
+"""A content-addressed cache of Data-Juicer analyses, so sweep trials never analyse twice.
+
+The key is what decides the stats: the dataset's bytes, the recipe's ops with their
+arguments except filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the
+other recipe keys that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
+`np`, `work_dir` and export settings do not count. Entries are written to a temp folder and
+renamed into place, so parallel trials never see half an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+log = logging.getLogger("djsandbox")
+
+_NOT_IN_KEY = {"dataset_path", "export_path", "work_dir", "np", "project_name", "job_id",
+               "open_monitor", "open_tracer", "trace_num", "use_cache", "ds_cache_dir",
+               "cache_compress", "export_in_parallel", "export_shard_size", "skip_op_error",
+               "strict_preflight", "keep_stats_in_res_ds", "export_original_dataset"}
+
+
+def cache_root() -> Path:
+    base = os.environ.get("DJSANDBOX_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "djsandbox")
+    return Path(base) / "analysis"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, remembered per (path, size, mtime) to skip re-hashing."""
+    stat = path.stat()
+    memo = cache_root() / "file_digests.json"
+    ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        known = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if ident in known:
+        return known[ident]
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    known[ident] = digest.hexdigest()
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(known))
+    os.replace(tmp, memo)
+    return known[ident]
+
+
+def _ops_without_bounds(process: Any) -> Any:
+    if not isinstance(process, list):
+        return process
+    out = []
+    for item in process:
+        if isinstance(item, dict) and len(item) == 1:
+            name, args = next(iter(item.items()))
+            args = {k: v for k, v in (args or {}).items()
+                    if not (k.startswith("min_") or k.startswith("max_"))}
+            out.append({name: args})
+        else:
+            out.append(item)
+    return out
+
+
+def analysis_key(recipe: Mapping[str, Any], dataset: Path) -> str:
+    from importlib.metadata import version
+
+    material = {
+        "dataset": file_digest(dataset),
+        "data_juicer": version("py-data-juicer"),
+        "recipe": {k: (_ops_without_bounds(v) if k == "process" else v)
+                   for k, v in sorted(recipe.items()) if k not in _NOT_IN_KEY},
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _place(cached: Path, target: Path) -> None:
+    """Put the cached analysed dataset where this job was told to export it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    try:
+        os.link(cached, target)
+    except OSError:
+        shutil.copyfile(cached, target)
+
+
+def cached_analysis(recipe: Mapping[str, Any], dataset: Path | None, export_path: Path | None,
+                    compute: Callable[[], tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """`compute()` once per key; later calls reuse the stored export and summary."""
+    if dataset is None or not dataset.is_file():
+        return compute()
+    key = analysis_key(recipe, dataset)
+    entry = cache_root() / key
+    if (entry / "summary.json").exists():
+        summary = json.loads((entry / "summary.json").read_text())
+        if (entry / "analysis").is_dir():
+            summary["analysis_dir"] = str(entry / "analysis")
+        target = export_path or entry / "analysed.jsonl"
+        if export_path is not None:
+            _place(entry / "analysed.jsonl", export_path)
+        log.info("analysis cache hit: %s (key %s)", dataset, key[:12])
+        summary = {**summary, "cache": "hit"}
+        return str(target), summary
+    export, summary = compute()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=entry.parent))
+    try:
+        shutil.copyfile(export, tmp / "analysed.jsonl")
+        if summary.get("analysis_dir") and Path(summary["analysis_dir"]).is_dir():
+            shutil.copytree(summary["analysis_dir"], tmp / "analysis")
+        (tmp / "summary.json").write_text(json.dumps(summary))
+        os.replace(tmp, entry)  # another trial may have won the race: keep theirs
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("analysis cache store: %s (key %s)", dataset, key[:12])
+    return export, {**summary, "cache": "miss"}
