@@ -10,6 +10,7 @@ from typing import Any
 from .context import STATE_FILE
 from .errors import SandboxError
 from .paths import atomic_write_text
+from .redact import redact
 from .runner import Runner, RunOutcome
 from .summary import write_summary
 
@@ -71,15 +72,28 @@ def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
     runner = prepare(cfg, base_dirs, search_siblings)
     runner.work_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(runner.work_dir / "config_snapshot.json",
-                      json.dumps(snapshot if snapshot is not None else runner.cfg, indent=1,
+                      json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1,
                                  default=str))
     runner.tracker.run_started(runner.cfg, runner.work_dir)
     try:
         outcome = runner.run()
     except BaseException:
         runner.tracker.run_finished("failed")
+        _report(runner.work_dir)
         raise
     table, summary = write_summary(outcome.state, outcome.work_dir)
     runner.tracker.run_finished("done", summary)
-    print(f"\nRun folder: {outcome.work_dir}\n\n{table}", flush=True)
+    report = _report(runner.work_dir)
+    print(f"\nRun folder: {outcome.work_dir}\nReport: {report}\n\n{table}", flush=True)
     return outcome
+
+
+def _report(work_dir: Path) -> Path | None:
+    """The run report (Markdown, figures, HTML); it logs and skips what it cannot draw."""
+    from .report import write_run_report
+
+    try:
+        return write_run_report(work_dir)
+    except Exception as exc:  # a report must never turn a finished run into a failure
+        log.warning("could not write the run report: %s", exc)
+        return None

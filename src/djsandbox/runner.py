@@ -22,6 +22,7 @@ from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
 from .paths import atomic_write_text, find_existing, output_path
 from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
+from .redact import redact
 from .targets import parse_targets
 from .tracking import JobRecord, Tracker
 from .validation import validate
@@ -147,8 +148,8 @@ class Runner:
         try:
             run = self._job_run(spec, ctx, iteration, updates, multi)
             atomic_write_text(job_dir / "job_config.json", json.dumps(
-                {"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}, indent=1,
-                default=str))
+                redact({"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}),
+                indent=1, default=str))
             hook = HOOKS.get(spec.hook).load()()
             results = name_results(hook.run(run), spec.body.get("output"), spec.label)
         except BaseException as exc:

@@ -29,6 +29,7 @@ from djsandbox.models.text_data import (
     collate_bags,
     read_labelled_jsonl,
 )
+from djsandbox.tracking import lightning_loggers
 
 CHECKPOINT_NAME = "model.ckpt"
 DEFAULT_LR = 0.02
@@ -179,7 +180,9 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
         enable_progress_bar=bool(cfg.get("enable_progress_bar", False)),
         enable_model_summary=False,
         enable_checkpointing=False,  # one checkpoint, written below
-        logger=CSVLogger(save_dir=str(out_dir), name="logs"),
+        # The CSV log stays first (trainer.log_dir); the active tracker's loggers (wandb,
+        # tensorboard) get the same curves.
+        logger=[CSVLogger(save_dir=str(out_dir), name="logs"), *lightning_loggers(out_dir)],
         default_root_dir=str(out_dir),
         # Log at least once per epoch even on tiny pools (avoids Lightning's interval warning).
         log_every_n_steps=max(1, min(10, math.ceil(len(dm.train_set) / dm.batch_size))),
