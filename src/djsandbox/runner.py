@@ -138,7 +138,9 @@ class Runner:
             log.info("skip (done): iter %d, %s", iteration, spec.label)
             return
         ctx = state.context
-        log.info("run: iter %d, %s, hook %s", iteration, spec.label, spec.hook)
+        position = self.plan.jobs().index(spec) + 1
+        log.info("run [%d/%d]: iter %d, %s, hook %s", position, len(self.plan.jobs()), iteration,
+                 spec.label, spec.hook)
         state.set_status(iteration, spec.key, status="running", pipeline=spec.pipeline,
                          stage=spec.stage, index=spec.index, meta_name=spec.meta_name,
                          hook=spec.hook, started=time.time(), error=None)
