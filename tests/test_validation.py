@@ -119,9 +119,9 @@ def test_iteration_settings(run_cfg):
     assert "no earlier job is named 'b'" in msg and "no job 'zz'" in msg
 
 
-def test_hpo_config_is_reported_until_hpo_lands(run_cfg):
-    assert "hpo_config" in invalid(run_cfg, {"hpo_config": "hpo.yaml",
-                                             "execution_job_configs": [echo("a", value=1)]})
+def test_hpo_config_reaching_a_single_run_points_to_the_front_ends(run_cfg):
+    msg = invalid(run_cfg, {"hpo_config": "hpo.yaml", "execution_job_configs": [echo("a", value=1)]})
+    assert "hpo_config" in msg and "dj-sandbox --config" in msg
 
 
 def test_all_problems_are_reported_at_once(run_cfg):

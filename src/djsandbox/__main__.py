@@ -32,7 +32,8 @@ def with_default_pipeline(argv: list[str]) -> list[str]:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sandbox")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float | list[float] | None:
+    """Run the sandbox; returns `optimized_metric`'s value(s) for the sweeper, if set."""
     from .cli_support import run_from_hydra
 
     return run_from_hydra(cfg)

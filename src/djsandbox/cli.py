@@ -1,6 +1,7 @@
 """`dj-sandbox --config FILE.yaml`: runs a config written for the reference DJ-Sandbox.
 
 Relative paths are looked up from the working directory first, then beside the config file.
+With `hpo_config: FILE` (wandb-sweep style) the pipelines run as the trials of an Optuna study.
 `dj-sandbox --list` prints every registered hook and component type.
 """
 
@@ -69,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = load_reference_config(args.config, args.overrides)
-        run_sandbox(cfg, [Path.cwd(), args.config.resolve().parent], snapshot=cfg)
+        base_dirs = [Path.cwd(), args.config.resolve().parent]
+        if cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
+            from .hpo.reference import run_reference_study
+
+            run_reference_study(cfg, base_dirs)
+        else:
+            run_sandbox(cfg, base_dirs, snapshot=cfg)
     except SandboxError as exc:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
         return 2

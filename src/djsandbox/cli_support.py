@@ -11,6 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .errors import SandboxError
 
+log = logging.getLogger("djsandbox")
+
 JOB_FIELDS = ("pipelines", "probe_job_configs", "refine_recipe_job_configs",
               "execution_job_configs", "evaluation_job_configs")
 
@@ -33,20 +35,66 @@ def report_and_exit(exc: SandboxError) -> None:
     raise SystemExit(2)
 
 
-def run_from_hydra(cfg: DictConfig) -> float | None:
-    """Body of the Hydra main: validate, run, and exit 2 with one message on a user error."""
-    from .app import run_sandbox
+def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
+    """Body of the Hydra main: validate, run, and return the objective (`optimized_metric`).
 
+    A single run reports a user error as one message and exits 2. A multirun trial raises
+    instead (an exception, never SystemExit, which would end the whole sweep): Hydra stores it
+    on the job's return and the Optuna sweeper records the trial as failed.
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from .context import register_resolver
+
+    register_resolver()  # joblib workers run this function without the entry point
     logging.getLogger("djsandbox").setLevel(logging.INFO)
     # A single run lives in a new timestamped folder: resume=true looks at its siblings. In a
     # multirun the siblings are other trials, so only an explicit folder resumes there.
-    single_run = HydraConfig.get().mode == RunMode.RUN
+    hydra_cfg = HydraConfig.get()
+    single_run = hydra_cfg.mode == RunMode.RUN
     try:
-        plain = split_config(cfg)
-        run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
+        return _run_and_measure(cfg, single_run, str(hydra_cfg.sweeper.get("_target_", "")))
     except SandboxError as exc:
-        report_and_exit(exc)
-    return None
+        if single_run:
+            report_and_exit(exc)
+        log.error("trial failed: %s", exc)
+        raise
+    except Exception as exc:
+        if single_run:
+            raise
+        # Any other error also fails only this trial; wrapped so that the joblib worker can
+        # always send it back (the full traceback is in this trial's log).
+        log.exception("trial failed")
+        from .hpo.objective import TrialFailedError
+
+        raise TrialFailedError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _run_and_measure(cfg: DictConfig, single_run: bool,
+                     sweeper: str) -> float | list[float] | None:
+    from .app import run_sandbox
+    from .errors import ConfigError
+    from .hpo.objective import check_metric_against_plan, objective_from_context, parse_metric_spec
+    from .plan import build_plan
+
+    plain = split_config(cfg)
+    if plain.get("hpo_config"):
+        if not single_run:
+            raise ConfigError("hpo_config runs its own Optuna study; do not combine it with a "
+                              "Hydra multirun (-m). Use one: `hpo_config=FILE` without -m, or "
+                              "-m with +hpo=optuna and hydra.sweeper.params")
+        from .hpo.reference import run_reference_study
+
+        run_reference_study(plain, [Path.cwd()], search_siblings=True)
+        return None
+    keys = parse_metric_spec(plain.get("optimized_metric"))
+    if keys is None and not single_run and "optuna" in sweeper.lower():
+        raise ConfigError("optimized_metric is not set: an Optuna sweep needs the run's "
+                          "objective, e.g. optimized_metric=pipeline.meta_name.res_1.accuracy")
+    check_metric_against_plan(keys, build_plan(plain).pipelines)
+    outcome = run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
+    value = objective_from_context(keys, outcome.context)
+    if keys:
+        log.info("objective %s = %s", ", ".join(keys), value)
+    return value

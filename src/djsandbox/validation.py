@@ -75,9 +75,10 @@ def validate(plan: Plan, cfg: dict[str, Any], base_dirs: list[Path],
              globals_: dict[str, Any]) -> None:
     """Raise one ConfigError listing every problem found in the run."""
     problems: list[str] = []
-    if cfg.get("hpo_config"):
-        problems.append("hpo_config: not available yet: HPO arrives with issue #5 (Hydra "
-                        "multirun + Optuna); remove hpo_config to run the pipelines once")
+    if cfg.get("hpo_config"):  # the front ends run the study; each trial comes here without it
+        problems.append("hpo_config: a study is run by `dj-sandbox --config` or `python -m "
+                        "djsandbox hpo_config=FILE` (djsandbox.hpo.reference.run_reference_study); "
+                        "a single run cannot use it: remove hpo_config to run the pipelines once")
     producers: dict[tuple[str, str], _Producer] = {}
     produced_files: set[Path] = set()
     first_job = True

@@ -1,0 +1,117 @@
+"""Hydra-side helpers for Optuna sweeps (used by `conf/hpo/optuna.yaml`).
+
+`SweepFolder` is a Hydra callback. The sweeper opens its study (by default a sqlite file in the
+sweep folder) before the launcher creates that folder, and sqlite cannot create folders; the
+callback runs first and creates it. It also resolves the trial subfolder once in the master
+config: Hydra copies the master's resolver cache into every trial's config, so all trials of
+one invocation share its `${now:...}` and a resumed sweep writes into a new, sibling folder
+instead of colliding with the earlier trials' folders (Hydra restarts `job.num` at 0).
+
+`tag_trial` is a `custom_search_space` hook: the sweeper calls it once per trial, in launch
+order, so it can record on the Optuna trial which run folder holds it (user attribute
+`run_dir`): reports and people can go from a trial in the study to its run.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, open_dict, read_write
+
+log = logging.getLogger("djsandbox")
+
+_launched = [0]  # trials tagged in this process (Hydra's job.num runs the same way)
+
+
+def _storage_summary(storage: Any, study_name: Any) -> str:
+    """How many trials the stored study already holds (a resume shows it), or ''."""
+    if not isinstance(storage, str) or not study_name:
+        return ""
+    try:
+        import optuna
+
+        for summary in optuna.study.get_all_study_summaries(storage):
+            if summary.study_name == study_name:
+                return (f"; the stored study already holds {summary.n_trials} trial(s): "
+                        "continuing it")
+    except Exception as exc:  # a report, never a reason to stop the sweep
+        return f"; (could not read the study: {exc})"
+    return "; new study"
+
+
+def _pin_subdir_timestamp(config: DictConfig) -> None:
+    """Resolve the trial subfolder once in the master config so its `${now:...}` is cached
+    there (job.num is only set per job, so it is set to 0 for this and restored)."""
+    job = config.hydra.job
+    with read_write(job), open_dict(job):
+        saved = job._get_node("num")._value()  # "???" in the master
+        job.num = 0
+        try:
+            str(config.hydra.sweep.subdir)
+        except Exception as exc:  # noqa: BLE001 - the timestamp then varies per trial
+            log.debug("could not resolve hydra.sweep.subdir in the master config: %s", exc)
+        finally:
+            job.num = saved
+
+
+class SweepFolder(Callback):
+    """Create the sweep folder and pin the trial folders' timestamp before the sweep starts."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        _pin_subdir_timestamp(config)
+        sweeper = config.hydra.get("sweeper") or {}
+        log.info("sweep folder %s; study %s in %s%s", sweep_dir, sweeper.get("study_name"),
+                 sweeper.get("storage"),
+                 _storage_summary(sweeper.get("storage"), sweeper.get("study_name")))
+        _launched[0] = 0
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Write the sweep report (best trial, history, importances, all trials)."""
+        write_sweep_report_for(config.hydra.get("sweeper") or {}, config.get("optimized_metric"),
+                               Path(str(config.hydra.sweep.dir)) / "report")
+
+
+def write_sweep_report_for(sweeper: Any, metric: Any, out_dir: Path) -> Path | None:
+    """Open the stored study, name its objectives after `optimized_metric`, report it."""
+    storage, study_name = sweeper.get("storage"), sweeper.get("study_name")
+    if not isinstance(storage, str) or not study_name:
+        log.warning("no persistent study (storage and study_name): no sweep report written")
+        return None
+    try:
+        from ..sweep_report import load_study, write_sweep_report
+
+        study = load_study(storage, str(study_name))
+        from omegaconf import OmegaConf
+
+        if OmegaConf.is_config(metric):
+            metric = OmegaConf.to_container(metric, resolve=True)
+        names = metric if isinstance(metric, list) else [metric]
+        if metric is not None:
+            study.set_user_attr("metric_names", [str(n) for n in names])
+        path = write_sweep_report(study, out_dir)
+        log.info("sweep report: %s", path)
+        return path
+    except Exception as exc:  # noqa: BLE001 - a report never fails a finished sweep
+        log.warning("could not write the sweep report: %s", exc)
+        return None
+
+
+def tag_trial(config: DictConfig, trial: Any) -> None:
+    """Record the Hydra job number and run folder of this trial as Optuna user attributes."""
+    num = _launched[0]
+    _launched[0] += 1
+    trial.set_user_attr("hydra_job_num", num)
+    try:
+        job_cfg = copy.deepcopy(config)  # keeps the resolver cache, so the same timestamp
+        with read_write(job_cfg), open_dict(job_cfg):
+            job_cfg.hydra.job.num = num
+        trial.set_user_attr("run_dir", str(Path(str(job_cfg.hydra.sweep.dir)) /
+                                           str(job_cfg.hydra.sweep.subdir)))
+    except Exception as exc:  # noqa: BLE001 - bookkeeping only
+        log.debug("could not resolve the run folder of trial %d: %s", trial.number, exc)
