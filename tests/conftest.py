@@ -38,3 +38,21 @@ def subprocess_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")])
     env["HF_HUB_OFFLINE"] = "1"
     return env
+
+
+def heavy_modules_after(args: list[str], modules: tuple[str, ...], cwd: Path) -> tuple[list[str], str]:
+    """Run `python -m djsandbox ARGS` in a subprocess; (heavy modules it imported, stdout)."""
+    import subprocess
+
+    probe = ("import sys, runpy\n"
+             "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
+             "try:\n"
+             "    runpy.run_module('djsandbox', run_name='__main__')\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             f"heavy = [m for m in {modules!r} if m in sys.modules]\n"
+             "print('HEAVY=' + ','.join(heavy))\n")
+    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                         env=subprocess_env(), cwd=cwd, check=True).stdout
+    heavy = out.rsplit("HEAVY=", 1)[1].strip()
+    return (heavy.split(",") if heavy else []), out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import subprocess_env
+from conftest import heavy_modules_after, subprocess_env
 
 DJ_SANDBOX = [sys.executable, "-m", "djsandbox.cli"]
 
@@ -103,19 +103,9 @@ def test_kill_9_loses_no_finished_job_and_resume_reruns_the_interrupted_one(tmp_
 
 
 def test_hydra_help_and_cfg_do_not_import_heavy_libraries(tmp_path):
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
-        "try:\n"
-        "    runpy.run_module('djsandbox', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = [m for m in ('torch', 'lightning', 'data_juicer') if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy))\n")
     for args in (["--help"], ["--cfg", "job", "+pipeline=demo"]):
-        out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
-                             text=True, env=subprocess_env(), cwd=tmp_path, check=True).stdout
-        assert "HEAVY=\n" in out, (args, out[-500:])
+        heavy, out = heavy_modules_after(args, ("torch", "lightning", "data_juicer"), tmp_path)
+        assert heavy == [], (args, out[-500:])
     assert "pipelines:" in out and "RefineRecipeViaKSigmaHook" in out
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from conftest import FINE_FOODS, subprocess_env
+from conftest import FINE_FOODS, heavy_modules_after
 from djsandbox.errors import ConfigError, JobFailedError
 from djsandbox.redact import MASK, SecretLogFilter, is_secret_key, redact
 from djsandbox.tracking import (
@@ -343,19 +341,9 @@ def test_curve_prefix_names_pipeline_and_job(tmp_path):
 
 
 def test_cfg_job_with_wandb_tracker_composes_without_heavy_imports(tmp_path):
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
-        "try:\n"
-        "    runpy.run_module('djsandbox', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = [m for m in ('torch', 'lightning', 'data_juicer', 'wandb', 'tensorboard')\n"
-        "         if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy))\n")
-    out = subprocess.run([sys.executable, "-c", probe, "--cfg", "job", "tracker=wandb",
-                          "tracker.entity=me"], capture_output=True, text=True,
-                         env=subprocess_env(), cwd=tmp_path, check=True).stdout
-    assert "HEAVY=\n" in out, out[-800:]
+    heavy, out = heavy_modules_after(
+        ["--cfg", "job", "tracker=wandb", "tracker.entity=me"],
+        ("torch", "lightning", "data_juicer", "wandb", "tensorboard"), tmp_path)
+    assert heavy == [], out[-800:]
     assert "tracker:\n  type: wandb\n" in out and "entity: me" in out
     assert "pipelines:" in out  # the default pipeline is still added

@@ -52,6 +52,19 @@ class Doc:
             with contextlib.suppress(OSError):
                 old.unlink()
 
+    def build(self, sections: Sequence[Any], *args: Any) -> None:
+        """Run each `section(doc, *args)`; a section that raises is logged and left out, and
+        the report says which parts are missing."""
+        for section in sections:
+            try:
+                section(self, *args)
+            except Exception as exc:  # noqa: BLE001 - sections guard themselves; belt and braces
+                log.warning("%s: %s failed: %s", self.title, section.__name__, exc)
+        if self.skipped:
+            self.heading("Left out", 2)
+            self.para("These sections could not be built (see the log for why): "
+                      + ", ".join(self.skipped))
+
     # -- blocks -----------------------------------------------------------------------------
     def heading(self, text: str, level: int = 2) -> None:
         self.blocks.append(("h", (level, text)))
@@ -867,16 +880,8 @@ def write_run_report(work_dir: Path | str, *, html: bool = True) -> Path:
         log.warning("report: cannot read the run state in %s: %s", work_dir, exc)
         doc.para(f"The run state could not be read: {exc}")
         return _write(doc, html)
-    for section in (_section_overview, _section_jobs, _section_summary, _section_funnel,
-                    _section_distributions, _section_metrics, _section_training):
-        try:
-            section(doc, run)
-        except Exception as exc:  # noqa: BLE001 - sections guard themselves; belt and braces
-            log.warning("report: %s failed: %s", section.__name__, exc)
-    if doc.skipped:
-        doc.heading("Left out", 2)
-        doc.para("These sections could not be built (see the log for why): "
-                 + ", ".join(doc.skipped))
+    doc.build((_section_overview, _section_jobs, _section_summary, _section_funnel,
+               _section_distributions, _section_metrics, _section_training), run)
     return _write(doc, html)
 
 

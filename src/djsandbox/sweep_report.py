@@ -306,16 +306,8 @@ def write_sweep_report(study: "optuna.study.Study | str", out_dir: Path | str, *
         study = load_study(str(study), study_name)
     names = _objective_names(study)
     doc = Doc(out_dir, f"Sweep report: {study.study_name}")
-    for section in (_section_overview, _section_best, _section_history, _section_importance,
-                    _section_parallel, _section_trials):
-        try:
-            section(doc, study, names)
-        except Exception as exc:  # noqa: BLE001 - sections guard themselves; belt and braces
-            log.warning("sweep report: %s failed: %s", section.__name__, exc)
-    if doc.skipped:
-        doc.heading("Left out", 2)
-        doc.para("These sections could not be built (see the log for why): "
-                 + ", ".join(doc.skipped))
+    doc.build((_section_overview, _section_best, _section_history, _section_importance,
+               _section_parallel, _section_trials), study, names)
     try:
         return doc.write(html)
     except Exception as exc:  # noqa: BLE001
