@@ -15,7 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .context import Context
 from .errors import ConfigError, ContextLookupError
-from .paths import find_existing, load_config_file, looks_like_config_file
+from .paths import candidates, find_existing, load_config_file, looks_like_config_file
 from .plan import JobSpec
 
 CONFIG_KEYS = ("dj_configs", "extra_configs")
@@ -39,21 +39,15 @@ def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
                           f"or .json, got {value!r}")
     found = find_existing(value, base_dirs)
     if found is None:
-        if produced is not None and any(c in produced for c in _abs_candidates(value, base_dirs)):
+        if produced is not None and any(c in produced for c in candidates(value, base_dirs)):
             return value, None
-        tried = ", ".join(str(c) for c in _abs_candidates(value, base_dirs))
+        tried = ", ".join(str(c) for c in candidates(value, base_dirs))
         raise ConfigError(f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
                           "no earlier job writes it")
     try:
         return load_config_file(found), found.parent
     except Exception as exc:  # yaml/json syntax errors: name the file
         raise ConfigError(f"{label}: {key}: cannot parse {found}: {exc}") from None
-
-
-def _abs_candidates(value: str, base_dirs: list[Path]) -> list[Path]:
-    from .paths import candidates
-
-    return candidates(value, base_dirs)
 
 
 def apply_local(body: dict[str, Any], local: dict[str, Any] | None, label: str) -> dict[str, Any]:
