@@ -366,20 +366,29 @@ def _trials(storage: str, study_name: str) -> list:
 
 
 def test_optuna_sweep_counts_nan_as_failure_and_resumes(tmp_path):
-    """Grid over four values, one of which makes the objective NaN: that trial is FAIL (not a
-    value) and the sweep goes on; the same command then adds trials to the stored study."""
+    """One of the values makes the objective NaN: that trial is FAIL (not a value) and the
+    sweep goes on (one failure in a batch of two is within max_failure_rate 0.5); the same
+    command then adds trials to the stored study.
+
+    Seeded random sampling, not the grid sampler: hydra-optuna-sweeper 1.3.0 crashes when the
+    very last grid trial fails (optuna raises from `Study.stop` outside an objective), so a
+    grid test would pass or fail depending on the grid's random order."""
     (tmp_path / "conf" / "pipeline").mkdir(parents=True)
     (tmp_path / "conf" / "pipeline" / "hpo_echo.yaml").write_text(HPO_ECHO)
     args = ("hydra.sweeper.study_name=s", "hydra.launcher.n_jobs=2")
-    first = _sweep(tmp_path, *args, "hydra/sweeper/sampler=grid", "hydra.sweeper.n_trials=4")
+    first = _sweep(tmp_path, *args, "hydra/sweeper/sampler=random",
+                   "hydra.sweeper.sampler.seed=0", "hydra.sweeper.n_trials=4")
     assert first.returncode == 0, first.stderr[-3000:]
     sweep_dir = tmp_path / "outputs" / "hpoecho" / "e" / "sweep_s"
     storage = f"sqlite:///{sweep_dir / 'optuna.db'}"
     trials = _trials(storage, "s")
-    by_value = {t.params["vars.value"]: t for t in trials}
-    assert sorted(by_value) == [-1, 1, 2, 3]
-    assert by_value[-1].state.name == "FAIL" and by_value[-1].values is None
-    assert {v: by_value[v].value for v in (1, 2, 3)} == {1: 1.0, 2: 2.0, 3: 3.0}
+    assert len(trials) == 4
+    assert any(t.params["vars.value"] == -1 for t in trials), "seed 0 should draw -1"
+    for trial in trials:
+        if trial.params["vars.value"] == -1:
+            assert trial.state.name == "FAIL" and trial.values is None
+        else:
+            assert trial.state.name == "COMPLETE" and trial.value == trial.params["vars.value"]
     logs = first.stdout + first.stderr
     assert "Failed experiment" in logs and "is None (a NaN" in logs
     for trial in trials:  # each trial knows its run folder, which holds that run
@@ -388,11 +397,10 @@ def test_optuna_sweep_counts_nan_as_failure_and_resumes(tmp_path):
         assert state["context"]["iterations"][0]["anonymous"]["score"]["res_1"]["value"] == \
             trial.params["vars.value"]
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["best_value"] == 3.0
+    assert results["best_value"] == max(t.value for t in trials if t.state.name == "COMPLETE")
 
-    # The grid is exhausted: continue with random sampling, never stopping on failures; the
-    # search space given on the command line (the same as the pipeline's: a stored study
-    # keeps its distributions).
+    # Continue with random sampling, never stopping on failures; the search space given on
+    # the command line (the same as the pipeline's: a stored study keeps its distributions).
     second = _sweep(tmp_path, *args, "hydra/sweeper/sampler=random", "hydra.sweeper.n_trials=2",
                     "hydra.sweeper.max_failure_rate=1.0", "vars.value=choice(1,2,3,-1)")
     assert second.returncode == 0, second.stderr[-3000:]
