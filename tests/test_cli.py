@@ -78,7 +78,9 @@ def test_kill_9_loses_no_finished_job_and_resume_reruns_the_interrupted_one(tmp_
     deadline = time.time() + 60
     while time.time() < deadline:
         jobs = _state(work).get("jobs", {})
-        if any(j.get("meta_name") == "slow" and j.get("status") == "running" for j in jobs.values()):
+        started = calls.exists() and "slow" in calls.read_text().split()  # inside the component
+        if started and any(j.get("meta_name") == "slow" and j.get("status") == "running"
+                           for j in jobs.values()):
             break
         time.sleep(0.1)
     else:

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class RunOutcome:
     state: RunState
     iterations_run: int
     targets_met: bool | None
+    executed: list[str] = field(default_factory=list)  # job keys run (not skipped) this time
 
 
 def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
@@ -119,7 +120,7 @@ class Runner:
             updates = self._iteration_updates(ctx, iteration)
             for pipeline, jobs in self.plan.pipelines.items():
                 for spec in jobs:
-                    self._run_job(spec, state, iteration, updates, multi=max_iter != 1)
+                    self._run_job(spec, state, iteration, updates, outcome, multi=max_iter != 1)
             outcome.iterations_run = iteration + 1
             if self.targets:
                 outcome.targets_met = self._targets_met(ctx, iteration)
@@ -130,7 +131,8 @@ class Runner:
         return outcome
 
     def _run_job(self, spec: JobSpec, state: RunState, iteration: int,
-                 updates: dict[tuple[str, str], dict[str, Any]], multi: bool) -> None:
+                 updates: dict[tuple[str, str], dict[str, Any]], outcome: RunOutcome,
+                 multi: bool) -> None:
         status = state.status(iteration, spec.key)
         if status and status.get("status") == "done":
             log.info("skip (done): iter %d, %s", iteration, spec.label)
@@ -169,6 +171,7 @@ class Runner:
         state.set_status(iteration, spec.key, status="done", elapsed=elapsed,
                          finished=time.time(), notes=notes, job_dir=str(run.job_dir))
         state.save()
+        outcome.executed.append(f"{iteration}/{spec.key}")
         self.tracker.job_finished(JobRecord(iteration, spec.pipeline, spec.context_name,
                                             str(spec.hook), spec.stage, results, notes, elapsed,
                                             run.job_dir))
