@@ -104,7 +104,7 @@ def test_job_failure_names_the_job_and_resume_reruns_only_it(run_cfg, tmp_path):
     assert "planned failure" in Path(failed["error_log"]).read_text()  # the traceback is kept
     out = run_cfg(cfg, resume=True)
     assert calls.read_text().split() == ["ok", "flaky", "flaky", "after"]
-    assert [key.split("/")[3] for key in out.executed] == ["flaky", "after"]  # "ok" skipped
+    assert [key.split("/")[4] for key in out.executed] == ["flaky", "after"]  # "ok" skipped
     assert out.context.iterations[0]["anonymous"]["flaky"] == {"res_1": "recovered"}
 
 
