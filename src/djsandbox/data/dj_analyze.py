@@ -13,12 +13,12 @@ from djsandbox.data.dj_runtime import (
     prepare_offline_env,
 )
 
-__all__ = ["analyze", "summarize_overall"]
+__all__ = ["analyze", "summarize_overall", "finite_float"]
 
 STAT_ROWS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
 
 
-def _num(value: Any) -> float | None:
+def finite_float(value: Any) -> float | None:
     """Plain float, with NaN/inf/non-numbers as None (JSON has no NaN)."""
     try:
         f = float(value)
@@ -37,12 +37,12 @@ def summarize_overall(overall: Any) -> dict[str, dict[str, float | None]]:
     index = [str(i) for i in overall.index]
     for column in overall.columns:
         values = dict(zip(index, overall[column].tolist()))
-        if _num(values.get("mean")) is None:
+        if finite_float(values.get("mean")) is None:
             continue
-        out[str(column)] = {row: _num(values.get(row)) for row in STAT_ROWS if row in values}
+        out[str(column)] = {row: finite_float(values.get(row)) for row in STAT_ROWS if row in values}
         for row, value in values.items():  # extra percentiles asked for in `percentiles`
             if row.endswith("%") and row not in out[str(column)]:
-                out[str(column)][row] = _num(value)
+                out[str(column)][row] = finite_float(value)
     return out
 
 

@@ -23,6 +23,7 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
+from djsandbox.data.dj_analyze import finite_float
 from djsandbox.data.dj_runtime import prepare_offline_env, to_plain
 
 __all__ = ["refine_recipe_k_sigma", "write_recipe", "stat_keys_for_op", "bound_args_for_op"]
@@ -152,14 +153,6 @@ def _param_default(op_name: str, arg: str) -> Any:
     return None if p is None or p.default is inspect.Parameter.empty else p.default
 
 
-def _finite(x: Any) -> float | None:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _coerce(value: float, kind: type, is_min: bool, restrictions: list[tuple[Any, float]]) -> int | float:
     """Round ints outward (floor a lower bound, ceil an upper one) so integer stats on the
     boundary stay in, then clamp into the type's allowed range (e.g. [0, 1])."""
@@ -203,7 +196,7 @@ def refine_recipe_k_sigma(
         candidates = [
             key
             for key in stat_keys_for_op(op_name)
-            if key in stats and _finite((stats[key] or {}).get("mean")) is not None
+            if key in stats and finite_float((stats[key] or {}).get("mean")) is not None
         ]
         if not candidates:
             continue
@@ -212,7 +205,7 @@ def refine_recipe_k_sigma(
             key = _key_for_arg(op_name, arg, op_args, candidates)
             if key is None:
                 continue
-            mean, std = _finite(stats[key].get("mean")), _finite(stats[key].get("std"))
+            mean, std = finite_float(stats[key].get("mean")), finite_float(stats[key].get("std"))
             if mean is None or std is None:
                 continue
             old = op_args.get(arg, None if param.default is inspect.Parameter.empty else param.default)

@@ -24,13 +24,7 @@ KEYS = ("dataset_path", "export_path", "export_format", "key")
 
 
 def _key_columns(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(k, str) for k in value):
-        raise ValueError(f"key: expected a column name or a list of them, got {value!r}")
-    return list(value)
+    return io.name_list(value, "key", "a column name or a list of them")
 
 
 def check(cfg: dict[str, Any]) -> list[str]:

@@ -50,13 +50,7 @@ def _split_num(value: Any) -> int:
 
 
 def _stats_keys(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(k, str) for k in value):
-        raise ValueError(f"stats_keys: expected a non-empty list of stat names, got {value!r}")
-    return list(value)
+    return io.name_list(value, "stats_keys", "a non-empty list of stat names")
 
 
 def split_points(total: int, cfg: dict[str, Any]) -> list[int]:

@@ -28,6 +28,17 @@ _CHUNK_ROWS = 65536  # rows serialised per step: bounds the temporaries of the J
 # ----------------------------------------------------------------------------- paths
 
 
+def name_list(value: Any, key: str, expected: str) -> list[str] | None:
+    """A column/stat name or a non-empty list of them (None when unset)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"{key}: expected {expected}, got {value!r}")
+    return list(value)
+
+
 def as_paths(value: Any, key: str) -> list[str]:
     """Pool paths given as a string, a list, or nested lists/dicts of them (flattened in order,
     so that construction's {stat: [paths]} can feed the next job directly)."""
