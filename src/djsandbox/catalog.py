@@ -7,8 +7,12 @@ validation reports them before any job runs. `dj-sandbox --list` prints this cat
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import inference
 from .data import converters, pools
 from .evaluation import text_quality
+from .models import captioning
 from .registry import Registry
 
 _MODELS = "not available yet: arrives with issue #4 (model side on Lightning)"
@@ -118,28 +122,22 @@ DATA_EVALUATORS.add("vbench_video_evaluator", None, unavailable=_VIDEO)
 DATA_EVALUATORS.add("video_inception_evaluator", None, unavailable=_VIDEO)
 
 MODEL_INFER_EVALUATORS = Registry("ModelInferEvaluator type")
-MODEL_INFER_EVALUATORS.add("modelscope", None, unavailable=_MODELS)
 
 MODEL_TRAIN_EXECUTORS = Registry("ModelTrainExecutor type")
 MODEL_TRAIN_EXECUTORS.add("text_classifier", "djsandbox.components:train_text_classifier",
                           "Lightning EmbeddingBag text classifier (CPU, seconds); "
                           "returns (checkpoint, metrics)", results=2, keys=_TRAIN_KEYS,
                           required=("dataset_path",))
-MODEL_TRAIN_EXECUTORS.add("modelscope", None, unavailable=_MODELS)
 MODEL_TRAIN_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 MODEL_TRAIN_EXECUTORS.add("trinity-rft", None, unavailable=_RFT)
-MODEL_TRAIN_EXECUTORS.add("internvl_coco_caption", None, unavailable=_MODELS)
 
 MODEL_INFER_EXECUTORS = Registry("ModelInferExecutor type")
-for _name in ("huggingface", "vllm", "api"):
-    MODEL_INFER_EXECUTORS.add(_name, None, unavailable=_MODELS)
 MODEL_INFER_EXECUTORS.add("easyanimate", None, unavailable=_VIDEO)
 
 MODEL_EVALUATORS = Registry("ModelEvaluator type")
 MODEL_EVALUATORS.add("text_classifier", "djsandbox.components:evaluate_text_classifier",
                      "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
                      keys=_EVAL_KEYS, required=("checkpoint", "dataset_path"))
-MODEL_EVALUATORS.add("internvl_coco_caption", None, unavailable=_MODELS)
 
 FACTORIES: dict[str, Registry] = {
     "DataPoolManipulator": DATA_POOL_MANIPULATORS,
@@ -151,6 +149,26 @@ FACTORIES: dict[str, Registry] = {
     "ModelInferExecutor": MODEL_INFER_EXECUTORS,
     "ModelEvaluator": MODEL_EVALUATORS,
 }
+
+
+def _add_published(entries: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Register the entries a component package publishes (see its ENTRIES docstring)."""
+    for factory, types in entries.items():
+        for name, spec in types.items():
+            FACTORIES[factory].add(name, spec["target"], spec.get("summary", ""),
+                                   results=spec.get("results", 1), keys=spec.get("keys"),
+                                   check=spec.get("check"), required=spec.get("required", ()))
+
+
+_add_published(inference.ENTRIES)
+_add_published(captioning.ENTRIES)
+# Spec'd types no package publishes yet stay listed, and validation names why they cannot run.
+for _factory, _name in [("ModelTrainExecutor", "internvl_coco_caption"),
+                        ("ModelTrainExecutor", "modelscope"), ("ModelEvaluator", "internvl_coco_caption"),
+                        ("ModelInferEvaluator", "modelscope"), ("ModelInferExecutor", "huggingface"),
+                        ("ModelInferExecutor", "vllm"), ("ModelInferExecutor", "api")]:
+    if _name not in FACTORIES[_factory]:
+        FACTORIES[_factory].add(_name, None, unavailable=_MODELS)
 
 
 def describe() -> str:

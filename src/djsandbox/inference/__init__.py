@@ -1,0 +1,12 @@
+"""Model inference executors (huggingface, vllm, api), the huggingface/modelscope trainers and the
+modelscope inference evaluator, published to the catalog through ENTRIES.
+
+ENTRIES: {factory: {type: {"target", "summary", "results", "keys", "required", "check"}}}.
+This module must import only the standard library: validation imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENTRIES: dict[str, dict[str, dict[str, Any]]] = {}
