@@ -63,3 +63,18 @@ def counter(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     count = int(path.read_text()) + 1 if path.exists() else 1
     path.write_text(str(count))
     return {"count": count, "step": cfg.get("step")}
+
+
+from djsandbox.catalog import MODEL_INFER_EXECUTORS  # noqa: E402
+
+
+@MODEL_INFER_EXECUTORS.register("test_shout", "writes each row's text upper-cased to infer_res_key")
+def shout(cfg: dict[str, Any], out_dir: Path) -> str:
+    import json
+
+    key = cfg.get("infer_res_key", "response")
+    rows = [json.loads(line) for line in open(cfg["dataset_path"], encoding="utf-8")]
+    with open(cfg["export_path"], "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({**row, key: row["text"].upper() + "!!"}) + "\n")
+    return cfg["export_path"]

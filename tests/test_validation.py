@@ -37,16 +37,17 @@ def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
     calls = tmp_path / "calls"
     msg = invalid(run_cfg, {"execution_job_configs": [
         echo("first", calls=str(calls), name="first"),
-        {"hook": "TrainModelHook", "meta_name": "internvl",
-         "extra_configs": {"type": "internvl_coco_caption"}}]})
-    assert "meta_name 'internvl'" in msg and "not available yet" in msg and "#4" in msg
+        {"hook": "TrainModelHook", "meta_name": "video",
+         "extra_configs": {"type": "easyanimate"}}]})
+    assert "meta_name 'video'" in msg and "not available yet" in msg and "text-to-video" in msg
     assert not calls.exists(), "no job may run when validation fails"
 
 
 def test_unavailable_hook(run_cfg):
-    msg = invalid(run_cfg, {"probe_job_configs": [{"hook": "ProbeViaModelInferHook"}]})
-    assert "probe_job_configs[0] (meta_name '<no meta_name>'): hook" in msg
-    assert "not available yet" in msg
+    msg = invalid(run_cfg, {"refine_recipe_job_configs": [
+        {"hook": "RefineRecipeViaModelFeedbackHook"}]})
+    assert "refine_recipe_job_configs[0] (meta_name '<no meta_name>'): hook" in msg
+    assert "not available" in msg and "never implemented" in msg
 
 
 def test_input_source_no_earlier_job_produces(run_cfg):

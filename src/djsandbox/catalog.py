@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import inference
-from .data import converters, pools
+from .data import caption_rows, converters, pools
 from .evaluation import text_quality
 from .models import captioning
 from .registry import Registry
@@ -22,8 +22,8 @@ _RFT = "not available yet: arrives with the RL (Trinity-RFT) issue"
 HOOKS = Registry("hook")
 HOOKS.add("ProbeViaAnalyzerHook", "djsandbox.hooks.data_juicer:ProbeViaAnalyzerHook",
           "analyse a dataset with Data-Juicer's Analyzer")
-HOOKS.add("ProbeViaModelInferHook", None, "sample data, run model inference, analyse outputs",
-          unavailable=_MODELS)
+HOOKS.add("ProbeViaModelInferHook", "djsandbox.hooks.model_probe:ProbeViaModelInferHook",
+          "sample data, run a ModelInferExecutor on it, analyse the outputs with a DJ recipe")
 HOOKS.add("GeneralProbeHook", "djsandbox.hooks.generic:GeneralProbeHook",
           "a GeneralProbe component chosen by extra_configs.type")
 HOOKS.add("RefineRecipeViaKSigmaHook", "djsandbox.hooks.data_juicer:RefineRecipeViaKSigmaHook",
@@ -96,6 +96,13 @@ _TRAIN_KEYS = _CLASSIFIER_DATA_KEYS + (
     "weight_decay", "max_vocab", "min_count", "ngram_buckets", "num_workers", "trainer",
     "enable_progress_bar")
 _EVAL_KEYS = _CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path", "predicted_label_key")
+
+_add_module_components(
+    GENERAL_DATA_EXECUTORS,
+    {caption_rows.NAME: "caption-list rows ({image, captions: [...]}) -> InternVL conversation "
+                        "JSONL, one row per caption, optionally one split"},
+    caption_rows, {caption_rows.NAME: "djsandbox.data.caption_rows:run_captions_to_internvl"},
+    {caption_rows.NAME: "djsandbox.data.caption_rows:check_captions_to_internvl"})
 
 DATA_EVALUATORS = Registry("DataEvaluator type")
 DATA_EVALUATORS.add("accuracy", "djsandbox.components:accuracy",

@@ -53,6 +53,11 @@ class SandboxConfig:
     # list of them (multi-objective). `main` returns its value(s) as float.
     optimized_metric: Any = None
     tracker: Any = None  # the `tracker` config group: {type: none|wandb|tensorboard|csv, ...}
+    # Config groups that model pipelines compose (conf/model, conf/trainer, conf/dataset) and
+    # hand to components through interpolation, e.g. `extra_configs.model: ${model}`.
+    model: Any = None
+    trainer: Any = None
+    dataset: Any = None
 
 
 GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)

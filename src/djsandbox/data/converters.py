@@ -66,10 +66,54 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) or type(value).__name__ == "ListConfig"
 
 
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, dict) or type(value).__name__ == "DictConfig"
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The paths of a nested structure (e.g. pools grouped per stat), in a stable order."""
+    if _is_mapping(value):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if _is_list(value):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _rebuild(shape: Any, leaves: Iterator[Any]) -> Any:
+    """`shape` with its leaves replaced, in `_leaves` order."""
+    if _is_mapping(shape):
+        return {k: _rebuild(v, leaves) for k, v in shape.items()}
+    if _is_list(shape):
+        return [_rebuild(v, leaves) for v in shape]
+    return next(leaves)
+
+
+def _keeps_shape(run: Callable[[dict[str, Any], Path], list[str]]
+                 ) -> Callable[[dict[str, Any], Path], Any]:
+    """Let a converter take pools grouped per stat ({stat: [paths]}, nested lists) and return
+    its outputs in the same shape, so later jobs stay aligned with the pools."""
+
+    def wrapper(cfg: dict[str, Any], out_dir: Path) -> Any:
+        value = cfg.get("dataset_path")
+        nested = _is_mapping(value) or (_is_list(value) and any(
+            _is_list(v) or _is_mapping(v) for v in value))
+        if not nested:
+            return run(cfg, out_dir)
+        outputs = run({**cfg, "dataset_path": _leaves(value)}, out_dir)
+        return _rebuild(value, iter(outputs))
+
+    wrapper.__doc__ = run.__doc__
+    wrapper.__name__ = run.__name__
+    return wrapper
+
+
 def _check_paths(cfg: dict[str, Any], required: bool = True) -> list[str]:
     """Checks of ``dataset_path`` and ``export_path`` as far as the config alone tells."""
     problems = []
     value = cfg.get("dataset_path")
+    if _is_mapping(value) or (_is_list(value) and any(_is_list(v) or _is_mapping(v)
+                                                      for v in value)):
+        value = _leaves(value)
     if value is None:
         if required:
             problems.append("dataset_path: missing; expected a dataset path or a list of paths")
@@ -267,6 +311,7 @@ def _to_internvl(row: dict[str, Any], where: str, tokens: Any, image_root: str |
     return out
 
 
+@_keeps_shape
 def run_coco_caption_to_dj(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     """Convert InternVL/LLaVA caption JSONL to Data-Juicer's format, or back.
 
@@ -331,6 +376,7 @@ def check_coco_caption_meta(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
+@_keeps_shape
 def run_coco_caption_meta(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     """Write InternVL's training meta file for each caption dataset.
 
@@ -413,6 +459,7 @@ def _easyanimate_entries(row: dict[str, Any], where: str, tokens: Any, text_key:
     return out
 
 
+@_keeps_shape
 def run_dj_to_easyanimate(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     """Convert Data-Juicer video rows to EasyAnimate's training JSON (a JSON array).
 

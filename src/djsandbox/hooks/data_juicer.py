@@ -13,6 +13,19 @@ from ..paths import find_existing, output_path
 from .base import Hook, JobRun
 
 
+def recipe_problems(recipe: Any) -> list[str]:
+    """A recipe's ops checked with Data-Juicer's own preflight, as 'dj_configs.key: problem'."""
+    if not (isinstance(recipe, dict) and "process" in recipe):
+        return []
+    from ..data.dj_runtime import RecipeError, check_process
+
+    try:
+        check_process(recipe["process"], strict=recipe.get("strict_preflight", True) is not False)
+    except RecipeError as exc:
+        return [f"dj_configs.{exc.key}: {exc}"]
+    return []
+
+
 class DataJuicerHook(Hook):
     """Checks the recipe's ops with Data-Juicer's own preflight before the run starts, so a
     typo in an op name or argument is reported before hours of earlier jobs."""
@@ -20,17 +33,7 @@ class DataJuicerHook(Hook):
     needs_dj_configs = True
 
     def check(self, job: dict[str, Any]) -> list[str]:
-        problems = super().check(job)
-        recipe = job.get("dj_configs")
-        if isinstance(recipe, dict) and "process" in recipe:
-            from ..data.dj_runtime import RecipeError, check_process
-
-            try:
-                check_process(recipe["process"], strict=recipe.get("strict_preflight", True)
-                              is not False)
-            except RecipeError as exc:
-                problems.append(f"dj_configs.{exc.key}: {exc}")
-        return problems
+        return super().check(job) + recipe_problems(job.get("dj_configs"))
 
 
 class ProbeViaAnalyzerHook(DataJuicerHook):

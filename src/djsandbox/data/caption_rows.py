@@ -1,0 +1,94 @@
+"""GeneralDataExecutor `captions_to_internvl_conversion`: caption-list rows -> InternVL JSONL.
+
+Caption sets such as the clipart captions (or COCO annotations flattened to one row per image)
+hold `{"id", "image", "captions": [...]}`; InternVL fine-tunes on one conversation per caption.
+This writes exactly that, one row per non-empty caption, optionally only one `split`, with image
+paths made absolute (from `image_root`, default the dataset's folder) so that Data-Juicer, the
+trainer and the evaluator all find the images without sharing a working directory. Each row
+keeps `image_id`, so an evaluator can gather all captions of an image as its references.
+
+Module imports are stdlib only: validation imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .converters import DEFAULT_CAPTION_PROMPT, _atomic_outputs, _check_paths, _export_dir, \
+    _input_paths, _keeps_shape, _output_paths
+
+NAME = "captions_to_internvl_conversion"
+COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
+    NAME: ("dataset_path", "export_path", "image_root", "split", "caption_key", "image_key",
+           "prompt", "max_rows"),
+}
+RESULTS: dict[str, int] = {NAME: 1}
+REQUIRED: dict[str, tuple[str, ...]] = {NAME: ("dataset_path",)}
+
+
+def check_captions_to_internvl(cfg: dict[str, Any]) -> list[str]:
+    """Problems with the config known before the run."""
+    problems = _check_paths(cfg)
+    for key in ("image_root", "split", "caption_key", "image_key", "prompt"):
+        value = cfg.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            problems.append(f"{key}: got {value!r}; expected a non-empty string")
+    limit = cfg.get("max_rows")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        problems.append(f"max_rows: got {limit!r}; expected a positive integer")
+    return problems
+
+
+def _captions(row: dict[str, Any], key: str, where: str) -> list[str]:
+    value = row.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: key {key!r} is {value!r}; expected a caption or a list of them")
+    return [c.strip() for c in value if isinstance(c, str) and c.strip()]
+
+
+@_keeps_shape
+def run_captions_to_internvl(cfg: dict[str, Any], out_dir: Path) -> list[str]:
+    """Write `<stem>[_<split>]_internvl_fmt.jsonl` per input; returns the output paths."""
+    problems = check_captions_to_internvl(cfg)
+    if problems:
+        raise ValueError("; ".join(problems))
+    inputs = _input_paths(cfg)
+    split = cfg.get("split")
+    tag = f"_{split}" if split else ""
+    outputs = _output_paths(inputs, _export_dir(cfg, out_dir),
+                            lambda p: f"{p.stem}{tag}_internvl_fmt.jsonl")
+    caption_key, image_key = cfg.get("caption_key", "captions"), cfg.get("image_key", "image")
+    prompt = cfg.get("prompt") or DEFAULT_CAPTION_PROMPT
+    limit = cfg.get("max_rows")
+    from .jsonl import numbered_rows
+
+    with _atomic_outputs(outputs) as handles:
+        for src, fh in zip(inputs, handles):
+            root = Path(cfg.get("image_root") or src.parent)
+            images = 0
+            for lineno, row in numbered_rows(src):
+                where = f"{src}: line {lineno}"
+                if split and row.get("split") != split:
+                    continue
+                if not isinstance(row.get(image_key), str):
+                    raise ValueError(f"{where}: key {image_key!r} missing; expected an image path")
+                image = os.path.abspath(root / row[image_key])
+                image_id = str(row.get("id", image))
+                for k, caption in enumerate(_captions(row, caption_key, where)):
+                    fh.write(json.dumps({
+                        "id": f"{image_id}_{k}", "image_id": image_id, "image": image,
+                        "conversations": [{"from": "human", "value": prompt},
+                                          {"from": "gpt", "value": caption}],
+                    }, ensure_ascii=False) + "\n")
+                images += 1
+                if limit and images >= limit:
+                    break
+            if images == 0:
+                raise ValueError(f"dataset_path: {str(src)!r} has no rows"
+                                 + (f" with split {split!r}" if split else ""))
+    return [str(p) for p in outputs]
