@@ -2,7 +2,8 @@
 
 Caption sets such as the clipart captions (or COCO annotations flattened to one row per image)
 hold `{"id", "image", "captions": [...]}`; InternVL fine-tunes on one conversation per caption.
-This writes exactly that, one row per non-empty caption, optionally only one `split`, with image
+This writes exactly that (input: JSONL or a JSON array, e.g. COCO Karpathy's test file with
+`caption: [...]`; rows already in InternVL format pass through), one row per non-empty caption, optionally only one `split`, with image
 paths made absolute (from `image_root`, default the dataset's folder) so that Data-Juicer, the
 trainer and the evaluator all find the images without sharing a working directory. Each row
 keeps `image_id`, so an evaluator can gather all captions of an image as its references.
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .converters import DEFAULT_CAPTION_PROMPT, _atomic_outputs, _check_paths, _export_dir, \
-    _input_paths, _keeps_shape, _output_paths
+    _input_paths, _keeps_shape, _output_paths, _rows
 
 NAME = "captions_to_internvl_conversion"
 COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
@@ -42,7 +43,15 @@ def check_captions_to_internvl(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _captions(row: dict[str, Any], key: str, where: str) -> list[str]:
+def _captions(row: dict[str, Any], key: str | None, where: str) -> list[str]:
+    """The row's captions: `key`, else `captions` or `caption` (COCO Karpathy test files), else
+    the gpt turns of an InternVL conversation."""
+    if key is None:
+        key = next((k for k in ("captions", "caption") if k in row), None)
+        if key is None and isinstance(row.get("conversations"), list):
+            return [t["value"].strip() for t in row["conversations"] if isinstance(t, dict)
+                    and t.get("from") == "gpt" and str(t.get("value", "")).strip()]
+        key = key or "captions"
     value = row.get(key)
     if isinstance(value, str):
         value = [value]
@@ -62,17 +71,14 @@ def run_captions_to_internvl(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     tag = f"_{split}" if split else ""
     outputs = _output_paths(inputs, _export_dir(cfg, out_dir),
                             lambda p: f"{p.stem}{tag}_internvl_fmt.jsonl")
-    caption_key, image_key = cfg.get("caption_key", "captions"), cfg.get("image_key", "image")
+    caption_key, image_key = cfg.get("caption_key"), cfg.get("image_key", "image")
     prompt = cfg.get("prompt") or DEFAULT_CAPTION_PROMPT
     limit = cfg.get("max_rows")
-    from .jsonl import numbered_rows
-
     with _atomic_outputs(outputs) as handles:
         for src, fh in zip(inputs, handles):
             root = Path(cfg.get("image_root") or src.parent)
             images = 0
-            for lineno, row in numbered_rows(src):
-                where = f"{src}: line {lineno}"
+            for where, row in _rows(src):
                 if split and row.get("split") != split:
                     continue
                 if not isinstance(row.get(image_key), str):
