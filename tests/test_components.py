@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from djsandbox.components import _split_pairs, map_structure
+from djsandbox.components import split_pairs, map_structure
 
 
 def test_map_structure_keeps_shape_and_gives_each_item_its_folder(tmp_path):
@@ -20,6 +20,6 @@ def test_map_structure_keeps_shape_and_gives_each_item_its_folder(tmp_path):
     assert map_structure(4, fn, tmp_path) == 40
 
 
-def test_split_pairs():
-    assert _split_pairs({"a": [(1, "x"), (2, "y")]}) == ({"a": [1, 2]}, {"a": ["x", "y"]})
-    assert _split_pairs((1, 2)) == (1, 2)
+def testsplit_pairs():
+    assert split_pairs({"a": [(1, "x"), (2, "y")]}) == ({"a": [1, 2]}, {"a": ["x", "y"]})
+    assert split_pairs((1, 2)) == (1, 2)

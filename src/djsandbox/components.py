@@ -22,13 +22,13 @@ def map_structure(value: Any, fn: Callable[[Any, Path], Any], out_dir: Path) -> 
     return fn(value, out_dir)
 
 
-def _split_pairs(value: Any) -> tuple[Any, Any]:
+def split_pairs(value: Any) -> tuple[Any, Any]:
     """A structure of (a, b) leaves -> (structure of a, structure of b)."""
     if isinstance(value, list):
-        pairs = [_split_pairs(v) for v in value]
+        pairs = [split_pairs(v) for v in value]
         return [p[0] for p in pairs], [p[1] for p in pairs]
     if isinstance(value, dict):
-        pairs = {k: _split_pairs(v) for k, v in value.items()}
+        pairs = {k: split_pairs(v) for k, v in value.items()}
         return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
     return value
 
@@ -53,7 +53,7 @@ def train_text_classifier(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]
         result = train({**cfg, "dataset_path": dataset}, folder)
         return result["checkpoint"], {k: v for k, v in result.items() if k != "checkpoint"}
 
-    return _split_pairs(map_structure(cfg.get("dataset_path"), one, out_dir))
+    return split_pairs(map_structure(cfg.get("dataset_path"), one, out_dir))
 
 
 def evaluate_text_classifier(cfg: dict[str, Any], out_dir: Path) -> Any:

@@ -131,8 +131,10 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def ask(client: Any, settings: ApiSettings, messages: Messages,
-        sleep: Any = time.sleep) -> str | BaseException:
+_sleep = time.sleep  # module attribute so tests can observe the backoff without waiting
+
+
+def ask(client: Any, settings: ApiSettings, messages: Messages) -> str | BaseException:
     """The reply text, or a RequestFailed saying why (after retries when transient)."""
     import openai
 
@@ -151,7 +153,7 @@ def ask(client: Any, settings: ApiSettings, messages: Messages,
             delay = settings.retry_backoff * 2 ** attempt
             log.warning("api request failed (%s); retry %d/%d in %.2fs", _reason(exc),
                         attempt + 1, settings.max_retries, delay)
-            sleep(delay)
+            _sleep(delay)
             attempt += 1
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .messages import Messages
 from .rows import LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
@@ -56,7 +56,7 @@ def _positive_int(value: Any, key: str) -> int:
 
 def generation_kwargs(settings: Any) -> dict[str, Any]:
     """Defaults (greedy, 64 new tokens) <- user settings; `max_tokens` means max_new_tokens."""
-    if settings is not None and not isinstance(settings, dict):
+    if settings is not None and not isinstance(settings, Mapping):
         raise ValueError(f"generation: expected a mapping of generate() arguments, got "
                          f"{type(settings).__name__}")
     user = dict(settings or {})
@@ -70,7 +70,7 @@ def load_causal_lm(model_path: Any, device: Any = "cpu", model_params: Any = Non
     if not model_path:
         raise ValueError("model_path: missing; expected a local model folder written by "
                          "save_pretrained (config.json, weights and tokenizer files)")
-    if model_params is not None and not isinstance(model_params, dict):
+    if model_params is not None and not isinstance(model_params, Mapping):
         raise ValueError(f"model_params: expected a mapping of from_pretrained() arguments, got "
                          f"{type(model_params).__name__}")
     if not isinstance(device, str) or not device.split(":")[0] in ("cpu", "cuda", "mps"):
@@ -87,8 +87,8 @@ def load_causal_lm(model_path: Any, device: Any = "cpu", model_params: Any = Non
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
-                                                     **(model_params or {}))
-    except OSError as exc:
+                                                     **dict(model_params or {}))
+    except (OSError, ValueError) as exc:  # missing files; a config transformers cannot read
         raise ValueError(f"model_path: cannot load {str(model_path)!r} as a local causal LM "
                          f"(runs are offline: give a folder written by save_pretrained): "
                          f"{str(exc).splitlines()[0]}") from None
