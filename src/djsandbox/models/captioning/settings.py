@@ -45,30 +45,32 @@ LORA_TARGETS = {"tiny": _QWEN2_MODULES, "1B": _QWEN2_MODULES, "2B": _INTERNLM2_M
 
 DEFAULT_TEMPLATES = {"tiny": "plain", "1B": "Hermes-2", "2B": "internlm2-chat",
                      "4B": "phi3-chat", "26B": "internlm2-chat"}
-"""Conversation templates of the reference's InternVL2 fine-tune scripts, by size."""
+"""Conversation templates of the reference's InternVL2 fine-tune scripts, by size. `template`
+stays None after `resolve_model` unless the user set it: a saved checkpoint or a release's
+config then names its own, and the loader falls back to this table."""
 
 
 def _defaults(size: str) -> dict[str, Any]:
     if size == "tiny":
-        return {"name": "internvl_tiny", "path": None, "template": "plain", "lora": None,
+        return {"name": "internvl_tiny", "path": None, "template": None, "lora": None,
                 "freeze_vision": False, "freeze_projector": False, "freeze_llm": False,
                 "gradient_checkpointing": False, "image_size": 64, "max_seq_length": 128,
                 "dtype": "float32", "trust_remote_code": True, "system_message": None}
-    return {"name": f"InternVL2-{size}", "path": None, "template": DEFAULT_TEMPLATES[size],
+    return {"name": f"InternVL2-{size}", "path": None, "template": None,
             "lora": {"r": 16, "alpha": 32, "dropout": 0.05}, "freeze_vision": True,
-            "freeze_projector": True, "freeze_llm": True, "gradient_checkpointing": True,
+            "freeze_projector": True, "freeze_llm": None, "gradient_checkpointing": True,
             "image_size": 448, "max_seq_length": 4096, "dtype": "bfloat16",
             "trust_remote_code": True, "system_message": None}
 
 
-def resolve_model(model: Mapping[str, Any] | None) -> dict[str, Any]:
+def resolve_model(model: Mapping[str, Any] | None, need_path: bool = True) -> dict[str, Any]:
     """User settings over the size's defaults; `size` defaults to tiny without a `path`.
 
     A `path` without `size` is treated like a real model (frozen vision, LoRA...) only when a
     size is given; otherwise the tiny defaults apply, which suits a tiny HF-format folder.
     `lora: {}` means LoRA with default rank; `lora: null` or `false` means full fine-tuning.
     """
-    problems = check_model(model)
+    problems = check_model(model, need_path=need_path)
     if problems:
         raise ValueError("; ".join(problems))
     user = dict(model or {})
@@ -83,6 +85,8 @@ def resolve_model(model: Mapping[str, Any] | None) -> dict[str, Any]:
         lora = dict(lora) if isinstance(lora, Mapping) else {}
         merged["lora"] = {"r": 16, "alpha": 2 * int(lora.get("r", 16)), "dropout": 0.05,
                           "target_modules": LORA_TARGETS[size], **lora}
+    if merged.get("freeze_llm") is None:  # LoRA trains adapters instead of the base weights
+        merged["freeze_llm"] = merged["lora"] is not None
     return merged
 
 
@@ -90,8 +94,12 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def check_model(model: Any, prefix: str = "model") -> list[str]:
-    """`prefix.key: problem` strings for a `model` mapping (cheap: no file is opened)."""
+def check_model(model: Any, prefix: str = "model", need_path: bool = True) -> list[str]:
+    """`prefix.key: problem` strings for a `model` mapping (cheap: no file is opened).
+
+    `need_path`: a real size needs its weights folder to train; the evaluator loads the
+    checkpoint instead and only takes template/dtype settings from `model`.
+    """
     if model is None:
         return []
     if not isinstance(model, Mapping):
@@ -107,7 +115,7 @@ def check_model(model: Any, prefix: str = "model") -> list[str]:
     path = model.get("path")
     if path is not None and (not isinstance(path, str) or not path):
         problems.append(f"{prefix}.path: got {path!r}; expected a local model folder or null")
-    if size not in (None, "tiny") and not path:
+    if need_path and size not in (None, "tiny") and not path:
         problems.append(f"{prefix}.path: required for size {size}: a local folder holding the "
                         "InternVL2 weights (nothing can be downloaded)")
     template = model.get("template")
