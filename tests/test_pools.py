@@ -201,6 +201,12 @@ def test_combination_every_subset(pools, tmp_path):
                 expected.append((f"reviews_top_{name}_num_{len(keep)}.jsonl", keep))
     assert len(expected) >= 5  # long reviews have many words: real overlaps
     assert [(Path(p).name, ids(p)) for p in res] == expected
+    # min_rows drops the small intersections only
+    smallest = min(len(keep) for _, keep in expected)
+    large = combination.run({"dataset_path": ranked, "min_rows": smallest + 1}, tmp_path / "m")
+    assert [Path(p).name for p in large] == [n for n, keep in expected if len(keep) > smallest]
+    assert combination.check({"dataset_path": ranked, "min_rows": 0}) == [
+        "min_rows: expected a positive integer, got 0"]
 
 
 def test_combination_identity_ignores_stats_and_key(pools, tmp_path):

@@ -2,7 +2,9 @@
 
 As in the reference, outputs are named `<common prefix>_top_<ranks>_num_<rows>.jsonl` (ranks
 joined by '_', e.g. `top_0_2`), ordered by subset size then rank (0, 1, 2, 0_1, 0_2, 1_2,
-0_1_2), and an empty intersection is not written (so up to 2^N - 1 files). Differences: rows
+0_1_2), and an empty intersection is not written (so up to 2^N - 1 files). Ours: `min_rows`
+(default 1) skips intersections smaller than that, since a later downsampling to equal size
+would otherwise cut every pool to the smallest, often a handful of rows. Differences: rows
 keep the first member's order and content (the reference's order is a set's); a row's identity
 is its canonical JSON text without Data-Juicer's `__dj__*` columns (stats computed by another
 analysis do not make the same row different), or the column(s) named by `key`; compared
@@ -20,7 +22,7 @@ from . import io
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-KEYS = ("dataset_path", "export_path", "export_format", "key")
+KEYS = ("dataset_path", "export_path", "export_format", "key", "min_rows")
 
 
 def _key_columns(value: Any) -> list[str] | None:
@@ -33,6 +35,9 @@ def check(cfg: dict[str, Any]) -> list[str]:
         _key_columns(cfg.get("key"))
     except ValueError as exc:
         problems.append(str(exc))
+    min_rows = cfg.get("min_rows", 1)
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+        problems.append(f"min_rows: expected a positive integer, got {min_rows!r}")
     return problems
 
 
@@ -78,6 +83,10 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     export = io.export_dir(cfg, out_dir)
     suffix = io.export_suffix(cfg)
     key = _key_columns(cfg.get("key"))
+    problems = check({"min_rows": cfg.get("min_rows", 1)})
+    if problems:
+        raise ValueError(problems[0])
+    min_rows = int(cfg.get("min_rows", 1))
     loaded = [io.load(p, "dataset_path", suffix, need_table=True) for p in paths]
     sizes = [table.num_rows for table, _ in loaded]
     ids = identities([table for table, _ in loaded], paths, key)
@@ -100,7 +109,7 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
                 for other in members[1:]:
                     mask = pc.and_(mask, in_pool(first, other))
                 idx = pc.indices_nonzero(mask)
-                if len(idx) == 0:
+                if len(idx) < min_rows:
                     continue
                 ranks = "_".join(str(m) for m in members)
                 target = export / f"{prefix}_top_{ranks}_num_{len(idx)}{suffix}"

@@ -50,6 +50,9 @@ def _model_folder(model: Any) -> list[str]:
     if not isinstance(model, Mapping):
         return []
     path = model.get("path")
+    if path == "???":  # the model group's mandatory value, left unset
+        return ["model.path: not set; give the folder of the local weights, e.g. "
+                "model.path=/weights/InternVL2-1B"]
     if isinstance(path, str) and path and not _deferred(path):
         if not os.path.isdir(os.path.expanduser(path)):
             return [f"model.path: folder {path!r} does not exist; expected local InternVL "
