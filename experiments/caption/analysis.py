@@ -47,13 +47,13 @@ def measure(contexts: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
     """Per-seed scores from each run's context, aligned by pool."""
     first = contexts[0]
     pools = first["single_op"]["pools"]["res_1"]
-    labels = _pool_labels(pools)
     single = {stat: {"rows": [_count(p) for p in paths],
                      SCORE: [[ctx["single_op"]["test"]["res_1"][stat][i][SCORE]
                               for ctx in contexts] for i in range(len(paths))]}
               for stat, paths in pools.items()}
     multi, scaling = [], []
     for seed, ctx in zip(seeds, contexts):
+        labels = _pool_labels(ctx["single_op"]["pools"]["res_1"])  # each run has its own files
         ranked = ctx["multi_op"]["ranking"]["res_1"]
         arms = [{"pool": _members(c, ranked, labels), "rows": _count(d), SCORE: m[SCORE]}
                 for c, d, m in zip(ctx["multi_op"]["combine"]["res_1"],
