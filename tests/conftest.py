@@ -56,3 +56,23 @@ def heavy_modules_after(args: list[str], modules: tuple[str, ...], cwd: Path) ->
                          env=subprocess_env(), cwd=cwd, check=True).stdout
     heavy = out.rsplit("HEAVY=", 1)[1].strip()
     return (heavy.split(",") if heavy else []), out
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Tests that run a study driver in-process let it set up logging for the process (filters
+    on the root handlers, logger levels); undo that so later tests' caplog sees every record."""
+    import logging
+
+    root = logging.getLogger()
+    handlers = {h: list(h.filters) for h in root.handlers}
+    levels = {name: logging.getLogger(name).level for name in ("", "experiments")}
+    yield
+    for handler, filters in handlers.items():
+        handler.filters[:] = filters
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.filters[:] = [f for f in handler.filters
+                                  if getattr(f, "__name__", "") != "_quiet_libraries"]
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from experiments.caption import run as caption
+from conftest import ROOT, subprocess_env
 
 
 def test_smoke_profile_writes_the_results_from_the_runs(tmp_path: Path) -> None:
-    md = caption.main(["--smoke", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path)])
+    # In a subprocess, as a user runs it: the driver sets up logging for the whole process.
+    proc = subprocess.run([sys.executable, "-m", "experiments.caption.run", "--smoke", "--runs",
+                           str(tmp_path / "runs"), "--out", str(tmp_path)], cwd=ROOT,
+                          env=subprocess_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = tmp_path / "results.md"
     data = json.loads((tmp_path / "results.json").read_text())
     measured, summary = data["measured"], data["summary"]
     assert list(measured["single_op"]) == ["text_len", "image_sizes"]
