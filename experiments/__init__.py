@@ -1,0 +1,1 @@
+"""Reproducible studies run through the sandbox itself; see experiments/README.md."""

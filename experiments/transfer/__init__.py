@@ -1,0 +1,1 @@
+"""Study 3: does study 1's operator ranking hold with a larger model?"""
