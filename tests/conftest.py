@@ -58,21 +58,24 @@ def heavy_modules_after(args: list[str], modules: tuple[str, ...], cwd: Path) ->
     return (heavy.split(",") if heavy else []), out
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """Tests that run a study driver in-process let it set up logging for the process (filters
-    on the root handlers, logger levels); undo that so later tests' caplog sees every record."""
+def _strip_study_log_filters() -> None:
     import logging
 
-    root = logging.getLogger()
-    handlers = {h: list(h.filters) for h in root.handlers}
-    levels = {name: logging.getLogger(name).level for name in ("", "experiments")}
+    for handler in logging.getLogger().handlers:
+        handler.filters[:] = [f for f in handler.filters
+                              if getattr(f, "__name__", "") != "_quiet_libraries"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Study drivers run in-process (tests/test_experiments.py, also from module-scoped
+    fixtures) set up logging for the whole process: a filter on the root handlers, which
+    pytest reuses for every test, and the `experiments` logger's level. Remove that filter
+    before and after every test so later tests' caplog sees every record."""
+    import logging
+
+    _strip_study_log_filters()
+    level = logging.getLogger("experiments").level
     yield
-    for handler, filters in handlers.items():
-        handler.filters[:] = filters
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.filters[:] = [f for f in handler.filters
-                                  if getattr(f, "__name__", "") != "_quiet_libraries"]
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    _strip_study_log_filters()
+    logging.getLogger("experiments").setLevel(level)
