@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))  # `experiments` is a folder of the repository, no
 
 from experiments.common import bootstrap as bs  # noqa: E402
 from experiments.common.data import head_jsonl, pool_facts, split_jsonl  # noqa: E402
-from experiments.common.runs import dotlist, finished  # noqa: E402
+from experiments.common.runs import dotlist, finished, input_digests  # noqa: E402
 from experiments.common.spearman import average_ranks, spearman  # noqa: E402
 from experiments.common.tables import fmt, markdown_table  # noqa: E402
 
@@ -115,6 +115,15 @@ def test_dotlist_round_trips_through_omegaconf(tmp_path):
     parsed = OmegaConf.to_container(OmegaConf.from_dotlist(dotlist(items)))
     assert parsed == {"vars": {"stats": ["text_len", "num_words"], "seed": 3,
                                "train": str(tmp_path / "x.jsonl"), "k": 2.5}, "resume": True}
+
+
+def test_reuse_fingerprint_follows_file_contents(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"id": 1}\n')
+    before = input_digests({"vars.train": data, "vars.seed": 1, "vars.x": "not/a/file"})
+    assert set(before) == {"vars.train"}
+    data.write_text('{"id": 2}\n')  # same path, other rows: a finished run must not be reused
+    assert input_digests({"vars.train": data})["vars.train"] != before["vars.train"]
 
 
 def test_finished_needs_every_job_done_and_a_summary(tmp_path):

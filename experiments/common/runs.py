@@ -9,6 +9,7 @@ models) under the study's runs/ folder; the drivers only read results from it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import shutil
@@ -39,6 +40,16 @@ def command_line(config: Path, overrides: Mapping[str, Any]) -> str:
     """The equivalent shell command, for the record."""
     return " ".join(["dj-sandbox", "--config", str(config)] +
                      [f"'{item}'" if "[" in item else item for item in dotlist(overrides)])
+
+
+def input_digests(overrides: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of every override value that names an existing file: a run is reused only if
+    the data it read is unchanged, not just its path."""
+    out = {}
+    for key, value in overrides.items():
+        if isinstance(value, (str, Path)) and Path(value).is_file():
+            out[key] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    return out
 
 
 def finished(work_dir: Path) -> bool:
@@ -75,8 +86,8 @@ class Run:
 def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Run:
     """Run `config` with `overrides` into `work_dir` (same as `dj-sandbox --config`).
 
-    A finished run folder made with the same config file and overrides is read instead of run
-    again (so an interrupted study continues where it stopped); a half-finished one is resumed
+    A finished run folder made with the same config file, overrides and input files is read
+    instead of run again (so an interrupted study continues where it stopped); a half-finished one is resumed
     with `resume=true`, which skips the jobs it finished. A folder made with other settings is
     deleted and run again. The sandbox's printed summary goes to `work_dir/stdout.txt`.
     """
@@ -85,7 +96,8 @@ def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Ru
 
     config, work_dir = Path(config).resolve(), Path(work_dir).resolve()
     asked = json.dumps({"config": str(config), "config_text": config.read_text(),
-                        "overrides": dotlist(overrides)}, sort_keys=True)
+                        "overrides": dotlist(overrides), "inputs": input_digests(overrides)},
+                       sort_keys=True)
     marker = work_dir / ASKED_FILE
     if work_dir.exists() and (not marker.is_file() or marker.read_text() != asked):
         log.warning("%s was run with other settings: running it again", work_dir)

@@ -46,7 +46,7 @@ class Profile:
 
 PROFILES = {
     "full": Profile(trials=20, heldout_seeds=(101, 102, 103, 104, 105)),
-    "quick": Profile(trials=4, heldout_seeds=(101, 102), epochs=1),
+    "quick": Profile(trials=4, heldout_seeds=(101, 102), epochs=1, train_rows=2000),
     "smoke": Profile(trials=2, heldout_seeds=(101,), epochs=1, train_rows=240, test_rows=200),
 }
 

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from experiments.common.runs import input_digests
+
 STUDY = "hpo_text"
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 RECIPE = Path(__file__).resolve().parent / "threshold_recipe.yaml"
@@ -63,7 +65,8 @@ def run_sweep(sweep_dir: Path, n_trials: int, sampler_seed: int,
 
     Returns the trials, the command, and {"reused", "seconds"}: whether nothing was left to
     run, and the sweep's measured wall time over all invocations (kept in the sweep folder)."""
-    settings = json.dumps({"overrides": overrides, "sampler_seed": sampler_seed,
+    settings = json.dumps({"overrides": overrides, "inputs": input_digests(overrides),
+                           "sampler_seed": sampler_seed,
                            "pipeline": (CONF_DIR / "pipeline" / "hpo_text.yaml").read_text(),
                            "recipe": RECIPE.read_text()}, sort_keys=True, default=str)
     marker = sweep_dir / SETTINGS_FILE

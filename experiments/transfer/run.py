@@ -38,7 +38,7 @@ class Scale:
 
 PROFILES = {
     "full": Scale(seeds=(0, 1, 2), embed_dim=256, epochs=6),
-    "quick": Scale(seeds=(0, 1), embed_dim=128, epochs=4),
+    "quick": Scale(seeds=(0, 1), embed_dim=128, epochs=3),
     "smoke": Scale(seeds=(0, 1), embed_dim=96, epochs=2),
 }
 
