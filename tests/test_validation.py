@@ -161,3 +161,20 @@ def test_required_component_setting_missing_unless_an_input_feeds_it(run_cfg, tm
          "extra_configs": {"type": "data_pool_merging"}}]})
     assert "(meta_name 'pools'): extra_configs.dataset_path: missing" in msg
     assert "meta_name 'fed'" not in msg
+
+
+def test_input_feeding_part_of_a_key_or_a_nested_interpolation_is_not_reported(run_cfg, tmp_path):
+    # `input` sets one key inside dataset_path: the required key counts as fed.
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        echo("make", value=str(tmp_path / "a.jsonl")),
+        {"hook": "TrainModelHook", "meta_name": "train",
+         "input": {"extra_configs.dataset_path.a": "-1.res_1"},
+         "extra_configs": {"type": "text_classifier", "epochz": 3}}]})
+    assert "extra_configs.epochz: not a setting" in msg  # the check ran...
+    assert "extra_configs.dataset_path: missing" not in msg  # ...and knew dataset_path is fed
+
+
+def test_nested_interpolations_are_left_to_run_time():
+    from djsandbox.hooks.base import _known
+
+    assert _known({"a": ["x", "${ctx:p.j.res_1}"], "b": {"c": "${vars.x}"}, "d": 1}) == {"d": 1}

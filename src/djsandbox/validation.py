@@ -157,10 +157,10 @@ def _check_job(spec: JobSpec, producers: dict[tuple[str, str], _Producer],
     if hook is not None:
         # Input-fed values are only known at run time; check the rest.
         problems += [f"{label}: {p}" for p in hook.check(job)
-                     if p.split(":", 1)[0] not in input_targets]
+                     if not _fed_by_input(p.split(":", 1)[0], input_targets)]
         for dotted in INPUT_FILE_KEYS:
             value = _get_dotted(job, dotted)
-            if dotted in input_targets or not _is_plain_path(value):
+            if _fed_by_input(dotted, input_targets) or not _is_plain_path(value):
                 continue
             if find_existing(value, base_dirs) is None and not any(
                     c in produced_files for c in candidates(value, base_dirs)):
@@ -180,6 +180,11 @@ def _check_job(spec: JobSpec, producers: dict[tuple[str, str], _Producer],
     producers[(spec.pipeline, spec.context_name)] = producer
     producers[("-1", "-1")] = producer
     return problems
+
+
+def _fed_by_input(key: str, targets: set[str]) -> bool:
+    """An `input` sets this key, a part of it (`key.sub`), or a mapping holding it."""
+    return any(t == key or t.startswith(key + ".") or key.startswith(t + ".") for t in targets)
 
 
 def _resolve_known(job: dict[str, Any], globals_: dict[str, Any]) -> dict[str, Any]:

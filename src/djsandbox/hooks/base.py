@@ -58,9 +58,21 @@ def _unknown_keys(entry: Entry, extra: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _has_interpolation(value: Any) -> bool:
+    """True when a `${...}` appears anywhere in the value (lists and mappings included)."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_has_interpolation(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_interpolation(v) for v in value)
+    return False
+
+
 def _known(extra: dict[str, Any]) -> dict[str, Any]:
-    """The settings whose values are known before the run (not `${...}` or input-fed)."""
-    return {k: v for k, v in extra.items() if not (isinstance(v, str) and "${" in v)}
+    """The settings whose values are known before the run (no `${...}` at any depth, not
+    input-fed)."""
+    return {k: v for k, v in extra.items() if not _has_interpolation(v)}
 
 
 class Hook:
