@@ -51,9 +51,8 @@ class ProbeViaModelInferHook(Hook):
     def run(self, run: JobRun) -> Any:
         from ..data.sampling import sample_rows
 
-        sampling, extra = self._split(dict(run.extra_configs or {}))
-        entry = self.registry().get(str(extra.pop("type", None)))  # type: ignore[union-attr]
-        cfg = extra
+        sampling, cfg = self._split(dict(run.extra_configs or {}))
+        entry = self.registry().get(str(cfg.pop("type", None)))  # type: ignore[union-attr]
         source = cfg.get("dataset_path")
         found = find_existing(source, run.base_dirs) if isinstance(source, str) else None
         if found is None:
