@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from djsandbox.catalog import DATA_EVALUATORS
+from djsandbox.catalog import register
 
 
-@DATA_EVALUATORS.register("test_hpo_score", "score = value, or NaN when value < 0")
+@register("DataEvaluator", "test_hpo_score", "score = value, or NaN when value < 0")
 def score(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     value = float(cfg.get("value", 0))
     return {"score": float("nan") if value < 0 else value, "value": value}
 
 
-@DATA_EVALUATORS.register("test_hpo_count_rows", "rows of the JSONL file at dataset_path")
+@register("DataEvaluator", "test_hpo_count_rows", "rows of the JSONL file at dataset_path")
 def count_rows(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     with open(cfg["dataset_path"], encoding="utf-8") as fh:
         return {"rows": sum(1 for line in fh if line.strip())}

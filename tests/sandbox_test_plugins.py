@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from djsandbox.catalog import DATA_EVALUATORS
+from djsandbox.catalog import register
 
 
 def _log(cfg: dict[str, Any]) -> None:
@@ -18,19 +18,19 @@ def _log(cfg: dict[str, Any]) -> None:
             fh.write(f"{cfg.get('name', '?')}\n")
 
 
-@DATA_EVALUATORS.register("test_echo", "returns cfg['value']")
+@register("DataEvaluator", "test_echo", "returns cfg['value']")
 def echo(cfg: dict[str, Any], out_dir: Path) -> Any:
     _log(cfg)
     return cfg.get("value")
 
 
-@DATA_EVALUATORS.register("test_pair", "returns (cfg['a'], cfg['b'])", results=2)
+@register("DataEvaluator", "test_pair", "returns (cfg['a'], cfg['b'])", results=2)
 def pair(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
     _log(cfg)
     return cfg.get("a"), cfg.get("b")
 
 
-@DATA_EVALUATORS.register("test_write", "writes cfg['export_path'] and returns it")
+@register("DataEvaluator", "test_write", "writes cfg['export_path'] and returns it")
 def write(cfg: dict[str, Any], out_dir: Path) -> str:
     _log(cfg)
     path = Path(cfg["export_path"])
@@ -39,7 +39,7 @@ def write(cfg: dict[str, Any], out_dir: Path) -> str:
     return str(path)
 
 
-@DATA_EVALUATORS.register("test_fail_once", "raises unless cfg['marker'] exists, then creates it")
+@register("DataEvaluator", "test_fail_once", "raises unless cfg['marker'] exists, then creates it")
 def fail_once(cfg: dict[str, Any], out_dir: Path) -> str:
     _log(cfg)
     marker = Path(cfg["marker"])
@@ -49,14 +49,14 @@ def fail_once(cfg: dict[str, Any], out_dir: Path) -> str:
     return "recovered"
 
 
-@DATA_EVALUATORS.register("test_sleep", "sleeps cfg['seconds']")
+@register("DataEvaluator", "test_sleep", "sleeps cfg['seconds']")
 def sleep(cfg: dict[str, Any], out_dir: Path) -> float:
     _log(cfg)
     time.sleep(float(cfg.get("seconds", 0)))
     return float(cfg.get("seconds", 0))
 
 
-@DATA_EVALUATORS.register("test_counter", "counts its calls in cfg['counter'] and returns the count")
+@register("DataEvaluator", "test_counter", "counts its calls in cfg['counter'] and returns the count")
 def counter(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     _log(cfg)
     path = Path(cfg["counter"])
@@ -65,10 +65,7 @@ def counter(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     return {"count": count, "step": cfg.get("step")}
 
 
-from djsandbox.catalog import MODEL_INFER_EXECUTORS  # noqa: E402
-
-
-@MODEL_INFER_EXECUTORS.register("test_shout", "writes each row's text upper-cased to infer_res_key")
+@register("ModelInferExecutor", "test_shout", "writes each row's text upper-cased to infer_res_key")
 def shout(cfg: dict[str, Any], out_dir: Path) -> str:
     import json
 

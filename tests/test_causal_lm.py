@@ -11,7 +11,8 @@ import pytest
 
 from conftest import FINE_FOODS
 from djsandbox.catalog import FACTORIES
-from djsandbox.inference import checks, huggingface
+from djsandbox.inference import huggingface
+from djsandbox.models import checks
 from djsandbox.models import causal_lm
 from djsandbox.models.tiny_lm import build_tiny_lm, save_tiny_lm
 

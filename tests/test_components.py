@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from djsandbox.components import split_pairs, map_structure
+from djsandbox.shapes import map_structure, split_pairs
 
 
 def test_map_structure_keeps_shape_and_gives_each_item_its_folder(tmp_path):

@@ -221,6 +221,6 @@ def test_checks_report_keys_before_the_run() -> None:
 
 def test_component_tables_cover_every_type() -> None:
     names = {cv.COCO_TO_DJ, cv.META, cv.DJ_TO_EASYANIMATE}
-    assert set(cv.COMPONENT_KEYS) == set(cv.RESULTS) == names
-    for keys in cv.COMPONENT_KEYS.values():
-        assert {"dataset_path", "export_path"} <= set(keys)
+    assert {s.name for s in cv.SPECS} == names
+    for spec in cv.SPECS:
+        assert {"dataset_path", "export_path"} <= set(spec.keys) and spec.results == 1

@@ -10,7 +10,8 @@ import pytest
 
 from djsandbox.catalog import FACTORIES
 from djsandbox.hooks.generic import TrainModelHook
-from djsandbox.inference import checks, modelscope_eval
+from djsandbox.evaluation import modelscope_eval
+from djsandbox.models import checks
 from djsandbox.models import modelscope_train as mst
 
 no_modelscope = pytest.mark.skipif(mst.missing_modelscope() is None,
@@ -35,12 +36,12 @@ def test_evaluator_refuses_clearly_without_modelscope(tmp_path: Path):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"text": "hi"}) + "\n")
     cfg = {"model_name": "m", "task": "text-classification", "dataset_path": str(data)}
-    assert checks.check_modelscope_eval(cfg) == [f"type: {mst.INSTALL}"]
+    assert modelscope_eval.check_modelscope_eval(cfg) == [f"type: {mst.INSTALL}"]
     with pytest.raises(RuntimeError, match=r"djsandbox\[modelscope\]"):
         modelscope_eval.run(cfg, tmp_path)
     entry = FACTORIES["ModelInferEvaluator"].get("modelscope")
     assert entry.required == ("dataset_path", "task")
-    assert "model_name: missing" in " ".join(checks.check_modelscope_eval({"task": "t"}))
+    assert "model_name: missing" in " ".join(modelscope_eval.check_modelscope_eval({"task": "t"}))
 
 
 def test_key_remapping_of_rows():

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import FINE_FOODS, subprocess_env
-from djsandbox.data.pools import (COMPONENT_KEYS, RESULTS, cartesian_join, combination,
+from djsandbox.data.pools import (cartesian_join, combination,
                                   construction, downsampling, duplication, io, merging, ranking)
 
 STATS = ["text_len", "num_words", "alnum_ratio"]
@@ -388,13 +388,15 @@ def test_jsonl_writer_round_trips_awkward_values(tmp_path):
 
 
 def test_component_tables_and_light_import():
-    assert set(COMPONENT_KEYS) == set(RESULTS) == {
+    specs = {s.name: s for m in (cartesian_join, combination, construction, downsampling,
+                                 duplication, merging, ranking) for s in m.SPECS}
+    assert set(specs) == {
         "data_pool_construction", "data_pool_combination", "data_pool_duplication",
         "data_pool_downsampling", "data_pool_merging", "data_pool_cartesian_join",
         "data_pool_ranking"}
-    assert "split_ratios" in COMPONENT_KEYS["data_pool_construction"]
-    assert {"metrics", "ranking_keys", "top_n"} <= set(COMPONENT_KEYS["data_pool_ranking"])
-    code = ("import sys, djsandbox.data.pools as p; p.construction.check({'split_ratios': [0.5]});"
+    assert "split_ratios" in specs["data_pool_construction"].keys
+    assert {"metrics", "ranking_keys", "top_n"} <= set(specs["data_pool_ranking"].keys)
+    code = ("import sys, djsandbox.data.pools.construction as c; c.check({'split_ratios': [0.5]});"
             "print(sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=subprocess_env(), check=True)

@@ -61,9 +61,9 @@ def test_unknown_name_suggests_the_closest():
 
 
 def test_user_registration_and_duplicates():
-    from djsandbox.registry import Registry
+    from djsandbox.registry import ComponentSpec, Registry
 
-    reg = Registry("thing")
+    reg = Registry("Thing")
 
     @reg.register("mine", results=2)
     def mine(cfg, out_dir):
@@ -71,7 +71,7 @@ def test_user_registration_and_duplicates():
 
     assert reg.get("mine").load() is mine and reg.get("mine").results == 2
     with pytest.raises(ValueError, match="already registered"):
-        reg.add("mine", mine)
+        reg.add(ComponentSpec("Thing", "mine", mine))
 
 
 def test_listing_mentions_everything():

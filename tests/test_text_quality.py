@@ -171,7 +171,7 @@ def test_checks_name_the_keys() -> None:
                       "l2": -1, "val_ratio": 1.0, "seed": "x", "text_key": ""})
     assert sorted(p.split(":")[0] for p in problems) == sorted(
         ["positive_path", "text_key", "num_buckets", "ngram", "seed", "l2", "val_ratio"])
-    assert set(tq.COMPONENT_KEYS) == set(tq.RESULTS) == {tq.OURS, tq.DJ}
+    assert {s.name: s.results for s in tq.SPECS} == {tq.OURS: 2, tq.DJ: 2}
 
 
 def test_hashing_is_stable_across_processes() -> None:

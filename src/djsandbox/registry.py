@@ -1,101 +1,100 @@
-"""Typed, explicit registries: one per component kind, entries named as in the reference.
+"""One registration path: a frozen `ComponentSpec` per component, kept in typed registries.
 
-Entries point at their implementation by import path ("module:attr") so that listing and
-validating never imports torch, lightning or data_juicer. An entry may be *unavailable*
-(built by a later issue or needing an optional extra): validation then fails with its reason
-instead of the run failing midway.
+A spec lives beside its component's code (a module-level `SPECS` tuple) and names its
+implementation by import path ("module:attr"), so listing and validating never import torch,
+lightning or data_juicer. User plugins register with the same fields (objects instead of
+import paths), so their keys are checked like ours. A spec may be *unavailable* (built by a
+later issue or needing an optional extra): validation then names the reason before the run.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from .suggest import did_you_mean
+
+
+def load_target(target: str | Callable[..., Any]) -> Any:
+    """Import "package.module:attribute" (or return an object given directly)."""
+    if not isinstance(target, str):
+        return target
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
 
 @dataclass(frozen=True)
-class Entry:
-    name: str
-    target: str | None  # "package.module:attribute"; None when unavailable
+class ComponentSpec:
+    """Everything the engine knows about a component before it runs it."""
+
+    factory: str  # registry it belongs to: "Hook", "DataPoolManipulator", "Tracker", ...
+    name: str  # the `type` (or hook name) configs use, as in the reference
+    target: str | Callable[..., Any] | None  # "module:attr", an object, or None if unavailable
     summary: str = ""
-    unavailable: str | None = None  # reason shown to the user when it cannot run
     results: int | None = 1  # how many results it returns (res_1..res_n); None: varies
     keys: tuple[str, ...] | None = None  # config keys it accepts; None: not checked
-    check: str | None = None  # "module:function(cfg) -> list of 'key: problem'" run at validation
-    required: tuple[str, ...] = ()  # config keys that must be set (or fed by `input`)
+    required: tuple[str, ...] = ()  # keys that must be set (or fed by `input`)
+    check: str | Callable[[dict[str, Any]], Any] | None = None  # cfg -> ["key: problem", ...]
+    unavailable: str | None = None  # reason shown when it cannot run
 
     def problems(self, cfg: dict[str, Any]) -> list[str]:
         """The component's own checks of its config, before the run (keys relative to it)."""
         if self.check is None:
             return []
-        module_name, _, attr = self.check.partition(":")
-        return list(getattr(importlib.import_module(module_name), attr)(cfg))
+        return list(load_target(self.check)(cfg))
 
     def load(self) -> Any:
-        if self.target is None:
+        if self.target is None or self.unavailable:
             raise LookupError(f"'{self.name}' is not available: {self.unavailable}")
-        module_name, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return load_target(self.target)
 
 
 class Registry:
-    """Named entries of one kind; unknown names get the valid list and the closest match."""
+    """Named specs of one kind; unknown names get the valid list and the closest match."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._entries: dict[str, Entry] = {}
+    def __init__(self, factory: str, kind: str | None = None) -> None:
+        self.factory = factory  # the factory name specs of this registry carry
+        self.kind = kind or f"{factory} type"  # how messages name an entry
+        self._specs: dict[str, ComponentSpec] = {}
 
-    def add(self, name: str, target: str | Callable[..., Any] | None, summary: str = "",
-            unavailable: str | None = None, results: int | None = 1,
-            keys: tuple[str, ...] | None = None, check: str | None = None,
-            required: tuple[str, ...] = ()) -> None:
-        """Register `name`; `target` is an import path or, for user code, the object itself."""
-        if name in self._entries:
-            raise ValueError(f"{self.kind} '{name}' is already registered")
-        if callable(target):
-            obj = target
-            self._entries[name] = _ObjectEntry(name, None, summary, None, results, keys, check,
-                                               required, obj)
-        else:
-            self._entries[name] = Entry(name, target, summary, unavailable, results, keys, check,
-                                        required)
+    def add(self, spec: ComponentSpec) -> ComponentSpec:
+        if spec.factory != self.factory:
+            raise ValueError(f"{spec.name}: a {spec.factory} spec cannot join the {self.factory} "
+                             "registry")
+        if spec.name in self._specs:
+            raise ValueError(f"{self.kind} '{spec.name}' is already registered")
+        self._specs[spec.name] = spec
+        return spec
 
-    def register(self, name: str, summary: str = "",
-                 results: int | None = 1) -> Callable[[Any], Any]:
-        """Decorator for user components: `@MODEL_TRAIN_EXECUTORS.register("mine")`."""
+    def register(self, name: str, summary: str = "", results: int | None = 1,
+                 keys: tuple[str, ...] | None = None, required: tuple[str, ...] = (),
+                 check: str | Callable[[dict[str, Any]], Any] | None = None,
+                 ) -> Callable[[Any], Any]:
+        """Decorator for user components, with the same fields as built-in specs:
+        `@FACTORIES["ModelTrainExecutor"].register("mine", results=2, keys=("dataset_path",))`."""
 
         def decorate(obj: Any) -> Any:
-            self.add(name, obj, summary, results=results)
+            self.add(ComponentSpec(self.factory, name, obj, summary, results, keys, required, check))
             return obj
 
         return decorate
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._specs
 
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries.values())
+    def __iter__(self) -> Iterator[ComponentSpec]:
+        return iter(self._specs.values())
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        return list(self._specs)
 
-    def get(self, name: str) -> Entry:
+    def get(self, name: str) -> ComponentSpec:
         try:
-            return self._entries[name]
+            return self._specs[name]
         except KeyError:
             raise KeyError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: object) -> str:
-        valid = ", ".join(sorted(self._entries))
-        close = difflib.get_close_matches(str(name), list(self._entries), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        return f"unknown {self.kind} '{name}'.{hint} Valid: {valid}"
-
-
-@dataclass(frozen=True)
-class _ObjectEntry(Entry):
-    obj: Any = None
-
-    def load(self) -> Any:
-        return self.obj
+        hint = did_you_mean(name, self._specs, style="sentence")
+        return f"unknown {self.kind} '{name}'.{hint} Valid: {', '.join(sorted(self._specs))}"

@@ -18,16 +18,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..registry import ComponentSpec
 from .converters import DEFAULT_CAPTION_PROMPT, _atomic_outputs, _check_paths, _export_dir, \
     _input_paths, _keeps_shape, _output_paths, _rows
 
 NAME = "captions_to_internvl_conversion"
-COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
-    NAME: ("dataset_path", "export_path", "image_root", "split", "caption_key", "image_key",
-           "prompt", "max_rows"),
-}
-RESULTS: dict[str, int] = {NAME: 1}
-REQUIRED: dict[str, tuple[str, ...]] = {NAME: ("dataset_path",)}
+SPECS = (
+    ComponentSpec("GeneralDataExecutor", NAME, f"{__name__}:run_captions_to_internvl",
+                  "caption-list rows ({image, captions: [...]}) -> InternVL conversation JSONL, "
+                  "one row per caption, optionally one split",
+                  keys=("dataset_path", "export_path", "image_root", "split", "caption_key",
+                        "image_key", "prompt", "max_rows"),
+                  required=("dataset_path",), check=f"{__name__}:check_captions_to_internvl"),
+)
 
 
 def check_captions_to_internvl(cfg: dict[str, Any]) -> list[str]:

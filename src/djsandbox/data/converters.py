@@ -36,6 +36,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..registry import ComponentSpec
+
 COCO_TO_DJ = "coco_caption_to_dj_conversion"
 META = "coco_caption_meta_generation"
 DJ_TO_EASYANIMATE = "dj_to_easyanimate_video_dataset_conversion"
@@ -46,17 +48,23 @@ DEFAULT_CAPTION_PROMPT = "<image>\nProvide a one-sentence caption for the provid
 
 INTERNVL_IMAGE_TOKEN = "<image>"
 
-COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
-    COCO_TO_DJ: ("dataset_path", "export_path", "convert_to", "image_root", "prompt"),
-    META: ("dataset_path", "export_path", "data_root_path", "root", "data_augment", "repeat_time"),
-    DJ_TO_EASYANIMATE: ("dataset_path", "export_path", "text_key", "video_key"),
-}
-"""Config keys each component accepts (``type`` excluded)."""
+_PATH_KEYS = ("dataset_path", "export_path")
 
-RESULTS: dict[str, int] = {COCO_TO_DJ: 1, META: 1, DJ_TO_EASYANIMATE: 1}
-#: keys that must be set (or fed from an earlier job by `input`)
-REQUIRED: dict[str, tuple[str, ...]] = {name: ("dataset_path",) for name in RESULTS}
-"""Each returns one result: the list of output paths, one per input, in input order."""
+# Each returns one result: the list of output paths, one per input, in input order.
+SPECS = (
+    ComponentSpec("GeneralDataExecutor", COCO_TO_DJ, f"{__name__}:run_coco_caption_to_dj",
+                  "InternVL/LLaVA caption JSONL <-> Data-Juicer format (convert_to: dj | internvl)",
+                  keys=_PATH_KEYS + ("convert_to", "image_root", "prompt"),
+                  required=("dataset_path",), check=f"{__name__}:check_coco_caption_to_dj"),
+    ComponentSpec("GeneralDataExecutor", META, f"{__name__}:run_coco_caption_meta",
+                  "InternVL training meta JSON for caption datasets",
+                  keys=_PATH_KEYS + ("data_root_path", "root", "data_augment", "repeat_time"),
+                  required=("dataset_path",), check=f"{__name__}:check_coco_caption_meta"),
+    ComponentSpec("GeneralDataExecutor", DJ_TO_EASYANIMATE, f"{__name__}:run_dj_to_easyanimate",
+                  "Data-Juicer video rows -> EasyAnimate JSON",
+                  keys=_PATH_KEYS + ("text_key", "video_key"),
+                  required=("dataset_path",), check=f"{__name__}:check_dj_to_easyanimate"),
+)
 
 
 # --------------------------------------------------------------------------- shared helpers

@@ -29,6 +29,19 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..data.jsonl import load_rows
+from ..registry import ComponentSpec
+
+_PAIR_KEYS = ("predicted_dataset_path", "ground_truth_dataset_path")
+SPECS = (
+    ComponentSpec("DataEvaluator", "accuracy", f"{__name__}:accuracy_evaluator",
+                  "share of predicted labels equal to the ground truth",
+                  keys=_PAIR_KEYS + ("predicted_label_key", "ground_truth_label_key"),
+                  required=("predicted_dataset_path",)),
+    ComponentSpec("DataEvaluator", "mse", f"{__name__}:mse_evaluator",
+                  "mean squared error between predicted and true values",
+                  keys=_PAIR_KEYS + ("predicted_value_key", "ground_truth_value_key"),
+                  required=("predicted_dataset_path",)),
+)
 
 _MISSING = object()
 
@@ -127,7 +140,7 @@ def _best(cfg: dict, pred_key_name: str, gt_key_name: str, score: Callable, pick
     return float(pick(score(pp, gp, _aligned_values(pp, gp, pred_key, gt_key)) for pp, gp in pairs))
 
 
-def accuracy_evaluator(cfg: dict) -> float:
+def accuracy_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
     """Share of rows whose ``str(predicted) == str(ground truth)``; best over path pairs.
 
     Keys: ``predicted_dataset_path`` (path or list), optional ``ground_truth_dataset_path``
@@ -152,7 +165,7 @@ def _number(v: Any, path: str, row: int, key: str) -> float:
     return x
 
 
-def mse_evaluator(cfg: dict) -> float:
+def mse_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
     """Mean squared error of predicted vs ground-truth numbers; best (lowest) over path pairs.
 
     Keys: ``predicted_dataset_path`` (path or list), optional ``ground_truth_dataset_path``,

@@ -28,20 +28,28 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..registry import ComponentSpec
+
 OURS = "text_quality_classifier"
 DJ = "dj_text_quality_classifier"
 
-COMPONENT_KEYS: dict[str, tuple[str, ...]] = {
-    OURS: ("positive_path", "negative_path", "dataset_path", "text_key", "model_path",
-           "export_path", "score_key", "num_buckets", "ngram", "l2", "max_iter", "val_ratio",
-           "seed", "batch_size"),
-    DJ: ("dataset_path", "model", "model_dir", "tokenizer", "keep_method", "text_key", "export_path"),
-}
-"""Config keys each component accepts (``type`` excluded)."""
-
-RESULTS: dict[str, int] = {OURS: 2, DJ: 2}
-"""Both return (res_1, res_2): see :func:`run_text_quality_classifier` and
-:func:`run_dj_text_quality_classifier`."""
+# Both return (res_1, res_2): see run_text_quality_classifier and
+# run_dj_text_quality_classifier.
+SPECS = (
+    ComponentSpec("DataEvaluator", DJ, f"{__name__}:run_dj_text_quality_classifier",
+                  "Data-Juicer's GPT-3-style quality classifier (needs Spark and its model "
+                  "locally); returns (mean score, details)", results=2,
+                  keys=("dataset_path", "model", "model_dir", "tokenizer", "keep_method",
+                        "text_key", "export_path"),
+                  check=f"{__name__}:check_dj_text_quality_classifier"),
+    ComponentSpec("DataEvaluator", OURS, f"{__name__}:run_text_quality_classifier",
+                  "hashed n-gram logistic regression trained offline on positive/negative "
+                  "JSONL; returns (mean score, details) or (model, facts)", results=2,
+                  keys=("positive_path", "negative_path", "dataset_path", "text_key",
+                        "model_path", "export_path", "score_key", "num_buckets", "ngram", "l2",
+                        "max_iter", "val_ratio", "seed", "batch_size"),
+                  check=f"{__name__}:check_text_quality_classifier"),
+)
 
 MODEL_FORMAT = "djsandbox.text_quality_classifier"
 MODEL_VERSION = 1

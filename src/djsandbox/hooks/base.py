@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from ..catalog import FACTORIES
 from ..context import Context
-from ..registry import Entry, Registry
+from ..registry import ComponentSpec, Registry
 
 # Keys that name input files the job reads / output files it writes, checked at validation.
 INPUT_FILE_KEYS: tuple[str, ...] = (
@@ -42,7 +42,7 @@ class JobRun:
         return (self.extra_configs or {}).get(key, default)
 
 
-def _unknown_keys(entry: Entry, extra: dict[str, Any]) -> list[str]:
+def _unknown_keys(entry: ComponentSpec, extra: dict[str, Any]) -> list[str]:
     """Typos in a component's config are caught before the run, with the closest valid key."""
     if entry.keys is None:
         return []
@@ -114,7 +114,7 @@ class Hook:
                     problems += [f"extra_configs.{p}" for p in entry.problems(_known(extra))]
         return problems
 
-    def component(self, run: JobRun) -> tuple[Entry, dict[str, Any]]:
+    def component(self, run: JobRun) -> tuple[ComponentSpec, dict[str, Any]]:
         """The registry entry chosen by `extra_configs.type`, and its config without `type`."""
         registry = self.registry()
         assert registry is not None

@@ -22,13 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..registry import ComponentSpec
 from .messages import Messages
-from .rows import ALIASES, RowSpec, canonical, run_datasets
+from .rows import COMMON_KEYS, ALIASES, RowSpec, canonical, run_datasets
 
 log = logging.getLogger(__name__)
 
 KEYS = ("model", "base_url", "api_endpoint", "api_key", "concurrency", "max_retries",
         "max_retry_num", "retry_backoff", "request_timeout")
+
+SPECS = (
+    ComponentSpec("ModelInferExecutor", "api", f"{__name__}:run",
+                  "any OpenAI-compatible endpoint, concurrent, retried, failed rows "
+                  "recorded; returns (export path(s), {rows, ok, failed})",
+                  results=2, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
+                  check="djsandbox.inference.checks:check_api"),
+)
 API_ALIASES = {**ALIASES, "max_retry_num": "max_retries", "api_endpoint": "base_url"}
 ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 TRANSIENT_STATUS = (408, 409, 429)

@@ -13,12 +13,21 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..registry import ComponentSpec
 from .messages import Messages
-from .rows import LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
+from .rows import COMMON_KEYS, LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
 
 log = logging.getLogger(__name__)
 
 KEYS = ("model_path", "model", "model_params", "device", "batch_size", "seed")
+
+SPECS = (
+    ComponentSpec("ModelInferExecutor", "huggingface", f"{__name__}:run",
+                  "transformers generate() over a local causal LM (chat template, "
+                  "batches); returns the export path(s)",
+                  results=1, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
+                  check="djsandbox.inference.checks:check_huggingface"),
+)
 GENERATION_DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "do_sample": False}
 
 

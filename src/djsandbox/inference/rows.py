@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..components import map_structure
+from ..shapes import map_structure
 from ..data.jsonl import numbered_rows
 from . import messages as msg
 

@@ -13,10 +13,19 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from ..registry import ComponentSpec
 from .messages import Messages
-from .rows import LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
+from .rows import COMMON_KEYS, LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
 
 KEYS = ("model_path", "model", "model_params")
+
+SPECS = (
+    ComponentSpec("ModelInferExecutor", "vllm", f"{__name__}:run",
+                  "vLLM chat generation (needs the vllm extra and a CUDA GPU); returns "
+                  "the export path(s)",
+                  results=1, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
+                  check="djsandbox.inference.checks:check_vllm"),
+)
 GENERATION_DEFAULTS: dict[str, Any] = {"max_tokens": 256, "temperature": 0.0}
 NEEDS = ("vllm needs the `vllm` extra and a CUDA GPU; install it with "
          "pip install 'djsandbox[vllm]' on a machine with an NVIDIA GPU, or use "

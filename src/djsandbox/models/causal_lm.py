@@ -29,7 +29,7 @@ from typing import Any, Mapping
 import lightning as L
 import torch
 
-from djsandbox.components import split_pairs, map_structure
+from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.data.jsonl import load_rows
 from djsandbox.models.lightning_trainer import log_interval, make_trainer
 

@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from djsandbox.evaluation.data_evaluators import macro_f1
+from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.models.text_data import (
     UNKNOWN_LABEL,
     EncodedTextDataset,
@@ -262,3 +263,22 @@ def evaluate_text_classifier(cfg: dict, out_dir: Path) -> dict:
         "rows": len(rows),
         "predictions_path": str(pred_path) if pred_path else None,
     }
+
+
+def run_train(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
+    """The component: (checkpoint path(s), training facts and validation metrics), one per
+    dataset, in the shape `dataset_path` was given."""
+
+    def one(dataset: Any, folder: Path) -> tuple[str, dict[str, Any]]:
+        result = train_text_classifier({**cfg, "dataset_path": dataset}, folder)
+        return result["checkpoint"], {k: v for k, v in result.items() if k != "checkpoint"}
+
+    return split_pairs(map_structure(cfg.get("dataset_path"), one, out_dir))
+
+
+def run_evaluate(cfg: dict[str, Any], out_dir: Path) -> Any:
+    """The component: accuracy and macro-F1 of each checkpoint on the labelled `dataset_path`."""
+    return map_structure(cfg.get("checkpoint"),
+                         lambda ckpt, folder: evaluate_text_classifier({**cfg, "checkpoint": ckpt},
+                                                                       folder),
+                         out_dir)

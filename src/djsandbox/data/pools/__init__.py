@@ -27,29 +27,3 @@ Importing this package is cheap (stdlib only); pyarrow/numpy load when a compone
 """
 
 from __future__ import annotations
-
-from . import (cartesian_join, combination, construction, downsampling, duplication, merging,
-               ranking)
-
-_MODULES = {
-    "data_pool_construction": construction,
-    "data_pool_combination": combination,
-    "data_pool_duplication": duplication,
-    "data_pool_downsampling": downsampling,
-    "data_pool_merging": merging,
-    "data_pool_cartesian_join": cartesian_join,
-    "data_pool_ranking": ranking,
-}
-
-#: config keys each component accepts (the engine rejects others as typos)
-COMPONENT_KEYS: dict[str, tuple[str, ...]] = {name: m.KEYS for name, m in _MODULES.items()}
-#: number of results each component returns (all return one value)
-RESULTS: dict[str, int] = {name: 1 for name in _MODULES}
-#: keys that must be set (or fed from an earlier job by `input`)
-REQUIRED: dict[str, tuple[str, ...]] = {
-    name: (("dataset_path_1", "dataset_path_2") if name == "data_pool_cartesian_join" else
-           ("dataset_path", "metrics") if name == "data_pool_ranking" else ("dataset_path",))
-    for name in _MODULES}
-#: "module:function" of each component's run and check, for the registry
-TARGETS: dict[str, str] = {name: f"{m.__name__}:run" for name, m in _MODULES.items()}
-CHECKS: dict[str, str] = {name: f"{m.__name__}:check" for name, m in _MODULES.items()}

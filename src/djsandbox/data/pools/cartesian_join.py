@@ -12,12 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...registry import ComponentSpec
 from . import io
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 KEYS = ("dataset_path_1", "dataset_path_2", "export_path", "export_format", "suffixes")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_cartesian_join", f"{__name__}:run",
+                  "row-wise cartesian join of every pair of pools of two sets",
+                  keys=KEYS, required=("dataset_path_1", "dataset_path_2"), check=f"{__name__}:check"),
+)
+
 DEFAULT_SUFFIXES = ("_1", "_2")
 
 

@@ -17,12 +17,20 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...registry import ComponentSpec
 from . import io
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 KEYS = ("dataset_path", "export_path", "export_format", "key", "min_rows")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_combination", f"{__name__}:run",
+                  "intersections of every non-empty subset of ranked pools",
+                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+)
+
 
 
 def _key_columns(value: Any) -> list[str] | None:

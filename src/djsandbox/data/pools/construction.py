@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...registry import ComponentSpec
 from . import io
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,6 +25,13 @@ log = logging.getLogger(__name__)
 
 KEYS = ("dataset_path", "export_path", "split_ratios", "split_num", "ignore_stats",
         "stats_keys", "export_format")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_construction", f"{__name__}:run",
+                  "split an analysed dataset into pools per stat (e.g. thirds)",
+                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+)
+
 IGNORE = "ignore_stats"
 
 

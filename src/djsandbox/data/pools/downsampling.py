@@ -12,10 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...registry import ComponentSpec
 from . import io
 
 KEYS = ("dataset_path", "export_path", "export_format", "target_num_samples", "shuffle_seed",
         "seed")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_downsampling", f"{__name__}:run",
+                  "shuffle with a seed and cut pools to target_num_samples",
+                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+)
+
 
 
 def _target(value: Any) -> int | None:

@@ -12,10 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...registry import ComponentSpec
 from . import io
 
 KEYS = ("dataset_path", "export_path", "export_format", "duplicating_times", "shuffle",
         "shuffle_seed", "seed")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_duplication", f"{__name__}:run",
+                  "repeat each pool duplicating_times times",
+                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+)
+
 
 
 def _times(value: Any) -> list[int]:

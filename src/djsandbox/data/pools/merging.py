@@ -12,9 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...registry import ComponentSpec
 from . import io
 
 KEYS = ("dataset_path", "export_path", "export_format")
+
+SPECS = (
+    ComponentSpec("DataPoolManipulator", "data_pool_merging", f"{__name__}:run",
+                  "concatenate pools into one dataset",
+                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+)
+
 
 
 def check(cfg: dict[str, Any]) -> list[str]:

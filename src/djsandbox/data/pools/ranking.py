@@ -16,9 +16,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ...registry import ComponentSpec
 from . import io
 
 KEYS = ("dataset_path", "metrics", "ranking_keys", "descending", "top_n")
+
+SPECS = tuple(
+    ComponentSpec(factory, "data_pool_ranking", f"{__name__}:run",
+                  "order pools by evaluation metrics (optionally top_n)",
+                  keys=KEYS, required=("dataset_path", "metrics"), check=f"{__name__}:check")
+    for factory in ("DataPoolManipulator", "GeneralProbe"))
+
 _MISSING = object()
 
 

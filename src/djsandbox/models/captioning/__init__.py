@@ -1,7 +1,5 @@
 """Image captioning on Lightning: the `internvl_coco_caption` trainer and evaluator, published
-to the catalog through ENTRIES.
-
-ENTRIES: {factory: {type: {"target", "summary", "results", "keys", "required", "check"}}}.
+with their specs (SPECS).
 This module must import only the standard library: validation imports it.
 
 Modules: `settings` (the `model` mapping, defaults per size), `templates` (InternVL2 chat
@@ -12,7 +10,7 @@ templates), `checks` (validation), `images`, `tokenizer`, `data` (meta/JSONL -> 
 
 from __future__ import annotations
 
-from typing import Any
+from ...registry import ComponentSpec
 
 _PKG = "djsandbox.models.captioning"
 
@@ -23,23 +21,16 @@ TRAIN_KEYS = ("meta_path", "dataset_path", "image_root", "prompt", "model", "tra
 EVALUATE_KEYS = ("checkpoint", "dataset_path", "image_root", "prompt", "model", "batch_size",
                  "max_new_tokens", "num_beams", "max_rows", "predictions_path", "cpu_threads")
 
-ENTRIES: dict[str, dict[str, dict[str, Any]]] = {
-    "ModelTrainExecutor": {"internvl_coco_caption": {
-        "target": f"{_PKG}.train:run_train",
-        "summary": "fine-tune an InternVL captioner (tiny on CPU, or InternVL2 1B-26B weights "
-                   "at model.path, LoRA on the LM) per meta file; returns (checkpoint, metrics)",
-        "results": 2,
-        "keys": TRAIN_KEYS,
-        "required": (),  # meta_path or dataset_path, checked when the job runs
-        "check": f"{_PKG}.checks:check_train",
-    }},
-    "ModelEvaluator": {"internvl_coco_caption": {
-        "target": f"{_PKG}.evaluate:run_evaluate",
-        "summary": "caption a test split with each checkpoint; BLEU-1..4, METEOR, ROUGE_L, "
-                   "CIDEr (pycocoevalcap), avg_score and caption_score",
-        "results": 1,
-        "keys": EVALUATE_KEYS,
-        "required": ("checkpoint", "dataset_path"),
-        "check": f"{_PKG}.checks:check_evaluate",
-    }},
-}
+SPECS = (
+    ComponentSpec("ModelTrainExecutor", "internvl_coco_caption", f"{_PKG}.train:run_train",
+                  "fine-tune an InternVL captioner (tiny on CPU, or InternVL2 1B-26B weights at "
+                  "model.path, LoRA on the LM) per meta file; returns (checkpoint, metrics)",
+                  results=2, keys=TRAIN_KEYS,
+                  required=(),  # meta_path or dataset_path, checked when the job runs
+                  check=f"{_PKG}.checks:check_train"),
+    ComponentSpec("ModelEvaluator", "internvl_coco_caption", f"{_PKG}.evaluate:run_evaluate",
+                  "caption a test split with each checkpoint; BLEU-1..4, METEOR, ROUGE_L, "
+                  "CIDEr (pycocoevalcap), avg_score and caption_score",
+                  keys=EVALUATE_KEYS, required=("checkpoint", "dataset_path"),
+                  check=f"{_PKG}.checks:check_evaluate"),
+)

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from djsandbox.components import map_structure
+from djsandbox.shapes import map_structure
 from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT
 
 from .checks import check_evaluate

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from djsandbox.components import split_pairs, map_structure
+from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT
 
 from .checks import check_train

@@ -15,11 +15,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..data.jsonl import read_rows
+from ..inference.rows import FILE_SUFFIXES, write_jsonl_atomic
 from ..models.modelscope_train import missing_modelscope
-from .rows import FILE_SUFFIXES, write_jsonl_atomic
+from ..registry import ComponentSpec
+from ..value_checks import mappings, number, strings
 
 KEYS = ("model_name", "model_path", "task", "dataset_path", "text_key", "export_path",
         "infer_res_key", "max_rows", "model_params")
+
+SPECS = (
+    ComponentSpec("ModelInferEvaluator", "modelscope", f"{__name__}:run",
+                  "a ModelScope pipeline over a dataset's texts (needs the modelscope extra); "
+                  "returns the export path",
+                  keys=KEYS, required=("dataset_path", "task"),
+                  check=f"{__name__}:check_modelscope_eval"),
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -89,3 +99,11 @@ def run(cfg: dict[str, Any], out_dir: Path) -> str:
     write_jsonl_atomic(out, dst)
     return str(dst)
 
+
+def check_modelscope_eval(cfg: dict[str, Any]) -> list[str]:
+    problems = [f"type: {why}"] if (why := missing_modelscope()) else []
+    if not (cfg.get("model_name") or cfg.get("model_path")):
+        problems.append("model_name: missing; give model_name (or model_path) and task")
+    problems += strings(cfg, "model_name", "model_path", "task", "dataset_path", "text_key",
+                         "export_path", "infer_res_key") + mappings(cfg, "model_params")
+    return problems + number(cfg, "max_rows", int, 1)

@@ -1,0 +1,39 @@
+"""Small checks of config values shared by components' validation: each returns
+["key: got ...; expected ..."] for a bad value and [] for a good or absent one."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .shapes import is_list, is_mapping
+
+
+def number(cfg: Mapping[str, Any], key: str, kind: type, low: float,
+            high: float = float("inf")) -> list[str]:
+    value = cfg.get(key)
+    if value is None:
+        return []
+    ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int)
+    if ok and low <= value <= high:
+        return []
+    what = "an integer" if kind is int else "a number"
+    return [f"{key}: got {value!r}; expected {what} in [{low}, {high}]"]
+
+
+def strings(cfg: Mapping[str, Any], *keys: str) -> list[str]:
+    return [f"{k}: got {cfg[k]!r}; expected a non-empty string" for k in keys
+            if cfg.get(k) is not None and (not isinstance(cfg[k], str) or not cfg[k])]
+
+
+def mappings(cfg: Mapping[str, Any], *keys: str) -> list[str]:
+    return [f"{k}: got {type(cfg[k]).__name__}; expected a mapping" for k in keys
+            if cfg.get(k) is not None and not is_mapping(cfg[k])]
+
+
+def datasets(cfg: Mapping[str, Any], key: str = "dataset_path") -> list[str]:
+    value = cfg.get(key)
+    if value is None or (isinstance(value, str) and value) or (
+            (is_list(value) or is_mapping(value)) and len(value)):
+        return []
+    return [f"{key}: got {value!r}; expected a dataset path, or a non-empty list or mapping "
+            "of them"]
