@@ -78,9 +78,14 @@ def test_ctx_interpolation_written_directly(run_cfg):
 
 
 def test_ctx_lookup_of_missing_result_names_what_exists(run_cfg):
-    with pytest.raises(ContextLookupError, match=r"no key 'res_9'.*res_1"):
+    # A result the job never returns: known before the run (validation is a dry run).
+    with pytest.raises(ConfigError, match=r"meta_name 'second'.*no result 'res_9'; it has: res_1"):
         run_cfg({"execution_job_configs": [
-            job("first", value={"res_1": 1}), job("second", value="${ctx:anonymous.first.res_9}")]})
+            job("first", value={"a": 1}), job("second", value="${ctx:anonymous.first.res_9}")]})
+    # A key inside a result: known only when the job has run.
+    with pytest.raises(ContextLookupError, match=r"no key 'res_1.b'.*\['a'\]"):
+        run_cfg({"execution_job_configs": [
+            job("first", value={"a": 1}), job("second", value="${ctx:anonymous.first.res_1.b}")]})
 
 
 def test_output_names_count_mismatch_fails_at_validation(run_cfg):

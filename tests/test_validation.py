@@ -174,7 +174,56 @@ def test_input_feeding_part_of_a_key_or_a_nested_interpolation_is_not_reported(r
     assert "extra_configs.dataset_path: missing" not in msg  # ...and knew dataset_path is fed
 
 
-def test_nested_interpolations_are_left_to_run_time():
-    from djsandbox.hooks.base import _known
+def test_deferred_values_at_any_depth_are_left_to_run_time():
+    from djsandbox.deferred import deferred, known
 
-    assert _known({"a": ["x", "${ctx:p.j.res_1}"], "b": {"c": "${vars.x}"}, "d": 1}) == {"d": 1}
+    later = deferred("p.j.res_1")
+    assert known({"a": ["x", later], "b": {"c": f"{later}/x"}, "d": 1}) == {"d": 1}
+
+
+def validate_only(tmp_path, cfg):
+    """Compose the Runner (it validates) without running anything."""
+    from djsandbox.app import prepare
+
+    return prepare({"work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
+                    "max_iter_num": 1, **cfg}, [tmp_path])
+
+
+def k_sigma_job(tmp_path, k):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    return {"hook": "RefineRecipeViaKSigmaHook", "meta_name": "refine",
+            "dj_configs": {"dataset_path": str(data),
+                           "process": [{"text_length_filter": {"min_len": 1}}]},
+            "extra_configs": {"k": k, "stats": {"text_len": {"mean": 5, "std": 1}}}}
+
+
+def test_a_ctx_value_is_accepted_anywhere_and_checked_when_known(tmp_path):
+    """Bug: `extra_configs.k: ${ctx:...}` was rejected at validation (the README says
+    `${ctx:}` may be written anywhere); a value known before the run is still checked."""
+    validate_only(tmp_path, {"execution_job_configs": [
+        echo("k", value=2.5), k_sigma_job(tmp_path, "${ctx:anonymous.k.res_1}")]})
+    with pytest.raises(ConfigError, match=r"meta_name 'refine'\): extra_configs.k: expected a "
+                                          r"positive number, got -1"):
+        validate_only(tmp_path, {"execution_job_configs": [echo("k", value=2.5),
+                                                           k_sigma_job(tmp_path, -1)]})
+
+
+@pytest.mark.parametrize("bad_job", [
+    {"hook": "TrainModelHook", "meta_name": "make",
+     "extra_configs": {"type": "text_classifier", "dataset_path": "x.jsonl", "max_epoch": 3}},
+    {"hook": "TrainModelHok", "meta_name": "make"},
+    {**echo("make", value=1), "outputs": ["x"]},
+    {"hook": "EvaluateDataHook", "meta_name": "make", "extra_configs": {"type": "acuracy"}},
+])
+def test_one_mistake_gives_one_message(tmp_path, bad_job):
+    """Bug: a job with an error was not registered as a producer, so every later job reading
+    it got a second, false error ("no earlier job is named ...", "first job of the run")."""
+    (tmp_path / "x.jsonl").write_text('{"text": "a", "label": "b"}\n')
+    with pytest.raises(ConfigError) as info:
+        validate_only(tmp_path, {"execution_job_configs": [
+            bad_job,
+            {**echo("named"), "input": {"extra_configs.value": "anonymous.make.res_1"}},
+            {**echo("first_reader"), "input": {"extra_configs.value": "-1.res_1"}}]})
+    problems = str(info.value).split("\n  - ")[1:]
+    assert len(problems) == 1 and "meta_name 'make'" in problems[0], problems

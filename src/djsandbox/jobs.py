@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .context import Context
+from .deferred import deferred, is_deferred
 from .errors import ConfigError, ContextLookupError
 from .paths import candidates, find_existing, load_config_file, looks_like_config_file
 from .plan import JobSpec
@@ -29,10 +30,10 @@ def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
                      produced: set[Path] | None = None) -> tuple[Any, Path | None]:
     """Load `dj_configs`/`extra_configs` when given as a file path; (content, file's folder).
 
-    A file that does not exist yet but that an earlier job writes (`produced`) is left as a
-    path, so validation accepts it and the runner loads it when the job runs.
+    `produced` (validation only): files earlier jobs will write. Such a file that does not
+    exist yet is a deferred value: it is loaded when the job runs.
     """
-    if not isinstance(value, str) or "${" in value:
+    if not isinstance(value, str) or "${" in value or is_deferred(value):
         return value, None
     if not looks_like_config_file(value):
         raise ConfigError(f"{label}: {key}: expected a mapping or a path ending in .yaml, .yml "
@@ -40,7 +41,7 @@ def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
     found = find_existing(value, base_dirs)
     if found is None:
         if produced is not None and any(c in produced for c in candidates(value, base_dirs)):
-            return value, None
+            return deferred(f"file {value}"), None
         tried = ", ".join(str(c) for c in candidates(value, base_dirs))
         raise ConfigError(f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
                           "no earlier job writes it")
@@ -68,12 +69,34 @@ def _check_target(target: Any, field: str, label: str) -> None:
                           "'extra_configs' (e.g. extra_configs.dataset_path)")
 
 
+def _set_dotted(job: dict[str, Any], target: str, value: Any) -> None:
+    """Write `value` at a dotted target of plain dicts, creating mappings on the way (a None
+    config becomes {}); a config that is still a path cannot take a nested key."""
+    root, *rest = target.split(".")
+    if not rest:
+        job[root] = value
+        return
+    node = job.get(root)
+    if node is None:
+        node = job[root] = {}
+    if is_deferred(node):
+        return  # validation: the whole config is known only at run time
+    if isinstance(node, str):
+        raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node!r}); it is "
+                          "loaded before local/input apply, so this means it could not be loaded")
+    for part in rest[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[rest[-1]] = value
+
+
 def _ensure_mapping(node: Any, target: str) -> None:
-    """A None config becomes {} so a nested key can be written into it."""
+    """A None config becomes {} so `local` can write a nested key into it."""
     root = target_root(target)
     if "." in target and node.get(root) is None:
         node[root] = {}
-    if "." in target and isinstance(node.get(root), str):
+    if "." in target and isinstance(node.get(root), str) and not is_deferred(node.get(root)):
         raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node.get(root)!r}); "
                           "it is loaded before local/input apply, so this means it could not be "
                           "loaded")
@@ -89,65 +112,67 @@ class ResolvedJob:
 
 
 def resolve_interpolated(value: Any, globals_: dict[str, Any], label: str,
-                         context: Context | None = None) -> Any:
-    """Resolve a config given as one interpolation (e.g. `${pkg:recipes/x.yaml}`).
-
-    Without a live context, a value that needs `${ctx:...}` is returned unchanged (validation
-    cannot know it yet).
-    """
+                         context: Context) -> Any:
+    """Resolve a config given as one interpolation (e.g. `${pkg:recipes/x.yaml}`)."""
     if not (isinstance(value, str) and "${" in value):
         return value
     node = OmegaConf.create({**globals_, "__value__": value}, flags={"allow_objects": True})
+    return _resolve(node, "__value__", label, context)
+
+
+def _resolve(node: Any, key: str, label: str, context: Context) -> Any:
     try:
-        if context is None:
-            return OmegaConf.to_container(node, resolve=True)["__value__"]  # type: ignore[index]
         with context.active(label):
-            return OmegaConf.to_container(node, resolve=True)["__value__"]  # type: ignore[index]
+            return OmegaConf.to_container(node, resolve=True)[key]  # type: ignore[index]
     except OmegaConfBaseException as exc:
-        if context is None and "ctx:" in value:
-            return value
-        if context is not None and context.last_error is not None:
+        if context.last_error is not None:
             raise ContextLookupError(str(context.last_error)) from None
-        raise ConfigError(f"{label}: cannot resolve {value!r}: {exc}") from None
+        raise ConfigError(f"{label}: cannot resolve {key if key != '__value__' else 'a value'}: "
+                          f"{exc}") from None
 
 
 def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
-                base_dirs: list[Path], extra_local: dict[str, Any] | None = None) -> ResolvedJob:
-    """Produce the configs a job runs with, reading `input` sources from the live context."""
+                base_dirs: list[Path], extra_local: dict[str, Any] | None = None,
+                produced: set[Path] | None = None) -> ResolvedJob:
+    """Produce the configs a job runs with, reading `input` sources from the context.
+
+    The runner passes the live context; validation passes a planned one (and the files earlier
+    jobs will write, `produced`), so both go through this one path: values known only at run
+    time come back as deferred markers (see `deferred.py`).
+    """
     label = spec.label
     body = dict(spec.body)
     source_dirs: list[Path] = []
     for key in CONFIG_KEYS:
         body[key] = resolve_interpolated(body.get(key), globals_, f"{label}: {key}", context)
-        body[key], folder = load_side_config(body.get(key), key, label, base_dirs)
+        body[key], folder = load_side_config(body.get(key), key, label, base_dirs, produced)
         if folder is not None:
             source_dirs.append(folder)
     local = dict(body.get("local") or {})
     local.update(extra_local or {})
     body = apply_local(body, local, label)
-    node = OmegaConf.create({**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
-                            flags={"allow_objects": True})
+    inputs: dict[str, Any] = {}
     for target, source in (body.get("input") or {}).items():
         _check_target(target, "input", label)
-        _ensure_mapping(node.__job__, target)
-        OmegaConf.update(node, f"__job__.{target}", f"${{ctx:{source}}}", merge=False)
-    try:
-        with context.active(f"{label}: input"):
-            resolved = OmegaConf.to_container(node.__job__, resolve=True)
-    except OmegaConfBaseException as exc:
-        if context.last_error is not None:
-            raise ContextLookupError(str(context.last_error)) from None
-        raise ConfigError(f"{label}: cannot resolve the job config: {exc}") from None
+        if not isinstance(source, str):
+            raise ConfigError(f"{label}: input.{target}: source must be a string like "
+                              f"'pipeline.meta_name.result', got {source!r}")
+        with context.active(f"{label}: input.{target}"):
+            inputs[str(target)] = context.lookup(source, where=f"{label}: input.{target}")
+    node = OmegaConf.create({**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
+                            flags={"allow_objects": True})
+    resolved = _resolve(node, "__job__", label, context)
+    for target, value in inputs.items():
+        _set_dotted(resolved, target, copy.deepcopy(value))
     out: dict[str, Any] = {}
     for key in CONFIG_KEYS:
-        value = resolved.get(key)  # type: ignore[union-attr]
+        value = resolved.get(key)
         if isinstance(value, str):  # a path that came from the context or an earlier job
-            value, folder = load_side_config(value, key, label, base_dirs)
+            value, folder = load_side_config(value, key, label, base_dirs, produced)
             if folder is not None:
                 source_dirs.append(folder)
-        out[key] = value
-    for key in CONFIG_KEYS:
-        if out[key] is not None and not isinstance(out[key], dict):
+        if value is not None and not isinstance(value, dict) and not is_deferred(value):
             raise ConfigError(f"{label}: {key}: expected a mapping after loading, got "
-                              f"{type(out[key]).__name__}")
+                              f"{type(value).__name__}")
+        out[key] = value
     return ResolvedJob(out["dj_configs"], out["extra_configs"], source_dirs)

@@ -6,13 +6,16 @@ results. They never call each other; data moves as files whose paths travel in t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..catalog import FACTORIES
 from ..context import Context
+from ..deferred import deferred_keys, is_deferred, known
 from ..registry import ComponentSpec, Registry
+from ..suggest import unknown_keys
 
 # Keys that name input files the job reads / output files it writes, checked at validation.
 INPUT_FILE_KEYS: tuple[str, ...] = (
@@ -42,37 +45,25 @@ class JobRun:
         return (self.extra_configs or {}).get(key, default)
 
 
-def _unknown_keys(entry: ComponentSpec, extra: dict[str, Any]) -> list[str]:
-    """Typos in a component's config are caught before the run, with the closest valid key."""
-    if entry.keys is None:
-        return []
-    import difflib
+def _key_of(problem: str) -> str:
+    """The top-level config key a 'key.sub[0]: message' problem is about."""
+    return re.split(r"[.:\[]", problem, maxsplit=1)[0]
 
-    problems = []
-    for key in extra:
-        if key != "type" and key not in entry.keys:
-            close = difflib.get_close_matches(str(key), entry.keys, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"extra_configs.{key}: not a setting of '{entry.name}'{hint}; valid: "
-                            f"{', '.join(entry.keys)}")
+
+def component_problems(spec: ComponentSpec, extra: dict[str, Any]) -> list[str]:
+    """A component's config checked before the run: unknown keys (with the closest valid
+    one), required keys, then the component's own check on the values known now (values
+    produced by earlier jobs are deferred and left to run time)."""
+    given = [k for k in extra if k != "type"]
+    problems = [] if spec.keys is None else unknown_keys(given, spec.keys, "extra_configs.",
+                                                         f"'{spec.name}'")
+    problems += [f"extra_configs.{key}: missing; '{spec.name}' needs it"
+                 for key in spec.required if extra.get(key) in (None, "")]
+    if not problems:
+        later = deferred_keys(extra)
+        problems += [f"extra_configs.{p}" for p in spec.problems(known(extra))
+                     if _key_of(p) not in later]
     return problems
-
-
-def _has_interpolation(value: Any) -> bool:
-    """True when a `${...}` appears anywhere in the value (lists and mappings included)."""
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, dict):
-        return any(_has_interpolation(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_interpolation(v) for v in value)
-    return False
-
-
-def _known(extra: dict[str, Any]) -> dict[str, Any]:
-    """The settings whose values are known before the run (no `${...}` at any depth, not
-    input-fed)."""
-    return {k: v for k, v in extra.items() if not _has_interpolation(v)}
 
 
 class Hook:
@@ -86,7 +77,7 @@ class Hook:
         return FACTORIES[self.factory] if self.factory else None
 
     def check(self, job: dict[str, Any]) -> list[str]:
-        """Problems with a job's (file-loaded, local-applied) config, as 'key: message'."""
+        """Problems with a job's resolved config (deferred values skipped), as 'key: message'."""
         problems: list[str] = []
         if self.needs_dj_configs and not job.get("dj_configs"):
             problems.append("dj_configs: this hook needs a Data-Juicer recipe (a path or a mapping)")
@@ -95,23 +86,18 @@ class Hook:
             extra = job.get("extra_configs")
             component_type = extra.get("type") if isinstance(extra, dict) else None
             if component_type is None:
-                if not isinstance(extra, str):  # a str: a file an earlier job writes
+                if not is_deferred(extra):  # a file an earlier job writes
                     problems.append(f"extra_configs.type: missing; valid: "
                                     f"{', '.join(sorted(registry.names()))}")
-            elif isinstance(component_type, str) and "${" in component_type:
-                pass  # set from the context at run time
+            elif is_deferred(component_type):
+                pass  # set from an earlier job's results at run time
             elif component_type not in registry:
                 problems.append(f"extra_configs.type: {registry.unknown_message(component_type)}")
             elif registry.get(component_type).unavailable:
                 problems.append(f"extra_configs.type: '{component_type}' is "
                                 f"{registry.get(component_type).unavailable}")
             else:
-                entry = registry.get(component_type)
-                problems += _unknown_keys(entry, extra)
-                problems += [f"extra_configs.{key}: missing; '{entry.name}' needs it"
-                             for key in entry.required if extra.get(key) in (None, "")]
-                if not problems:
-                    problems += [f"extra_configs.{p}" for p in entry.problems(_known(extra))]
+                problems += component_problems(registry.get(component_type), extra)
         return problems
 
     def component(self, run: JobRun) -> tuple[ComponentSpec, dict[str, Any]]:

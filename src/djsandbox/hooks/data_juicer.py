@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..deferred import known
 from ..errors import SandboxError
 from ..paths import find_existing, output_path
 from .base import Hook, JobRun
@@ -19,8 +20,10 @@ def recipe_problems(recipe: Any) -> list[str]:
         return []
     from ..data.dj_runtime import RecipeError, check_process
 
+    process = [{op: known(args) if isinstance(args, dict) else args for op, args in item.items()}
+               if isinstance(item, dict) else item for item in recipe["process"]]
     try:
-        check_process(recipe["process"], strict=recipe.get("strict_preflight", True) is not False)
+        check_process(process, strict=recipe.get("strict_preflight", True) is not False)
     except RecipeError as exc:
         return [f"dj_configs.{exc.key}: {exc}"]
     return []
@@ -72,8 +75,7 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
 
     def check(self, job: dict[str, Any]) -> list[str]:
         problems = super().check(job)
-        extra = job.get("extra_configs") or {}
-        k = extra.get("k", 3) if isinstance(extra, dict) else 3
+        k = known(job.get("extra_configs")).get("k", 3)  # a `${ctx:...}` k is checked when it runs
         if not isinstance(k, (int, float)) or isinstance(k, bool) or k <= 0:
             problems.append(f"extra_configs.k: expected a positive number, got {k!r}")
         return problems

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..deferred import known
 from ..paths import find_existing
 from .base import Hook, JobRun
 from .data_juicer import recipe_problems
@@ -43,8 +44,7 @@ class ProbeViaModelInferHook(Hook):
         problems: list[str] = []
         if isinstance(extra, dict):
             sampling, extra = self._split(extra)
-            known = {k: v for k, v in sampling.items() if not (isinstance(v, str) and "${" in v)}
-            problems += [f"extra_configs.{p}" for p in sampling_problems(known)]
+            problems += [f"extra_configs.{p}" for p in sampling_problems(known(sampling))]
         problems += super().check({**job, "extra_configs": extra})
         return problems + recipe_problems(job.get("dj_configs"))
 

@@ -199,6 +199,7 @@ def recipe_targets(cfg: dict[str, Any], base_dirs: list[Path]) -> dict[str, list
     (e.g. `input: {dj_configs: -1.res_1}`) are produced at run time and are not rewritten."""
     from ..jobs import load_side_config, resolve_interpolated
     from ..plan import build_plan
+    from ..planned_context import PlannedContext
 
     globals_ = {k: v for k, v in cfg.items() if not k.endswith("_job_configs") and k != "pipelines"}
     out: dict[str, list[tuple[Any, int]]] = {}
@@ -207,7 +208,8 @@ def recipe_targets(cfg: dict[str, Any], base_dirs: list[Path]) -> dict[str, list
         if not isinstance(body, dict) or "dj_configs" in (body.get("input") or {}):
             continue
         try:
-            recipe = resolve_interpolated(body.get("dj_configs"), globals_, spec.label)
+            recipe = resolve_interpolated(body.get("dj_configs"), globals_, spec.label,
+                                          PlannedContext())
             recipe, _ = load_side_config(recipe, "dj_configs", spec.label, base_dirs)
         except SandboxError:
             continue  # not loadable before the run: validation reports it if it is an error

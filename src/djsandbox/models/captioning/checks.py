@@ -10,17 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Mapping
 
+from ...deferred import is_deferred
 from .settings import check_model
-
-
-def _deferred(value: Any) -> bool:
-    """Set at run time from the context (`${ctx:...}`)."""
-    return isinstance(value, str) and "${" in value
 
 
 def _paths(value: Any, key: str, what: str) -> list[str]:
     """A path, a list of paths, or a mapping of them (pools per stat), all non-empty strings."""
-    if value is None or _deferred(value):
+    if value is None or is_deferred(value):
         return []
     if isinstance(value, str):
         return [] if value else [f"{key}: empty; expected {what}"]
@@ -38,7 +34,7 @@ def _paths(value: Any, key: str, what: str) -> list[str]:
 def _number(cfg: Mapping[str, Any], key: str, ok: Callable[[float], bool], expected: str,
             integer: bool = False) -> list[str]:
     value = cfg.get(key)
-    if value is None or _deferred(value):
+    if value is None or is_deferred(value):
         return []
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
@@ -53,7 +49,7 @@ def _model_folder(model: Any) -> list[str]:
     if path == "???":  # the model group's mandatory value, left unset
         return ["model.path: not set; give the folder of the local weights, e.g. "
                 "model.path=/weights/InternVL2-1B"]
-    if isinstance(path, str) and path and not _deferred(path):
+    if isinstance(path, str) and path and not is_deferred(path):
         if not os.path.isdir(os.path.expanduser(path)):
             return [f"model.path: folder {path!r} does not exist; expected local InternVL "
                     "weights (nothing can be downloaded)"]
@@ -82,7 +78,7 @@ def check_train(cfg: Mapping[str, Any]) -> list[str]:
         problems.append("dataset_path: set together with meta_path; give one of them (meta_path "
                         "names its images' root itself)")
     trainer = cfg.get("trainer")
-    if trainer is not None and not _deferred(trainer) and not isinstance(trainer, Mapping):
+    if trainer is not None and not is_deferred(trainer) and not isinstance(trainer, Mapping):
         problems.append(f"trainer: got {type(trainer).__name__}; expected a mapping of "
                         "lightning.Trainer arguments (the `trainer` config group)")
     problems += _number(cfg, "lr", lambda v: v > 0, "a positive number")
@@ -105,7 +101,7 @@ def check_evaluate(cfg: Mapping[str, Any]) -> list[str]:
     problems = check_model(cfg.get("model"), need_path=False) + _common(cfg)
     problems += _paths(cfg.get("checkpoint"), "checkpoint", "a model folder")
     value = cfg.get("dataset_path")
-    if value is not None and not _deferred(value) and (not isinstance(value, str) or not value):
+    if value is not None and not is_deferred(value) and (not isinstance(value, str) or not value):
         problems.append(f"dataset_path: got {value!r}; expected one InternVL JSONL test file")
     for key in ("max_new_tokens", "num_beams", "max_rows"):
         problems += _number(cfg, key, lambda v: v > 0, "a positive integer", True)
