@@ -172,6 +172,34 @@ def test_each_iteration_writes_outputs_to_its_own_folder(run_cfg, tmp_path):
     assert all(Path(p).exists() for p in paths)
 
 
+def test_each_iteration_writes_every_output_file_to_its_own_folder(run_cfg, tmp_path):
+    """Bug: only export_path moved per iteration; iteration 2's k-sigma recipe overwrote
+    iteration 1's."""
+    refine = {"hook": "RefineRecipeViaKSigmaHook", "meta_name": "refine",
+              "dj_configs": {"process": [{"text_length_filter": {"min_len": 1}}]},
+              "extra_configs": {"stats": {"text_len": {"mean": 5, "std": 1}},
+                                "path_k_sigma_recipe": str(tmp_path / "o" / "recipe.yaml")}}
+    out = run_cfg({"max_iter_num": 2, "execution_job_configs": [refine]})
+    paths = [it["anonymous"]["refine"]["res_1"] for it in out.context.iterations]
+    assert paths == [str(tmp_path / "o" / "recipe.yaml"),
+                     str(tmp_path / "o" / "iter_1" / "recipe.yaml")]
+    assert all(Path(p).exists() for p in paths)
+
+
+def test_state_file_is_strict_json(run_cfg, tmp_path):
+    """Bug: +-inf results were written as `Infinity`, which strict JSON readers reject."""
+    run_cfg({"execution_job_configs": [job("inf", value=float("inf")),
+                                       job("nan", value=[float("-inf"), float("nan"), 1.5])]})
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    state = json.loads((tmp_path / "run" / "sandbox_state.json").read_text(),
+                       parse_constant=refuse)
+    results = state["context"]["iterations"][0]["anonymous"]
+    assert results == {"inf": {"res_1": None}, "nan": {"res_1": [None, None, 1.5]}}
+
+
 def test_resume_from_an_explicit_earlier_run_folder(run_cfg, tmp_path):
     calls = tmp_path / "calls.log"
     cfg = {"execution_job_configs": [

@@ -11,6 +11,7 @@ from .context import STATE_FILE
 from .errors import SandboxError
 from .paths import atomic_write_text
 from .redact import redact
+from .run_folders import resume_folder
 from .runner import Runner, RunOutcome
 from .summary import write_summary
 
@@ -18,24 +19,8 @@ log = logging.getLogger("djsandbox")
 
 
 def _resume_folder(cfg: dict[str, Any], search_siblings: bool) -> Path | None:
-    """Where to resume from: a given folder, this work_dir, or (Hydra's timestamped run
-    folders) the newest sibling run of the same project and experiment."""
-    resume = cfg.get("resume")
-    work_dir = Path(cfg["work_dir"])
-    if isinstance(resume, str) and resume.lower() not in ("true", "false", ""):
-        folder = Path(resume).expanduser()
-        if not (folder / STATE_FILE).exists():
-            raise SandboxError(f"resume: {folder} holds no {STATE_FILE}; give the folder of an "
-                               "earlier run (the one with sandbox_state.json)")
-        return folder
-    if resume is True or (isinstance(resume, str) and resume.lower() == "true"):
-        if (work_dir / STATE_FILE).exists():
-            return work_dir
-        siblings = [p.parent for p in work_dir.parent.glob(f"*/{STATE_FILE}")
-                    if search_siblings and p.parent.resolve() != work_dir.resolve()]
-        if siblings:
-            return max(siblings, key=lambda p: (p / STATE_FILE).stat().st_mtime)
-    return None
+    return resume_folder(cfg.get("resume"), Path(cfg["work_dir"]), STATE_FILE,
+                         "an earlier run", search_siblings)
 
 
 def load_plugins(modules: list[str]) -> None:

@@ -145,13 +145,14 @@ def register_resolver() -> None:
 
 
 def to_jsonable(value: Any, where: str) -> Any:
-    """Plain JSON data for the state file; NaN becomes None, numpy/pandas scalars become Python."""
+    """Plain JSON data for the state file; NaN and +-inf become None (strict JSON), numpy/pandas
+    scalars become Python."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
         return int(value)
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
+    if isinstance(value, float):  # strict JSON has no NaN or infinities
+        return value if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, dict):
@@ -190,7 +191,7 @@ class RunState:
 
     def save(self) -> None:
         data = {"meta": self.meta, "context": self.context.to_dict(), "jobs": self.jobs}
-        atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=False))
+        atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=False, allow_nan=False))
 
     def status(self, iteration: int, job_key: str) -> dict[str, Any] | None:
         return self.jobs.get(f"{iteration}/{job_key}")

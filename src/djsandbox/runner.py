@@ -188,10 +188,12 @@ class Runner:
         extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
         resolved = resolve_job(spec, self.globals, ctx, self.base_dirs, extra_local)
         dj, extra = resolved.dj_configs, resolved.extra_configs
-        if multi:
-            for cfg in (dj, extra):
-                if isinstance(cfg, dict) and "export_path" in cfg:
-                    cfg["export_path"] = iteration_path(cfg["export_path"], iteration)
+        if multi:  # every file the job writes goes under its iteration's folder
+            for dotted in OUTPUT_FILE_KEYS:
+                root, _, key = dotted.partition(".")
+                cfg = dj if root == "dj_configs" else extra
+                if isinstance(cfg, dict) and key in cfg:
+                    cfg[key] = iteration_path(cfg[key], iteration)
         base_dirs = self.base_dirs + resolved.source_dirs
         if isinstance(extra, dict):
             extra = absolute_paths(extra, base_dirs)

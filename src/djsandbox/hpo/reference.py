@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError, SandboxError
+from ..run_folders import resume_folder
 from ..paths import atomic_write_text, find_existing, load_config_file
 from .objective import check_metric_against_plan, objective_from_context, parse_metric_spec
 
@@ -278,19 +279,8 @@ def study_folder(cfg: dict[str, Any], search_siblings: bool) -> Path:
     """The folder of the study: `work_dir`; with `resume` an earlier study folder (a given
     one, or for Hydra's timestamped run folders the newest sibling holding a study)."""
     work_dir = Path(cfg["work_dir"]).resolve()
-    resume = cfg.get("resume")
-    if isinstance(resume, str) and resume.lower() not in ("true", "false", ""):
-        folder = Path(resume).expanduser().resolve()
-        if not (folder / STUDY_FILE).exists():
-            raise ConfigError(f"resume: {folder} holds no {STUDY_FILE}; give the folder of an "
-                              "earlier hpo_config study")
-        return folder
-    if resume is True or (isinstance(resume, str) and resume.lower() == "true"):
-        if not (work_dir / STUDY_FILE).exists() and search_siblings:
-            earlier = [p.parent for p in work_dir.parent.glob(f"*/{STUDY_FILE}")]
-            if earlier:
-                return max(earlier, key=lambda p: (p / STUDY_FILE).stat().st_mtime)
-    return work_dir
+    return resume_folder(cfg.get("resume"), work_dir, STUDY_FILE, "an earlier hpo_config study",
+                         search_siblings) or work_dir
 
 
 def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
