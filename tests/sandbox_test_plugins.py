@@ -75,3 +75,14 @@ def shout(cfg: dict[str, Any], out_dir: Path) -> str:
         for row in rows:
             fh.write(json.dumps({**row, key: row["text"].upper() + "!!"}) + "\n")
     return cfg["export_path"]
+
+
+def _check_min_score(cfg: dict[str, Any]) -> list[str]:
+    return [] if cfg.get("min_score", 0) >= 0 else ["min_score: expected >= 0"]
+
+
+@register("DataEvaluator", "test_checked", "a user component with declared keys and a check",
+          results=2, keys=("dataset_path", "min_score"), required=("dataset_path",),
+          check=_check_min_score)
+def checked(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
+    return cfg["dataset_path"], cfg.get("min_score", 0)

@@ -227,3 +227,23 @@ def test_one_mistake_gives_one_message(tmp_path, bad_job):
             {**echo("first_reader"), "input": {"extra_configs.value": "-1.res_1"}}]})
     problems = str(info.value).split("\n  - ")[1:]
     assert len(problems) == 1 and "meta_name 'make'" in problems[0], problems
+
+
+def test_user_components_get_the_same_key_checking(run_cfg, tmp_path):
+    """`register` takes a spec's fields: unknown keys, required keys and the check apply."""
+    (tmp_path / "d.jsonl").write_text("{}\n")
+    msg = invalid(run_cfg, {"execution_job_configs": [
+        {"hook": "EvaluateDataHook", "meta_name": "typo",
+         "extra_configs": {"type": "test_checked", "dataset_path": "d.jsonl", "min_scor": 1}},
+        {"hook": "EvaluateDataHook", "meta_name": "missing",
+         "extra_configs": {"type": "test_checked"}},
+        {"hook": "EvaluateDataHook", "meta_name": "bad",
+         "extra_configs": {"type": "test_checked", "dataset_path": "d.jsonl", "min_score": -1}}]})
+    assert ("(meta_name 'typo'): extra_configs.min_scor: not a setting of 'test_checked' "
+            "(did you mean 'min_score'?)") in msg
+    assert "(meta_name 'missing'): extra_configs.dataset_path: missing" in msg
+    assert "(meta_name 'bad'): extra_configs.min_score: expected >= 0" in msg
+    out = run_cfg({"execution_job_configs": [
+        {"hook": "EvaluateDataHook", "meta_name": "ok",
+         "extra_configs": {"type": "test_checked", "dataset_path": "d.jsonl", "min_score": 2}}]})
+    assert out.context.iterations[0]["anonymous"]["ok"]["res_2"] == 2
