@@ -12,7 +12,7 @@ from .errors import SandboxError
 from .paths import atomic_write_text
 from .redact import redact
 from .runner import Runner, RunOutcome
-from .summary import write_summary
+from .reporting.summary import write_summary
 
 log = logging.getLogger("djsandbox")
 
@@ -90,7 +90,7 @@ def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
 
 def _report(work_dir: Path) -> Path | None:
     """The run report (Markdown, figures, HTML); it logs and skips what it cannot draw."""
-    from .report import write_run_report
+    from .reporting.run_report import write_run_report
 
     try:
         return write_run_report(work_dir)
