@@ -51,7 +51,7 @@ def load_plugins(modules: list[str]) -> None:
 
 def prepare(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = False) -> Runner:
     """Settle the run folder (resume included) and validate everything; nothing runs yet."""
-    from .tracking import make_tracker
+    from .reporting.trackers.catalog import make_tracker
 
     cfg = dict(cfg)
     load_plugins(cfg.get("plugins") or [])
