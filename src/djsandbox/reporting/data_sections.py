@@ -86,7 +86,7 @@ def section_funnel(doc: Doc, run: RunFolder) -> None:
             labels = ["input"] + [f"{t['#']}. {t['op']}" for t in table]
             counts = [rows_in if isinstance(rows_in, int) else None] + [t["rows left"]
                                                                          for t in table]
-            doc.figure(f"funnel_{key}", lambda fig, l=labels, c=counts: draw_funnel(fig, l, c),
+            doc.figure(f"funnel_{key}", lambda fig, x=labels, c=counts: draw_funnel(fig, x, c),
                        f"Data funnel: {name}", size=(8.0, 0.45 * len(labels) + 1.2))
 
 
