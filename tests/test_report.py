@@ -11,13 +11,10 @@ import pytest
 
 from djsandbox.context import STATE_FILE, Context, RunState
 from djsandbox.errors import JobFailedError
-from djsandbox.report import (
-    PNG_MAGIC,
-    estimate_funnel,
-    parse_dj_process_log,
-    read_metrics_csv,
-    write_run_report,
-)
+from djsandbox.reporting.data_sections import estimate_funnel
+from djsandbox.reporting.document import PNG_MAGIC
+from djsandbox.reporting.job_outputs import parse_dj_process_log, read_metrics_csv
+from djsandbox.reporting.run_report import write_run_report
 
 
 def referenced_figures(md: Path) -> list[Path]:
@@ -172,13 +169,14 @@ def test_funnel_estimated_from_stats_without_dj_log(tmp_path):
 
 
 def test_a_broken_plot_leaves_its_section_out(tmp_path, monkeypatch, caplog):
-    import djsandbox.report as report
+    import djsandbox.reporting.data_sections as data_sections
+    import djsandbox.reporting.model_sections as model_sections
 
     def broken(*args, **kwargs):
         raise ValueError("no plot today")
 
-    monkeypatch.setattr(report, "_draw_hists", broken)
-    monkeypatch.setattr(report, "read_metrics_csv", broken)
+    monkeypatch.setattr(data_sections, "draw_hists", broken)
+    monkeypatch.setattr(model_sections, "read_metrics_csv", broken)
     work = make_dj_run(tmp_path / "run")
     md = write_run_report(work)
     text = md.read_text()
@@ -212,7 +210,7 @@ def optuna_quiet():
 
 
 def test_sweep_report_single_objective_with_failed_trial(optuna_quiet, tmp_path):
-    from djsandbox.sweep_report import write_sweep_report
+    from djsandbox.reporting.sweep_report import write_sweep_report
 
     optuna = optuna_quiet
 
@@ -237,7 +235,7 @@ def test_sweep_report_single_objective_with_failed_trial(optuna_quiet, tmp_path)
 
 
 def test_sweep_report_multi_objective_from_storage(optuna_quiet, tmp_path):
-    from djsandbox.sweep_report import write_sweep_report
+    from djsandbox.reporting.sweep_report import write_sweep_report
 
     optuna = optuna_quiet
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
@@ -256,7 +254,7 @@ def test_sweep_report_multi_objective_from_storage(optuna_quiet, tmp_path):
 
 
 def test_sweep_report_with_fewer_than_two_complete_trials(optuna_quiet, tmp_path):
-    from djsandbox.sweep_report import write_sweep_report
+    from djsandbox.reporting.sweep_report import write_sweep_report
 
     optuna = optuna_quiet
     empty = optuna.create_study(study_name="empty")

@@ -19,16 +19,10 @@ import pytest
 from conftest import FINE_FOODS, heavy_modules_after
 from djsandbox.errors import ConfigError, JobFailedError
 from djsandbox.redact import MASK, SecretLogFilter, is_secret_key, redact
-from djsandbox.tracking import (
-    JobRecord,
-    Tracker,
-    TRACKER_TYPES,
-    active_tracker,
-    curve_prefix,
-    lightning_loggers,
-    register_tracker,
-    tracker_settings,
-)
+from djsandbox.reporting.trackers.active import active_tracker, curve_prefix, lightning_loggers
+from djsandbox.reporting.trackers.base import JobRecord, Tracker
+from djsandbox.reporting.trackers.catalog import TRACKERS as TRACKER_TYPES
+from djsandbox.reporting.trackers.catalog import register_tracker, tracker_settings
 
 SECRET = "sk-live-0123456789abcdefXYZ"
 
@@ -257,7 +251,7 @@ def test_secrets_never_reach_snapshot_job_config_tracker_or_logs(run_cfg, caplog
     for secret in (SECRET, "hunter2hunter2", "tok-123456789", "xyzxyz123"):
         assert secret not in written
     # A secret value of the config that reaches a log record is masked by the run's filter.
-    from djsandbox.tracking import GuardedTracker
+    from djsandbox.reporting.trackers.guard import GuardedTracker
 
     guard = GuardedTracker("none", Tracker())
     handler = logging.StreamHandler()

@@ -13,7 +13,7 @@ from .paths import atomic_write_text
 from .redact import redact
 from .run_folders import resume_folder
 from .runner import Runner, RunOutcome
-from .summary import write_summary
+from .reporting.summary import write_summary
 
 log = logging.getLogger("djsandbox")
 
@@ -36,7 +36,7 @@ def load_plugins(modules: list[str]) -> None:
 
 def prepare(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = False) -> Runner:
     """Settle the run folder (resume included) and validate everything; nothing runs yet."""
-    from .tracking import make_tracker
+    from .reporting.trackers.catalog import make_tracker
 
     cfg = dict(cfg)
     load_plugins(cfg.get("plugins") or [])
@@ -75,7 +75,7 @@ def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
 
 def _report(work_dir: Path) -> Path | None:
     """The run report (Markdown, figures, HTML); it logs and skips what it cannot draw."""
-    from .report import write_run_report
+    from .reporting.run_report import write_run_report
 
     try:
         return write_run_report(work_dir)

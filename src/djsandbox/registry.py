@@ -9,11 +9,14 @@ later issue or needing an optional extra): validation then names the reason befo
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from .suggest import did_you_mean
+
+_MISSING = object()
 
 
 def load_target(target: str | Callable[..., Any]) -> Any:
@@ -58,10 +61,13 @@ class Registry:
         self.kind = kind or f"{factory} type"  # how messages name an entry
         self._specs: dict[str, ComponentSpec] = {}
 
-    def add(self, spec: ComponentSpec) -> ComponentSpec:
+    def _check_factory(self, spec: ComponentSpec) -> None:
         if spec.factory != self.factory:
             raise ValueError(f"{spec.name}: a {spec.factory} spec cannot join the {self.factory} "
                              "registry")
+
+    def add(self, spec: ComponentSpec) -> ComponentSpec:
+        self._check_factory(spec)
         if spec.name in self._specs:
             raise ValueError(f"{self.kind} '{spec.name}' is already registered")
         self._specs[spec.name] = spec
@@ -83,16 +89,32 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
+    def __getitem__(self, name: str) -> ComponentSpec:
+        return self.get(name)
+
+    def __setitem__(self, name: str, spec: ComponentSpec) -> None:
+        """Register `spec` under `name`, replacing an entry of that name (for registries whose
+        entries may be overridden, and for tests that register temporarily)."""
+        self._check_factory(spec)
+        self._specs[name] = spec if spec.name == name else dataclasses.replace(spec, name=name)
+
+    def __delitem__(self, name: str) -> None:
+        del self._specs[name]
+
     def __iter__(self) -> Iterator[ComponentSpec]:
         return iter(self._specs.values())
 
     def names(self) -> list[str]:
         return list(self._specs)
 
-    def get(self, name: str) -> ComponentSpec:
+    def get(self, name: str, default: Any = _MISSING) -> ComponentSpec:
+        """The spec named `name`; unknown: `default` if given, else a KeyError that names the
+        valid ones (as `dict.get`, so a registry works wherever a mapping is read)."""
         try:
             return self._specs[name]
         except KeyError:
+            if default is not _MISSING:
+                return default
             raise KeyError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: object) -> str:

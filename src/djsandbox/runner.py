@@ -24,7 +24,7 @@ from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .redact import redact
 from .targets import parse_targets
-from .tracking import JobRecord, Tracker
+from .reporting.trackers.base import JobRecord, Tracker
 from .validation import validate
 
 log = logging.getLogger("djsandbox")

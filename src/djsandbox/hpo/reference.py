@@ -358,7 +358,7 @@ def report_best(study: Any, spec: HpoSpec, work_dir: Path) -> Any:
               "storage": f"sqlite:///{work_dir / STUDY_FILE}"}
     atomic_write_text(work_dir / "hpo_result.json", json.dumps(result, indent=1, default=str))
     try:
-        from ..sweep_report import write_sweep_report
+        from ..reporting.sweep_report import write_sweep_report
 
         study.set_user_attr("metric_names", [spec.metric])
         write_sweep_report(study, work_dir / "sweep_report")

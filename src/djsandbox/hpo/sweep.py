@@ -84,7 +84,7 @@ def write_sweep_report_for(sweeper: Any, metric: Any, out_dir: Path) -> Path | N
         log.warning("no persistent study (storage and study_name): no sweep report written")
         return None
     try:
-        from ..sweep_report import load_study, write_sweep_report
+        from ..reporting.sweep_report import load_study, write_sweep_report
 
         study = load_study(storage, str(study_name))
         from omegaconf import OmegaConf

@@ -42,7 +42,7 @@ def make_trainer(settings: Mapping[str, Any] | None, out_dir: Path,
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
-    from ..tracking import lightning_loggers
+    from ..reporting.trackers.active import lightning_loggers
 
     kwargs = trainer_settings(settings, defaults)
     if "logger" not in kwargs:

@@ -30,7 +30,7 @@ from djsandbox.models.text_data import (
     collate_bags,
     read_labelled_jsonl,
 )
-from djsandbox.tracking import lightning_loggers
+from djsandbox.reporting.trackers.active import lightning_loggers
 
 CHECKPOINT_NAME = "model.ckpt"
 DEFAULT_LR = 0.02

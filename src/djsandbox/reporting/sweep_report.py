@@ -1,27 +1,27 @@
 """The sweep report: `out_dir/report.md` (+ PNG figures, + one self-contained report.html).
 
 Built from an Optuna study (an object, or a storage URL plus study name) so it can be written
-at the end of a sweep or rebuilt later: `python -m djsandbox.sweep_report STORAGE [STUDY] OUT`.
+at the end of a sweep or rebuilt later:
+`python -m djsandbox.reporting.sweep_report STORAGE [STUDY] OUT`.
 
-All plots are drawn here with matplotlib: optuna 2.10's matplotlib parallel-coordinate and
-importance plots break on current matplotlib, and its default fANOVA importance breaks on
-current scikit-learn, so importances use the mean-decrease-impurity evaluator. As for runs,
-each section is guarded: a failure logs a warning and leaves that section out.
+All plots are drawn with matplotlib (sweep_figures.py): optuna 2.10's matplotlib
+parallel-coordinate and importance plots break on current matplotlib, and its default fANOVA
+importance breaks on current scikit-learn, so importances use the mean-decrease-impurity
+evaluator. As for runs, each section is guarded: a failure logs a warning and leaves that
+section out.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .report import Doc, _fmt, _number
+from .document import Doc, fmt
+from .sweep_figures import draw_history, draw_importances, draw_parallel, draw_pareto
 
 if TYPE_CHECKING:  # optuna is imported lazily: it is slow to import
     import optuna
-
-log = logging.getLogger("djsandbox.report")
 
 
 def load_study(storage: str, study_name: str | None = None) -> "optuna.study.Study":
@@ -61,7 +61,7 @@ def _duration(trial: "optuna.trial.FrozenTrial") -> float | None:
 
 
 def _params_text(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    return ", ".join(f"{k}={fmt(v)}" for k, v in params.items())
 
 
 def _section_overview(doc: Doc, study: "optuna.study.Study", names: list[str]) -> None:
@@ -87,8 +87,8 @@ def _section_best(doc: Doc, study: "optuna.study.Study", names: list[str]) -> No
     if len(study.directions) == 1:
         with doc.section("Best trial"):
             best = study.best_trial
-            doc.bullets([f"trial #{best.number}", f"{names[0]}: {_fmt(best.value)}",
-                         f"duration: {_fmt(_duration(best))} s"])
+            doc.bullets([f"trial #{best.number}", f"{names[0]}: {fmt(best.value)}",
+                         f"duration: {fmt(_duration(best))} s"])
             doc.table([{"param": k, "value": v} for k, v in best.params.items()])
             if best.user_attrs:
                 doc.table([{"user attr": k, "value": v} for k, v in best.user_attrs.items()])
@@ -105,25 +105,8 @@ def _section_best(doc: Doc, study: "optuna.study.Study", names: list[str]) -> No
             doc.table(rows)
             if len(names) == 2:
                 front = {t.number for t in study.best_trials}
-                doc.figure("pareto_front", lambda fig: _draw_pareto(fig, complete, front, names),
+                doc.figure("pareto_front", lambda fig: draw_pareto(fig, complete, front, names),
                            "Pareto front", size=(6.0, 4.5))
-
-
-def _draw_pareto(fig: Any, trials: list, front: set[int], names: list[str]) -> None:
-    ax = fig.add_subplot(1, 1, 1)
-    other = [t for t in trials if t.number not in front]
-    best = sorted((t for t in trials if t.number in front), key=lambda t: t.values[0])
-    if other:
-        ax.scatter([t.values[0] for t in other], [t.values[1] for t in other], color="#aaa",
-                   label="trial", s=18)
-    ax.plot([t.values[0] for t in best], [t.values[1] for t in best], "o-", color="#c0392b",
-            label="Pareto front", markersize=5)
-    for t in best:
-        ax.annotate(f"#{t.number}", (t.values[0], t.values[1]), fontsize=7,
-                    textcoords="offset points", xytext=(3, 3))
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1])
-    ax.legend(fontsize=7)
 
 
 def _section_history(doc: Doc, study: "optuna.study.Study", names: list[str]) -> None:
@@ -135,29 +118,8 @@ def _section_history(doc: Doc, study: "optuna.study.Study", names: list[str]) ->
                  "value so far (per objective)." if len(names) > 1 else
                  "Each completed trial's objective value by trial number; the line is the best "
                  "value so far.")
-        doc.figure("history", lambda fig: _draw_history(fig, study, complete, names),
+        doc.figure("history", lambda fig: draw_history(fig, study, complete, names),
                    "Optimisation history", size=(min(6.0 * len(names), 14.0), 4.0))
-
-
-def _draw_history(fig: Any, study: Any, complete: list, names: list[str]) -> None:
-    from optuna.study import StudyDirection
-
-    for i, (name, direction) in enumerate(zip(names, study.directions)):
-        ax = fig.add_subplot(1, len(names), i + 1)
-        xs = [t.number for t in complete]
-        ys = [t.values[i] for t in complete]
-        ax.scatter(xs, ys, s=16, color="#3b75af", label="trial")
-        pick = min if direction == StudyDirection.MINIMIZE else max
-        best, run = [], None
-        for y in ys:
-            run = y if run is None else pick(run, y)
-            best.append(run)
-        ax.step(xs, best, where="post", color="#c0392b", label="best so far")
-        ax.set_xlabel("trial")
-        ax.set_ylabel(name)
-        ax.set_title(f"{name} ({direction.name.lower()})", fontsize=9)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
 
 
 def _section_importance(doc: Doc, study: "optuna.study.Study", names: list[str]) -> None:
@@ -186,46 +148,9 @@ def _section_importance(doc: Doc, study: "optuna.study.Study", names: list[str])
             return
         params = list(dict.fromkeys(p for v in results.values() for p in v))
         doc.table([{"param": p, **{n: results[n].get(p) for n in results}} for p in params])
-        doc.figure("importances", lambda fig: _draw_importances(fig, results),
+        doc.figure("importances", lambda fig: draw_importances(fig, results),
                    "Parameter importances",
                    size=(min(5.0 * len(results), 14.0), 0.4 * len(params) + 1.5))
-
-
-def _draw_importances(fig: Any, results: dict[str, dict[str, float]]) -> None:
-    for i, (name, imp) in enumerate(results.items()):
-        ax = fig.add_subplot(1, len(results), i + 1)
-        items = sorted(imp.items(), key=lambda kv: kv[1])
-        ax.barh(range(len(items)), [v for _, v in items], color="#3b75af")
-        ax.set_yticks(range(len(items)), [k for k, _ in items], fontsize=8)
-        ax.set_xlabel("importance", fontsize=8)
-        ax.set_title(name, fontsize=9)
-    fig.tight_layout()
-
-
-def _param_axis(trials: list, param: str) -> tuple[list[float], list[str], list[float]]:
-    """Values of one param mapped to [0, 1] (log scale for log distributions, index for
-    categorical ones), plus tick labels and their positions."""
-    from optuna.distributions import CategoricalDistribution
-
-    dist = next((t.distributions[param] for t in trials if param in t.distributions), None)
-    raw = [t.params.get(param) for t in trials]
-    if isinstance(dist, CategoricalDistribution) or any(
-            _number(v) is None for v in raw if v is not None):
-        choices = list(dist.choices) if isinstance(dist, CategoricalDistribution) else \
-            list(dict.fromkeys(raw))
-        labels = [str(c) for c in choices]
-        idx = [labels.index(str(v)) if str(v) in labels else math.nan for v in raw]
-        span = max(len(choices) - 1, 1)
-        return [i / span for i in idx], labels, [i / span for i in range(len(choices))]
-    log_scale = bool(getattr(dist, "log", False))
-    xs = [float(v) if v is not None else math.nan for v in raw]
-    tx = [math.log10(x) if log_scale and x > 0 else x for x in xs]
-    finite = [x for x in tx if math.isfinite(x)]
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    span = (hi - lo) or 1.0
-    low_label = 10 ** lo if log_scale else lo
-    high_label = 10 ** hi if log_scale else hi
-    return [(x - lo) / span for x in tx], [_fmt(low_label), _fmt(high_label)], [0.0, 1.0]
 
 
 def _section_parallel(doc: Doc, study: "optuna.study.Study", names: list[str]) -> None:
@@ -238,38 +163,8 @@ def _section_parallel(doc: Doc, study: "optuna.study.Study", names: list[str]) -
                  "range; log axes for log-scale parameters, choices in order for categorical "
                  f"ones), coloured by {names[0]}.")
         doc.figure("parallel_coordinates",
-                   lambda fig: _draw_parallel(fig, complete, params, names[0]),
+                   lambda fig: draw_parallel(fig, complete, params, names[0]),
                    "Parallel coordinates", size=(max(6.0, 1.8 * (len(params) + 1)), 4.5))
-
-
-def _draw_parallel(fig: Any, trials: list, params: list[str], objective: str) -> None:
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    ax = fig.add_subplot(1, 1, 1)
-    values = [t.values[0] for t in trials]
-    norm = Normalize(min(values), max(values) if max(values) > min(values) else min(values) + 1)
-    cmap = colormaps["viridis"]
-    lo, hi = min(values), max(values)
-    obj_axis = [(v - lo) / ((hi - lo) or 1.0) for v in values]
-    axes = [_param_axis(trials, p) for p in params]
-    xs = list(range(len(params) + 1))
-    for j, t in enumerate(trials):
-        ys = [a[0][j] for a in axes] + [obj_axis[j]]
-        ax.plot(xs, ys, color=cmap(norm(values[j])), alpha=0.8, linewidth=1.2)
-    for x, (_, labels, ticks) in enumerate(axes):
-        ax.axvline(x, color="#555", linewidth=0.8)
-        for label, tick in zip(labels, ticks):
-            ax.text(x + 0.03, tick, label, fontsize=7, va="center")
-    ax.axvline(len(params), color="#555", linewidth=0.8)
-    ax.text(len(params) + 0.03, 0.0, _fmt(lo), fontsize=7, va="center")
-    ax.text(len(params) + 0.03, 1.0, _fmt(hi), fontsize=7, va="center")
-    ax.set_xticks(xs, params + [objective], fontsize=8, rotation=15)
-    ax.set_yticks([])
-    ax.set_xlim(-0.1, len(params) + 0.4)
-    ax.set_ylim(-0.08, 1.08)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=objective)
 
 
 def _section_trials(doc: Doc, study: "optuna.study.Study", names: list[str]) -> None:
@@ -308,21 +203,17 @@ def write_sweep_report(study: "optuna.study.Study | str", out_dir: Path | str, *
     doc = Doc(out_dir, f"Sweep report: {study.study_name}")
     doc.build((_section_overview, _section_best, _section_history, _section_importance,
                _section_parallel, _section_trials), study, names)
-    try:
-        return doc.write(html)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("sweep report: could not write %s: %s", out_dir, exc)
-        return out_dir / "report.md"
+    return doc.save(html, "sweep report")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m djsandbox.sweep_report STORAGE_URL [STUDY_NAME] OUT_DIR`."""
+    """`python -m djsandbox.reporting.sweep_report STORAGE_URL [STUDY_NAME] OUT_DIR`."""
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (2, 3):
-        print("usage: python -m djsandbox.sweep_report STORAGE_URL [STUDY_NAME] OUT_DIR",
-              file=sys.stderr)
+        print("usage: python -m djsandbox.reporting.sweep_report STORAGE_URL [STUDY_NAME] "
+              "OUT_DIR", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     storage, out = args[0], args[-1]
