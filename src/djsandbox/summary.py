@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import STAGES
 from .context import RunState
-from .paths import atomic_write_text
+from .atomic import atomic_write_text
 
 _METRIC_HOOKS = ("EvaluateModelHook", "EvaluateDataHook")
 
