@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from djsandbox.data.converters.coco_caption_meta import run_coco_caption_meta
 from djsandbox.data.dj_runtime import write_recipe
 from djsandbox.data.pools import io
-from djsandbox.data.converters import run_coco_caption_meta
 
 
 @pytest.fixture
