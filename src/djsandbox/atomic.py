@@ -25,13 +25,14 @@ __all__ = ["atomic_paths", "atomic_open", "atomic_write_text", "atomic_write_byt
 
 
 @contextlib.contextmanager
-def atomic_paths(paths: Iterable[str | os.PathLike[str]], *, replace_dirs: bool = False
+def atomic_paths(paths: Iterable[str | os.PathLike[str]], *, replace_any: bool = False
                  ) -> Iterator[list[Path]]:
     """Temporary paths (not yet created) for ``paths``, moved into place when the block ends
     without error and removed otherwise. Parent folders are created.
 
-    A target that exists as a folder is replaced only with ``replace_dirs`` (then it is
-    removed just before the rename, so that step alone is not atomic)."""
+    A file replaces a file atomically. A folder, or anything where a folder is, replaces what
+    is there only with ``replace_any``: the old one is removed just before the rename, so
+    that step alone is not atomic."""
     targets = [Path(p) for p in paths]
     folders: list[Path] = []
     try:
@@ -44,12 +45,20 @@ def atomic_paths(paths: Iterable[str | os.PathLike[str]], *, replace_dirs: bool 
         for temp, target in zip(temps, targets):
             if not temp.exists() and not temp.is_symlink():
                 raise FileNotFoundError(f"internal: nothing was written for {str(target)!r}")
-            if replace_dirs and target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
+            if replace_any and (temp.is_dir() or target.is_dir()):
+                _remove(target)
             os.replace(temp, target)
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 @contextlib.contextmanager
