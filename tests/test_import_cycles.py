@@ -1,9 +1,14 @@
-"""No import cycle inside djsandbox.data: module-level and function-level imports both count."""
+"""Import hygiene: no import cycle inside djsandbox.data (module-level and function-level
+imports both count), and the component modules load without heavy libraries."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+from conftest import subprocess_env
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -59,3 +64,13 @@ def test_the_graph_sees_function_level_and_relative_imports() -> None:
 
 def test_data_has_no_import_cycle() -> None:
     assert cycles(import_graph("djsandbox.data")) == []
+
+
+def test_every_component_module_imports_only_the_standard_library() -> None:
+    code = ("import sys, importlib, djsandbox.catalog as c\n"
+            "for m in c.COMPONENT_MODULES: importlib.import_module(m)\n"
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'scipy', 'sklearn', 'torch',"
+            " 'data_juicer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=subprocess_env(), check=True)
+    assert out.stdout.strip() == "[]"
