@@ -19,6 +19,7 @@ from typing import Any
 
 from ..atomic import atomic_paths
 from ..registry import ComponentSpec
+from ..value_checks import strings
 
 DJ = "dj_text_quality_classifier"
 
@@ -53,10 +54,7 @@ def check_dj_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
                             ".jsonl or .parquet files")
     else:
         problems.append("dataset_path: missing; expected the dataset to score")
-    for key in ("model", "model_dir", "tokenizer", "text_key", "export_path"):
-        v = cfg.get(key)
-        if v is not None and (not isinstance(v, str) or not v):
-            problems.append(f"{key}: got {v!r}; expected a non-empty string")
+    problems += strings(cfg, "model", "model_dir", "tokenizer", "text_key", "export_path")
     keep = cfg.get("keep_method")
     if keep is not None and keep not in DJ_KEEP_METHODS:
         problems.append(f"keep_method: got {keep!r}; expected one of {', '.join(DJ_KEEP_METHODS)}")

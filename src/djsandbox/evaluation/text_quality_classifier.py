@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from ..atomic import atomic_open
 from ..registry import ComponentSpec
 from ..shapes import as_path_list, is_list
+from ..value_checks import strings
 from .text_rows import read_texts, text_rows
 
 OURS = "text_quality_classifier"
@@ -225,10 +226,7 @@ def check_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
                         "negative_path to train, or all three to train then score")
     if not training and "dataset_path" in cfg and "model_path" not in cfg:
         problems.append("model_path: missing; scoring without training needs a trained model file")
-    for key in ("text_key", "score_key", "model_path", "export_path"):
-        v = cfg.get(key)
-        if v is not None and (not isinstance(v, str) or not v):
-            problems.append(f"{key}: got {v!r}; expected a non-empty string")
+    problems += strings(cfg, "text_key", "score_key", "model_path", "export_path")
     ints = {"num_buckets": (2, 2 ** 26), "ngram": (1, 4), "max_iter": (1, 10_000),
             "seed": (0, 2 ** 32 - 1), "batch_size": (1, 10_000_000)}
     for key, (lo, hi) in ints.items():

@@ -20,6 +20,7 @@ from typing import Any
 
 from ...atomic import atomic_open
 from ...registry import ComponentSpec
+from ...value_checks import strings
 from .common import DEFAULT_CAPTION_PROMPT, check_paths, export_dir, input_paths, keeps_shape, \
     output_paths, rows_of
 
@@ -37,10 +38,7 @@ SPECS = (
 def check_captions_to_internvl(cfg: dict[str, Any]) -> list[str]:
     """Problems with the config known before the run."""
     problems = check_paths(cfg)
-    for key in ("image_root", "split", "caption_key", "image_key", "prompt"):
-        value = cfg.get(key)
-        if value is not None and (not isinstance(value, str) or not value):
-            problems.append(f"{key}: got {value!r}; expected a non-empty string")
+    problems += strings(cfg, "image_root", "split", "caption_key", "image_key", "prompt")
     limit = cfg.get("max_rows")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         problems.append(f"max_rows: got {limit!r}; expected a positive integer")

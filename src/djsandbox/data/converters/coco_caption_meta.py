@@ -16,6 +16,7 @@ from typing import Any
 
 from ...atomic import atomic_open
 from ...registry import ComponentSpec
+from ...value_checks import strings
 from .common import PATH_KEYS, check_paths, export_dir, input_paths, keeps_shape, output_paths
 
 NAME = "coco_caption_meta_generation"
@@ -30,10 +31,7 @@ SPECS = (
 def check_coco_caption_meta(cfg: dict[str, Any]) -> list[str]:
     """Problems with a ``coco_caption_meta_generation`` config known before the run."""
     problems = check_paths(cfg)
-    for key in ("data_root_path", "root"):
-        v = cfg.get(key)
-        if v is not None and (not isinstance(v, str) or not v):
-            problems.append(f"{key}: got {v!r}; expected a folder path")
+    problems += strings(cfg, "data_root_path", "root", expected="a folder path")
     aug = cfg.get("data_augment")
     if aug is not None and not isinstance(aug, bool):
         problems.append(f"data_augment: got {aug!r}; expected true or false")

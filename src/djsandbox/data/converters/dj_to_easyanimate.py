@@ -16,6 +16,7 @@ from typing import Any
 from ...atomic import atomic_open
 from ...registry import ComponentSpec
 from ...shapes import is_list
+from ...value_checks import strings
 from .common import PATH_KEYS, check_paths, dump, export_dir, input_paths, keeps_shape, \
     output_paths, rows_of, special_tokens, strip_tokens
 
@@ -31,10 +32,7 @@ SPECS = (
 def check_dj_to_easyanimate(cfg: dict[str, Any]) -> list[str]:
     """Problems with a ``dj_to_easyanimate_video_dataset_conversion`` config."""
     problems = check_paths(cfg)
-    for key in ("text_key", "video_key"):
-        v = cfg.get(key)
-        if v is not None and (not isinstance(v, str) or not v):
-            problems.append(f"{key}: got {v!r}; expected a field name")
+    problems += strings(cfg, "text_key", "video_key", expected="a field name")
     return problems
 
 
