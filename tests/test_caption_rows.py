@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from djsandbox.data.caption_rows import check_captions_to_internvl, run_captions_to_internvl
-from djsandbox.data.converters import run_coco_caption_meta, run_coco_caption_to_dj
+from djsandbox.data.converters.captions_to_internvl import check_captions_to_internvl, \
+    run_captions_to_internvl
+from djsandbox.data.converters.coco_caption_meta import run_coco_caption_meta
+from djsandbox.data.converters.coco_caption_to_dj import run_coco_caption_to_dj
 
 
 def _rows(path: str) -> list[dict]:

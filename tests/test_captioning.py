@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT, run_coco_caption_meta
+from djsandbox.data.converters.coco_caption_meta import run_coco_caption_meta
+from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
 from djsandbox.models.captioning.checks import check_evaluate, check_train
 from djsandbox.models.captioning.settings import DEFAULT_TEMPLATES, resolve_model
 from djsandbox.models.captioning.templates import INTERNVL2_SYSTEM_MESSAGE, get_template

@@ -24,9 +24,10 @@ from djsandbox.data.dj_runtime import (
     build_dj_config,
     forbid_runtime_installs,
     prepare_offline_env,
+    write_recipe,
 )
 from djsandbox.data.jsonl import count_rows, read_rows
-from djsandbox.data.k_sigma import refine_recipe_k_sigma, stat_keys_for_op, write_recipe
+from djsandbox.data.k_sigma import refine_recipe_k_sigma, stat_keys_for_op
 
 TRAIN = Path(__file__).resolve().parents[1] / "src" / "djsandbox" / "resources" / "fine_foods" / "train.jsonl"
 VENV_BIN = Path(sys.executable).parent

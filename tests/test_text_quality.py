@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from djsandbox.evaluation import text_quality as tq
+from djsandbox.evaluation import dj_text_quality_classifier as dj
+from djsandbox.evaluation import text_quality_classifier as tq
 
 FINE_FOODS = Path(__file__).resolve().parents[1] / "src" / "djsandbox" / "resources" / "fine_foods"
 
@@ -171,7 +172,7 @@ def test_checks_name_the_keys() -> None:
                       "l2": -1, "val_ratio": 1.0, "seed": "x", "text_key": ""})
     assert sorted(p.split(":")[0] for p in problems) == sorted(
         ["positive_path", "text_key", "num_buckets", "ngram", "seed", "l2", "val_ratio"])
-    assert {s.name: s.results for s in tq.SPECS} == {tq.OURS: 2, tq.DJ: 2}
+    assert {s.name: s.results for s in tq.SPECS + dj.SPECS} == {tq.OURS: 2, dj.DJ: 2}
 
 
 def test_hashing_is_stable_across_processes() -> None:
@@ -195,7 +196,7 @@ def _spark_model_dir(path: Path) -> Path:
 
 def test_dj_classifier_missing_model_names_the_path(tmp_path: Path, data) -> None:
     with pytest.raises(ValueError) as info:
-        tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model_dir": str(tmp_path)},
+        dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model_dir": str(tmp_path)},
                                           tmp_path / "o")
     msg = str(info.value)
     assert msg.startswith("model: no Spark PipelineModel folder at")
@@ -205,19 +206,19 @@ def test_dj_classifier_missing_model_names_the_path(tmp_path: Path, data) -> Non
 
     if not (Path(DATA_JUICER_MODELS_CACHE) / "gpt3_quality_model").is_dir():
         with pytest.raises(ValueError, match="gpt3_quality_model"):
-            tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"]}, tmp_path / "o")
+            dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"]}, tmp_path / "o")
         assert not (tmp_path / "o").exists()
 
     with pytest.raises(ValueError, match=r"model: no Spark PipelineModel folder at '.*mine'"):
-        tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": str(tmp_path / "mine")},
+        dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": str(tmp_path / "mine")},
                                           tmp_path / "o")
     (tmp_path / "half").mkdir()
     with pytest.raises(ValueError, match="not a Spark PipelineModel folder"):
-        tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": str(tmp_path / "half")},
+        dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": str(tmp_path / "half")},
                                           tmp_path / "o")
     _spark_model_dir(tmp_path / "chinese_quality_model")
     with pytest.raises(ValueError, match=r"tokenizer: sentencepiece model 'zh\.sp\.model' not found"):
-        tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": "chinese",
+        dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model": "chinese",
                                            "model_dir": str(tmp_path)}, tmp_path / "o")
 
 
@@ -229,7 +230,7 @@ def test_dj_classifier_missing_dependency_is_named(tmp_path: Path, data, monkeyp
                         lambda name, *a: None if name == "pyspark" else real(name, *a))
     _spark_model_dir(tmp_path / "gpt3_quality_model")
     with pytest.raises(ValueError, match=r"needs the Python package 'pyspark' \(pip install pyspark\)"):
-        tq.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model_dir": str(tmp_path)},
+        dj.run_dj_text_quality_classifier({"dataset_path": data["pos_test"], "model_dir": str(tmp_path)},
                                           tmp_path / "o")
 
 
@@ -245,11 +246,11 @@ def test_dj_classifier_calls_data_juicer_and_exports(tmp_path: Path, data, monke
         (Path(result_path) / "part-0.json").write_text('{"doc_score": 0.25}\n{"doc_score": 0.75}\n')
         return pd.DataFrame({"doc_score": [0.25, 0.75]}).describe(include="all")
 
-    monkeypatch.setattr(tq, "_dj_predict_score", lambda: fake_predict_score)
-    monkeypatch.setattr(tq, "missing_dj_dependencies", lambda sentencepiece=False: [])
+    monkeypatch.setattr(dj, "_dj_predict_score", lambda: fake_predict_score)
+    monkeypatch.setattr(dj, "missing_dj_dependencies", lambda sentencepiece=False: [])
     _spark_model_dir(tmp_path / "models" / "chinese_quality_model")
     (tmp_path / "models" / "zh.sp.model").write_bytes(b"sp")
-    mean, details = tq.run_dj_text_quality_classifier(
+    mean, details = dj.run_dj_text_quality_classifier(
         {"dataset_path": data["pos_test"], "model": "chinese", "model_dir": str(tmp_path / "models"),
          "text_key": "text"}, tmp_path / "job")
     assert mean == 0.5
@@ -265,7 +266,7 @@ def test_dj_classifier_calls_data_juicer_and_exports(tmp_path: Path, data, monke
 
 
 def test_dj_classifier_checks(tmp_path) -> None:
-    check = tq.check_dj_text_quality_classifier
+    check = dj.check_dj_text_quality_classifier
     # The settings are fine; what this machine lacks (the model) is reported before the run.
     problems = check({"dataset_path": "d.jsonl", "model_dir": str(tmp_path)})
     assert len(problems) == 1 and problems[0].startswith("model: no Spark PipelineModel folder")

@@ -9,7 +9,7 @@ from typing import Any
 
 from .context import STATE_FILE
 from .errors import SandboxError
-from .paths import atomic_write_text
+from .atomic import atomic_write_text
 from .redact import redact
 from .run_folders import resume_folder
 from .runner import Runner, RunOutcome

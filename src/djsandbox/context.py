@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from omegaconf import OmegaConf
 
 from .errors import ContextLookupError
-from .paths import atomic_write_text
+from .atomic import atomic_write_text
 
 STATE_FILE = "sandbox_state.json"
 _ACTIVE: contextvars.ContextVar["Context | None"] = contextvars.ContextVar("djsandbox_ctx",

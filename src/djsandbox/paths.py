@@ -47,13 +47,3 @@ def load_config_file(path: Path) -> Any:
 
     return yaml.safe_load(text)
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a kill never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

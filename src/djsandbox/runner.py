@@ -19,7 +19,8 @@ from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
-from .paths import atomic_write_text, find_existing, output_path
+from .atomic import atomic_write_text
+from .paths import find_existing, output_path
 from .jobs import resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .redact import redact

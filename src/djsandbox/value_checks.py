@@ -20,8 +20,8 @@ def number(cfg: Mapping[str, Any], key: str, kind: type, low: float,
     return [f"{key}: got {value!r}; expected {what} in [{low}, {high}]"]
 
 
-def strings(cfg: Mapping[str, Any], *keys: str) -> list[str]:
-    return [f"{k}: got {cfg[k]!r}; expected a non-empty string" for k in keys
+def strings(cfg: Mapping[str, Any], *keys: str, expected: str = "a non-empty string") -> list[str]:
+    return [f"{k}: got {cfg[k]!r}; expected {expected}" for k in keys
             if cfg.get(k) is not None and (not isinstance(cfg[k], str) or not cfg[k])]
 
 

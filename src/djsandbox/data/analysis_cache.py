@@ -4,7 +4,7 @@ The key is what decides the stats: the dataset's bytes, the recipe's ops with th
 arguments except filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the
 other recipe keys that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
 `np`, `work_dir` and export settings do not count. Entries are written to a temp folder and
-renamed into place, so parallel trials never see half an entry.
+renamed into place (`djsandbox.atomic`), so parallel trials never see half an entry.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+from ..atomic import atomic_paths, atomic_write_text
 
 log = logging.getLogger("djsandbox")
 
@@ -48,10 +49,7 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     known[ident] = digest.hexdigest()
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(known))
-    os.replace(tmp, memo)
+    atomic_write_text(memo, json.dumps(known))
     return known[ident]
 
 
@@ -111,16 +109,14 @@ def cached_analysis(recipe: Mapping[str, Any], dataset: Path | None, export_path
         summary = {**summary, "cache": "hit"}
         return str(target), summary
     export, summary = compute()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=entry.parent))
     try:
-        shutil.copyfile(export, tmp / "analysed.jsonl")
-        if summary.get("analysis_dir") and Path(summary["analysis_dir"]).is_dir():
-            shutil.copytree(summary["analysis_dir"], tmp / "analysis")
-        (tmp / "summary.json").write_text(json.dumps(summary))
-        os.replace(tmp, entry)  # another trial may have won the race: keep theirs
+        with atomic_paths([entry]) as (tmp,):
+            tmp.mkdir()
+            shutil.copyfile(export, tmp / "analysed.jsonl")
+            if summary.get("analysis_dir") and Path(summary["analysis_dir"]).is_dir():
+                shutil.copytree(summary["analysis_dir"], tmp / "analysis")
+            (tmp / "summary.json").write_text(json.dumps(summary))
     except OSError:
-        pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        pass  # another trial may have stored this entry first (the rename fails): keep theirs
     log.info("analysis cache store: %s (key %s)", dataset, key[:12])
     return export, {**summary, "cache": "miss"}

@@ -1,4 +1,5 @@
-"""Data-Juicer runtime glue: offline environment, recipe -> DJ config, DJ log capture.
+"""Data-Juicer runtime glue: offline environment, recipe -> DJ config, recipe files, DJ log
+capture.
 
 Data-Juicer is imported lazily inside functions only: importing it costs seconds (and
 ``data_juicer.core`` imports ray), and composing or validating a sandbox config must stay fast.
@@ -9,10 +10,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
+import math
 import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
+
+from djsandbox.atomic import atomic_write_text
 
 __all__ = [
     "RecipeError",
@@ -22,6 +27,7 @@ __all__ = [
     "forbid_runtime_installs",
     "check_process",
     "to_plain",
+    "write_recipe",
 ]
 
 # Environment that keeps Data-Juicer, `datasets` and the HF hub off the network.
@@ -88,6 +94,37 @@ def to_plain(obj: Any) -> Any:
     if hasattr(obj, "item") and type(obj).__module__ == "numpy":
         return obj.item()
     return obj
+
+
+def _check_finite(obj: Any, where: str = "recipe") -> None:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError(f"{where} is {obj!r}; Data-Juicer recipes must not contain NaN/inf")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def write_recipe(recipe: Mapping[str, Any], path: Path) -> Path:
+    """Write a recipe as .yaml/.yml/.json atomically, so a crashed run never leaves a
+    half-written recipe for the next stage; returns the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise ValueError(f"recipe file must end in .yaml, .yml or .json, got {path.name!r}")
+    plain = to_plain(recipe)
+    if not isinstance(plain, dict):
+        raise ValueError(f"a recipe must be a mapping, got {type(recipe).__name__}")
+    _check_finite(plain)
+    if suffix == ".json":
+        text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    else:
+        import yaml
+
+        text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return atomic_write_text(path, text)
 
 
 def _cpu_count() -> int:
@@ -212,8 +249,6 @@ def build_dj_config(
     export with it).
     Raises RecipeError naming the recipe key Data-Juicer rejected.
     """
-    from djsandbox.data.k_sigma import write_recipe
-
     prepare_offline_env()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

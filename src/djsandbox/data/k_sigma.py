@@ -10,23 +10,18 @@ come from the op's ``__init__`` signature. Running ops on a dummy sample
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import inspect
-import json
 import math
 import operator
-import os
 import sys
-import tempfile
 import typing
-from pathlib import Path
 from typing import Any, Mapping
 
 from djsandbox.data.dj_analyze import finite_float
 from djsandbox.data.dj_runtime import prepare_offline_env, to_plain
 
-__all__ = ["refine_recipe_k_sigma", "write_recipe", "stat_keys_for_op", "bound_args_for_op"]
+__all__ = ["refine_recipe_k_sigma", "stat_keys_for_op", "bound_args_for_op"]
 
 # Ops whose stats key depends on an argument, and lone bound args (no min/max pair).
 _KEY_BY_ARG_VALUE = {
@@ -226,46 +221,3 @@ def refine_recipe_k_sigma(
         if changed:
             item[op_name] = op_args
     return refined, changes
-
-
-def _check_finite(obj: Any, where: str = "recipe") -> None:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError(f"{where} is {obj!r}; Data-Juicer recipes must not contain NaN/inf")
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            _check_finite(v, f"{where}.{k}")
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            _check_finite(v, f"{where}[{i}]")
-
-
-def write_recipe(recipe: Mapping[str, Any], path: Path) -> Path:
-    """Write a recipe as .yaml/.yml/.json atomically (temp file + os.replace) so a crashed
-    run never leaves a half-written recipe for the next stage; returns the path."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise ValueError(f"recipe file must end in .yaml, .yml or .json, got {path.name!r}")
-    plain = to_plain(recipe)
-    if not isinstance(plain, dict):
-        raise ValueError(f"a recipe must be a mapping, got {type(recipe).__name__}")
-    _check_finite(plain)
-    if suffix == ".json":
-        text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    else:
-        import yaml
-
-        text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path

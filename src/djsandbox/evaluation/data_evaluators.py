@@ -26,10 +26,9 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
 from ..data.jsonl import load_rows
 from ..registry import ComponentSpec
+from ..shapes import as_path_list
 
 _PAIR_KEYS = ("predicted_dataset_path", "ground_truth_dataset_path")
 SPECS = (
@@ -52,6 +51,8 @@ def macro_f1(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any]
     Classes are ``labels`` if given, else every class seen in y_true or y_pred. Values compare as
     strings. A zero division counts as 0, so a true class that is never predicted scores F1 = 0.
     """
+    import numpy as np
+
     t = np.asarray([str(v) for v in y_true])
     p = np.asarray([str(v) for v in y_pred])
     if t.shape != p.shape:
@@ -89,19 +90,9 @@ def nested_get(obj: Any, key: str) -> Any:
     return _MISSING
 
 
-def _as_list(paths: Any, name: str) -> list[str]:
-    if paths is None or paths == [] or paths == "":
-        return []
-    if isinstance(paths, (str, Path)):
-        return [str(paths)]
-    if isinstance(paths, (list, tuple)) or type(paths).__name__ == "ListConfig":
-        return [str(x) for x in paths]
-    raise ValueError(f"{name} must be a path or a list of paths, got {type(paths).__name__}")
-
-
 def _pairs(cfg: dict, pred_key_name: str, gt_key_name: str) -> tuple[list[tuple[str, str]], str, str]:
-    preds = _as_list(cfg.get("predicted_dataset_path"), "predicted_dataset_path")
-    gts = _as_list(cfg.get("ground_truth_dataset_path"), "ground_truth_dataset_path")
+    preds = as_path_list(cfg.get("predicted_dataset_path"), "predicted_dataset_path")
+    gts = as_path_list(cfg.get("ground_truth_dataset_path"), "ground_truth_dataset_path")
     if not preds:
         raise ValueError("predicted_dataset_path is required")
     if gts and len(gts) != len(preds):
@@ -171,6 +162,8 @@ def mse_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
     Keys: ``predicted_dataset_path`` (path or list), optional ``ground_truth_dataset_path``,
     ``predicted_value_key``, ``ground_truth_value_key``.
     """
+    import numpy as np
+
     pred_key = str(cfg.get("predicted_value_key"))
     gt_key = str(cfg.get("ground_truth_value_key"))
 

@@ -81,7 +81,8 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
         return problems
 
     def run(self, run: JobRun) -> Any:
-        from ..data.k_sigma import refine_recipe_k_sigma, write_recipe
+        from ..data.dj_runtime import write_recipe
+        from ..data.k_sigma import refine_recipe_k_sigma
 
         stats = run.extra("stats")
         if stats is None:

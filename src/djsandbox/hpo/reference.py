@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..atomic import atomic_write_text
 from ..errors import ConfigError, SandboxError
+from ..paths import find_existing, load_config_file
 from ..run_folders import resume_folder
-from ..paths import atomic_write_text, find_existing, load_config_file
 from .objective import check_metric_against_plan, objective_from_context, parse_metric_spec
 
 log = logging.getLogger("djsandbox")

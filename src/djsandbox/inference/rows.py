@@ -3,7 +3,7 @@
 An executor only supplies `generate(list of messages) -> list of text or Exception`; this module
 reads each JSONL dataset (`max_rows` first rows), builds the messages with the configured
 function, stores the parsed answers under `infer_res_key` and writes the export atomically
-(a temp file then a rename), so a killed run never leaves half a file that looks finished.
+(`djsandbox.atomic`), so a killed run never leaves half a file that looks finished.
 An Exception in place of a text is a per-row failure: the row keeps `infer_res_key: null` and
 the message under `<infer_res_key>_error`.
 
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..atomic import atomic_open
 from ..shapes import map_structure
 from ..data.jsonl import numbered_rows
 from . import messages as msg
@@ -123,20 +122,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def write_jsonl_atomic(rows: list[dict[str, Any]], dst: Path) -> None:
-    """Write rows to a temp file beside `dst`, then rename it into place."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write rows as JSONL, atomically (see `djsandbox.atomic`)."""
+    with atomic_open([dst]) as (fh,):
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def export_file(src: Path, export_path: Any, folder: Path, single: bool) -> Path:

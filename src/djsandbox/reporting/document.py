@@ -175,7 +175,7 @@ class Doc:
                 + "\n</body></html>\n")
 
     def write(self, html_too: bool = True) -> Path:
-        from ..paths import atomic_write_text
+        from ..atomic import atomic_write_text
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         md = self.out_dir / "report.md"

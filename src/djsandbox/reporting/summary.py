@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..config import STAGES
 from ..context import RunState
-from ..paths import atomic_write_text
 
 _METRIC_HOOKS = ("EvaluateModelHook", "EvaluateDataHook")
 

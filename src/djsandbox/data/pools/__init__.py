@@ -23,6 +23,8 @@ data_pool_ranking          dataset_path, metrics, ranking_keys,           [paths
                            descending, top_n
 =========================  =============================================  ==================
 
+Shared by the components: ``io`` (read and write tables, never a partial file), ``json_text``
+(JSON lines <-> Arrow) and ``options`` (paths, export folder/format, seeds, config checks).
 Importing this package is cheap (stdlib only); pyarrow/numpy load when a component runs.
 """
 

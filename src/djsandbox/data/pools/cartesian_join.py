@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...registry import ComponentSpec
-from . import io
+from . import io, options
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -40,10 +40,10 @@ def _suffixes(value: Any) -> tuple[str, str]:
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.common_problems(cfg)
+    problems = options.common_problems(cfg)
     for key in ("dataset_path_1", "dataset_path_2"):  # absent: fed by an earlier job
-        problems += io.path_problems(cfg, key)
-    return problems + io.collect(lambda: _suffixes(cfg.get("suffixes")))
+        problems += options.path_problems(cfg, key)
+    return problems + options.collect(lambda: _suffixes(cfg.get("suffixes")))
 
 
 def join(left: pa.Table, right: pa.Table, suffixes: tuple[str, str]) -> pa.Table:
@@ -66,14 +66,14 @@ def join(left: pa.Table, right: pa.Table, suffixes: tuple[str, str]) -> pa.Table
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
-    first = io.require_paths(cfg.get("dataset_path_1"), "dataset_path_1")
-    second = io.require_paths(cfg.get("dataset_path_2"), "dataset_path_2")
+    first = options.require_paths(cfg.get("dataset_path_1"), "dataset_path_1")
+    second = options.require_paths(cfg.get("dataset_path_2"), "dataset_path_2")
     suffixes = _suffixes(cfg.get("suffixes"))
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     lefts = [io.read_table(p, "dataset_path_1") for p in first]
     rights = [io.read_table(p, "dataset_path_2") for p in second]
-    p1, p2 = io.common_prefix(first), io.common_prefix(second)
+    p1, p2 = options.common_prefix(first), options.common_prefix(second)
     prefix = f"{p1}_{p2}"
     result: list[str] = []
     with io.outputs() as written:

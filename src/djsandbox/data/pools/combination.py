@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...registry import ComponentSpec
-from . import io
+from . import io, json_text, options
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -34,11 +34,11 @@ SPECS = (
 
 
 def _key_columns(value: Any) -> list[str] | None:
-    return io.name_list(value, "key", "a column name or a list of them")
+    return options.name_list(value, "key", "a column name or a list of them")
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+    problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
     try:
         _key_columns(cfg.get("key"))
     except ValueError as exc:
@@ -78,7 +78,7 @@ def identities(tables: list[pa.Table], paths: list[Path], key: list[str] | None)
                 part = part.cast(unified)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                 pass
-        out.append(io._object_text(part.columns, part.column_names, part.num_rows))
+        out.append(json_text.object_text(part.columns, part.column_names, part.num_rows))
     return out
 
 
@@ -87,9 +87,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    paths = options.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     key = _key_columns(cfg.get("key"))
     problems = check({"min_rows": cfg.get("min_rows", 1)})
     if problems:
@@ -100,7 +100,7 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     ids = identities([table for table, _ in loaded], paths, key)
     # with JSONL lines to write from, the parsed tables are no longer needed: free them
     loaded = [(None if lines is not None else table, lines) for table, lines in loaded]
-    prefix = io.common_prefix(paths)
+    prefix = options.common_prefix(paths)
     member_of: dict[tuple[int, int], pa.Array] = {}  # (i, j): rows of pool i also in pool j
 
     def in_pool(i: int, j: int) -> pa.Array:

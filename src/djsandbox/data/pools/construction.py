@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...registry import ComponentSpec
-from . import io
+from ...shapes import as_path_list
+from . import io, json_text, options
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -58,7 +59,7 @@ def _split_num(value: Any) -> int:
 
 
 def _stats_keys(value: Any) -> list[str] | None:
-    return io.name_list(value, "stats_keys", "a non-empty list of stat names")
+    return options.name_list(value, "stats_keys", "a non-empty list of stat names")
 
 
 def split_points(total: int, cfg: dict[str, Any]) -> list[int]:
@@ -81,7 +82,7 @@ def split_points(total: int, cfg: dict[str, Any]) -> list[int]:
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+    problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
     for key, parse in (("split_ratios", parse_ratios), ("split_num", _split_num),
                        ("stats_keys", _stats_keys)):
         if cfg.get(key) is not None:
@@ -99,7 +100,7 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     """For Parquet inputs that exist already, the named stats must be in the schema (cheap)."""
     try:
         keys = _stats_keys(cfg.get("stats_keys"))
-        paths = io.as_paths(cfg.get("dataset_path"), "dataset_path")
+        paths = as_path_list(cfg.get("dataset_path"), "dataset_path")
     except ValueError:
         return []
     if not keys or cfg.get("ignore_stats"):
@@ -183,12 +184,12 @@ def _load(path: Path, suffix: str, ignore: bool) -> tuple[pa.Table | None, pa.Ch
         lines = io.read_jsonl_lines(path)
         if ignore:
             return None, lines
-        stats = io.parse_lines(lines, [io.STATS])
+        stats = json_text.parse_lines(lines, [io.STATS])
         if stats is not None:
             return stats, lines
         del lines  # rows this fast path cannot parse (e.g. a stat changing type): read all
     table = io.read_table(path, "dataset_path")
-    return table, (io.jsonl_lines(table) if suffix == ".jsonl" else None)
+    return table, (json_text.jsonl_lines(table) if suffix == ".jsonl" else None)
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
@@ -197,9 +198,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    paths = options.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     keys = _stats_keys(cfg.get("stats_keys"))
     ignore = bool(cfg.get("ignore_stats", False))
     result: dict[str, list[str]] = {}
@@ -210,7 +211,7 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
             if n == 0:
                 raise ValueError(f"dataset_path: dataset file {str(path)!r} has no rows")
             points = split_points(n, cfg)
-            name = io.stem(path)
+            name = options.stem(path)
             plan = {} if ignore else _plan(table, path, keys)
             if lines is not None:
                 table = None  # the lines hold the rows: free the parsed columns

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...registry import ComponentSpec
-from . import io
+from . import io, options
 
 KEYS = ("dataset_path", "export_path", "export_format", "target_num_samples", "shuffle_seed",
         "seed")
@@ -35,9 +35,9 @@ def _target(value: Any) -> int | None:
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
-    problems += io.collect(lambda: _target(cfg.get("target_num_samples")),
-                           lambda: io.seed_of(cfg))
+    problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
+    problems += options.collect(lambda: _target(cfg.get("target_num_samples")),
+                           lambda: options.seed_of(cfg))
     return problems
 
 
@@ -46,10 +46,10 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     import pyarrow as pa
 
     target = _target(cfg.get("target_num_samples"))
-    seed = io.seed_of(cfg)
-    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    seed = options.seed_of(cfg)
+    paths = options.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     loaded = [io.load(p, "dataset_path", suffix, need_table=False) for p in paths]
     sizes = [len(lines) if lines is not None else table.num_rows for table, lines in loaded]
     if target is None:
@@ -61,6 +61,6 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     with io.outputs() as written:
         for path, n, (table, lines) in zip(paths, sizes, loaded):
             idx = np.random.default_rng(seed).permutation(n)[:target]
-            out = export / f"{io.stem(path)}_{target}{suffix}"
+            out = export / f"{options.stem(path)}_{target}{suffix}"
             result.append(written.add(io.write_rows(table, lines, pa.array(idx), out)))
     return result

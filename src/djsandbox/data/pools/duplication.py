@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...registry import ComponentSpec
-from . import io
+from . import io, options
 
 KEYS = ("dataset_path", "export_path", "export_format", "duplicating_times", "shuffle",
         "shuffle_seed", "seed")
@@ -35,10 +35,10 @@ def _times(value: Any) -> list[int]:
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+    problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
     if "duplicating_times" in cfg:  # absent: maybe fed by an earlier job; run() requires it
-        problems += io.collect(lambda: _times(cfg["duplicating_times"]))
-    problems += io.collect(lambda: io.seed_of(cfg))
+        problems += options.collect(lambda: _times(cfg["duplicating_times"]))
+    problems += options.collect(lambda: options.seed_of(cfg))
     if "shuffle" in cfg and not isinstance(cfg["shuffle"], bool):
         problems.append(f"shuffle: expected true or false, got {cfg['shuffle']!r}")
     return problems
@@ -51,11 +51,11 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     if "duplicating_times" not in cfg:
         raise ValueError("duplicating_times: required (an integer >= 1 or a list of them)")
     times = _times(cfg["duplicating_times"])
-    seed = io.seed_of(cfg)
+    seed = options.seed_of(cfg)
     shuffle = bool(cfg.get("shuffle", False))
-    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    paths = options.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     result: list[str] = []
     with io.outputs() as written:
         for path in paths:
@@ -65,6 +65,6 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
                 idx = np.tile(np.arange(n), t)
                 if shuffle:
                     idx = np.random.default_rng(seed).permutation(idx)
-                target = export / f"{io.stem(path)}_x{t}{suffix}"
+                target = export / f"{options.stem(path)}_x{t}{suffix}"
                 result.append(written.add(io.write_rows(table, lines, pa.array(idx), target)))
     return result

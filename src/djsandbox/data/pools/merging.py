@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...registry import ComponentSpec
-from . import io
+from . import io, options
 
 KEYS = ("dataset_path", "export_path", "export_format")
 
@@ -26,15 +26,15 @@ SPECS = (
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    return io.common_problems(cfg) + io.path_problems(cfg, "dataset_path")
+    return options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> str:
-    paths = io.require_paths(cfg.get("dataset_path"), "dataset_path")
-    export = io.export_dir(cfg, out_dir)
-    suffix = io.export_suffix(cfg)
+    paths = options.require_paths(cfg.get("dataset_path"), "dataset_path")
+    export = options.export_dir(cfg, out_dir)
+    suffix = options.export_suffix(cfg)
     loaded = [io.load(p, "dataset_path", suffix, need_table=False) for p in paths]
     parts = [lines if lines is not None else table for table, lines in loaded]
     with io.outputs() as written:
-        out = export / f"{io.common_prefix(paths)}_merged{suffix}"
+        out = export / f"{options.common_prefix(paths)}_merged{suffix}"
         return written.add(io.write_all(parts, out))

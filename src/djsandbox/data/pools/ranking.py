@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ...registry import ComponentSpec
-from . import io
+from ...shapes import as_path_list
+from . import options
 
 KEYS = ("dataset_path", "metrics", "ranking_keys", "descending", "top_n")
 
@@ -129,23 +130,23 @@ def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...]
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
-    problems = io.path_problems(cfg, "dataset_path")
-    problems += io.collect(lambda: _keys(cfg.get("ranking_keys")),
-                           lambda: _top_n(cfg.get("top_n")))
+    problems = options.path_problems(cfg, "dataset_path")
+    problems += options.collect(lambda: _keys(cfg.get("ranking_keys")),
+                                lambda: _top_n(cfg.get("top_n")))
     if "descending" in cfg and not isinstance(cfg["descending"], bool):
         problems.append(f"descending: expected true or false, got {cfg['descending']!r}")
     if cfg.get("dataset_path") is not None and cfg.get("metrics") is not None:
-        problems += io.collect(lambda: aligned(io.as_paths(cfg["dataset_path"], "dataset_path"),
-                                               cfg["metrics"]))
+        problems += options.collect(
+            lambda: aligned(as_path_list(cfg["dataset_path"], "dataset_path"), cfg["metrics"]))
     return problems
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     """The pool paths (as given), best first; the first `top_n` when set."""
-    paths = io.as_paths(cfg.get("dataset_path"), "dataset_path")
+    paths = as_path_list(cfg.get("dataset_path"), "dataset_path")
     if not paths:
         raise ValueError("dataset_path: expected at least one pool path, got none")
-    io.require_paths(paths, "dataset_path")
+    options.require_paths(paths, "dataset_path")
     if cfg.get("metrics") is None:
         raise ValueError("metrics: required (one evaluation result per pool)")
     keys = _keys(cfg.get("ranking_keys"))

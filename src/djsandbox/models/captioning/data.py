@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT
+from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
 from djsandbox.data.jsonl import numbered_rows
 
 

@@ -12,12 +12,12 @@ SPICE is not computed: its jar and models cannot be fetched offline.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from djsandbox.atomic import atomic_open
 from djsandbox.shapes import map_structure
-from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT
+from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
 
 from .checks import check_evaluate
 from .settings import resolve_model
@@ -27,13 +27,10 @@ NOTE = "SPICE not computed (needs the SPICE jar and models, unavailable offline)
 
 def _write_predictions(path: Path, items: list[Any], predictions: list[str]) -> None:
     """Atomic: a half-written file never looks finished."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_open([path]) as (fh,):
         for item, pred in zip(items, predictions):
             fh.write(json.dumps({"image": item.image, "prediction": pred,
                                  "references": list(item.references)}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def generate_captions(adapter: Any, items: list[Any], batch_size: int, max_new_tokens: int,

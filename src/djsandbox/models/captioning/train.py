@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from djsandbox.shapes import map_structure, split_pairs
-from djsandbox.data.converters import DEFAULT_CAPTION_PROMPT
+from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
 
 from .checks import check_train
 from .settings import resolve_model

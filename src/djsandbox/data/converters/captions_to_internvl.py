@@ -18,9 +18,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..registry import ComponentSpec
-from .converters import DEFAULT_CAPTION_PROMPT, _atomic_outputs, _check_paths, _export_dir, \
-    _input_paths, _keeps_shape, _output_paths, _rows
+from ...atomic import atomic_open
+from ...registry import ComponentSpec
+from ...value_checks import strings
+from .common import DEFAULT_CAPTION_PROMPT, check_paths, export_dir, input_paths, keeps_shape, \
+    output_paths, rows_of
 
 NAME = "captions_to_internvl_conversion"
 SPECS = (
@@ -35,11 +37,8 @@ SPECS = (
 
 def check_captions_to_internvl(cfg: dict[str, Any]) -> list[str]:
     """Problems with the config known before the run."""
-    problems = _check_paths(cfg)
-    for key in ("image_root", "split", "caption_key", "image_key", "prompt"):
-        value = cfg.get(key)
-        if value is not None and (not isinstance(value, str) or not value):
-            problems.append(f"{key}: got {value!r}; expected a non-empty string")
+    problems = check_paths(cfg)
+    problems += strings(cfg, "image_root", "split", "caption_key", "image_key", "prompt")
     limit = cfg.get("max_rows")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         problems.append(f"max_rows: got {limit!r}; expected a positive integer")
@@ -63,25 +62,25 @@ def _captions(row: dict[str, Any], key: str | None, where: str) -> list[str]:
     return [c.strip() for c in value if isinstance(c, str) and c.strip()]
 
 
-@_keeps_shape
+@keeps_shape
 def run_captions_to_internvl(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     """Write `<stem>[_<split>]_internvl_fmt.jsonl` per input; returns the output paths."""
     problems = check_captions_to_internvl(cfg)
     if problems:
         raise ValueError("; ".join(problems))
-    inputs = _input_paths(cfg)
+    inputs = input_paths(cfg)
     split = cfg.get("split")
     tag = f"_{split}" if split else ""
-    outputs = _output_paths(inputs, _export_dir(cfg, out_dir),
+    outputs = output_paths(inputs, export_dir(cfg, out_dir),
                             lambda p: f"{p.stem}{tag}_internvl_fmt.jsonl")
     caption_key, image_key = cfg.get("caption_key"), cfg.get("image_key", "image")
     prompt = cfg.get("prompt") or DEFAULT_CAPTION_PROMPT
     limit = cfg.get("max_rows")
-    with _atomic_outputs(outputs) as handles:
+    with atomic_open(outputs, "w", fsync=True) as handles:
         for src, fh in zip(inputs, handles):
             root = Path(cfg.get("image_root") or src.parent)
             images = 0
-            for where, row in _rows(src):
+            for where, row in rows_of(src):
                 if split and row.get("split") != split:
                     continue
                 if not isinstance(row.get(image_key), str):
