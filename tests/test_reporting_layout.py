@@ -3,7 +3,6 @@ inside it, nothing heavy imported at import time, and tracker specs that match t
 
 from __future__ import annotations
 
-import ast
 import importlib
 import subprocess
 import sys
@@ -19,50 +18,16 @@ from djsandbox.reporting.trackers.catalog import TRACKERS, register_tracker, tra
 PACKAGE = Path(reporting.__file__).parent
 
 
-def _modules() -> dict[str, Path]:
-    return {"djsandbox." + ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
-            .removesuffix(".__init__"): p for p in sorted(PACKAGE.rglob("*.py"))}
+def _modules() -> list[str]:
+    return sorted("djsandbox." + ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+                  .removesuffix(".__init__") for p in PACKAGE.rglob("*.py"))
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """Absolute names of the djsandbox modules `path` imports, lazily (in functions) or not."""
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
-            out |= {base} | {f"{base}.{a.name}" for a in node.names}
-        elif isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-    return {m for m in out if m.startswith("djsandbox.")}
-
-
-def test_reporting_never_imports_the_runner_or_the_app():
-    for name, path in _modules().items():
-        for imported in _imports(name, path):
-            assert not imported.startswith(("djsandbox.runner", "djsandbox.app")), name
-
-
-def test_reporting_has_no_import_cycles_and_small_modules():
-    modules = _modules()
-    graph = {n: {m for m in _imports(n, p) if m in modules and m != n} for n, p in modules.items()}
-
-    def visit(node: str, stack: tuple[str, ...]) -> None:
-        assert node not in stack, " -> ".join(stack + (node,))
-        for nxt in graph[node]:
-            visit(nxt, stack + (node,))
-
-    for name in graph:
-        visit(name, ())
-    for name, path in modules.items():
-        assert len(path.read_text().splitlines()) <= 400, name
+# Layering, cycles and module size: tests/test_architecture.py (scripts/import_graph.py).
 
 
 def test_importing_reporting_loads_nothing_heavy():
-    names = sorted(_modules())
+    names = _modules()
     code = ("import importlib, sys\n"
             f"for n in {names!r}: importlib.import_module(n)\n"
             "heavy = ('torch', 'lightning', 'matplotlib', 'wandb', 'tensorboard', 'optuna')\n"
