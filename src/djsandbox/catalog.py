@@ -15,36 +15,29 @@ from typing import Any, Callable
 from .registry import ComponentSpec, Registry
 from .suggest import did_you_mean
 
-_HOOKS = "djsandbox.hooks"
+def _hook(module: str, name: str, summary: str) -> ComponentSpec:
+    return ComponentSpec("Hook", name, f"djsandbox.hooks.{module}:{name}", summary)
+
+
 HOOK_SPECS = (
-    ComponentSpec("Hook", "ProbeViaAnalyzerHook", f"{_HOOKS}.data_juicer:ProbeViaAnalyzerHook",
-                  "analyse a dataset with Data-Juicer's Analyzer"),
-    ComponentSpec("Hook", "ProbeViaModelInferHook", f"{_HOOKS}.model_probe:ProbeViaModelInferHook",
-                  "sample data, run a ModelInferExecutor on it, analyse the outputs with a DJ "
-                  "recipe"),
-    ComponentSpec("Hook", "GeneralProbeHook", f"{_HOOKS}.generic:GeneralProbeHook",
-                  "a GeneralProbe component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "RefineRecipeViaKSigmaHook",
-                  f"{_HOOKS}.data_juicer:RefineRecipeViaKSigmaHook",
-                  "set filter bounds to mean +- k*std of analysed stats"),
+    _hook("data_juicer", "ProbeViaAnalyzerHook", "analyse a dataset with Data-Juicer's Analyzer"),
+    _hook("model_probe", "ProbeViaModelInferHook",
+          "sample data, run a ModelInferExecutor on it, analyse the outputs with a DJ recipe"),
+    _hook("generic", "GeneralProbeHook", "a GeneralProbe component chosen by extra_configs.type"),
+    _hook("data_juicer", "RefineRecipeViaKSigmaHook",
+          "set filter bounds to mean +- k*std of analysed stats"),
     ComponentSpec("Hook", "RefineRecipeViaModelFeedbackHook", None,
                   "refine a recipe from model feedback",
                   unavailable="not available yet: the reference never implemented it; it arrives "
                               "with the model-feedback issue (#16)"),
-    ComponentSpec("Hook", "ProcessDataHook", f"{_HOOKS}.data_juicer:ProcessDataHook",
-                  "process a dataset with Data-Juicer's executor"),
-    ComponentSpec("Hook", "DataPoolManipulationHook", f"{_HOOKS}.generic:DataPoolManipulationHook",
-                  "a DataPoolManipulator component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "GeneralDataExecutorHook", f"{_HOOKS}.generic:GeneralDataExecutorHook",
-                  "a GeneralDataExecutor component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "TrainModelHook", f"{_HOOKS}.generic:TrainModelHook",
-                  "a ModelTrainExecutor component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "InferModelHook", f"{_HOOKS}.generic:InferModelHook",
-                  "a ModelInferExecutor component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "EvaluateDataHook", f"{_HOOKS}.generic:EvaluateDataHook",
-                  "a DataEvaluator component chosen by extra_configs.type"),
-    ComponentSpec("Hook", "EvaluateModelHook", f"{_HOOKS}.generic:EvaluateModelHook",
-                  "a ModelEvaluator component chosen by extra_configs.type"),
+    _hook("data_juicer", "ProcessDataHook", "process a dataset with Data-Juicer's executor"),
+    *(_hook("generic", f"{kind}Hook", f"a {factory} component chosen by extra_configs.type")
+      for kind, factory in (("DataPoolManipulation", "DataPoolManipulator"),
+                            ("GeneralDataExecutor", "GeneralDataExecutor"),
+                            ("TrainModel", "ModelTrainExecutor"),
+                            ("InferModel", "ModelInferExecutor"),
+                            ("EvaluateData", "DataEvaluator"),
+                            ("EvaluateModel", "ModelEvaluator"))),
 )
 
 # Modules whose SPECS hold components (each imports only the standard library at import time).
