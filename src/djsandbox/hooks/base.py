@@ -107,10 +107,10 @@ class Hook:
                                 f"{registry.get(component_type).unavailable}")
             else:
                 entry = registry.get(component_type)
-                problems += _unknown_keys(entry, extra)
-                problems += [f"extra_configs.{key}: missing; '{entry.name}' needs it"
-                             for key in entry.required if extra.get(key) in (None, "")]
-                if not problems:
+                unknown = _unknown_keys(entry, extra)
+                problems += unknown + [f"extra_configs.{key}: missing; '{entry.name}' needs it"
+                                       for key in entry.required if extra.get(key) in (None, "")]
+                if not unknown:  # a missing key may be fed by `input`: check the rest anyway
                     problems += [f"extra_configs.{p}" for p in entry.problems(_known(extra))]
         return problems
 
