@@ -105,7 +105,7 @@ def _run_and_measure(cfg: DictConfig, single_run: bool,
         if not single_run:
             raise ConfigError("hpo_config runs its own Optuna study; do not combine it with a "
                               "Hydra multirun (-m). Use one: `hpo_config=FILE` without -m, or "
-                              "-m with +hpo=optuna and hydra.sweeper.params")
+                              "-m with hpo=optuna and hydra.sweeper.params")
         from .hpo.reference import run_reference_study
 
         run_reference_study(plain, [Path.cwd()], search_siblings=True)
