@@ -253,6 +253,19 @@ def test_reference_hpo_config_runs_as_an_optuna_study(tmp_path, monkeypatch, cap
                                  storage=f"sqlite:///{work / 'optuna.db'}").trials) == 2
 
 
+def test_check_validates_a_reference_hpo_config_without_opening_the_study(tmp_path, monkeypatch,
+                                                                         capsys):
+    from djsandbox.cli import main
+
+    cfg = _reference_setup(tmp_path, REFERENCE_HPO)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(cfg), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "study 'min_len_sweep'" in out and "text_length_filter.min_len" in out
+    assert "check: the config is valid" in out
+    assert not (tmp_path / "work").exists(), "no study, no trial folder"
+
+
 @pytest.mark.parametrize("change, message", [
     ({"method": "hyperopt"}, "method: 'hyperopt' is not one of bayes, random, grid"),
     ({"metric": {"name": "rows", "goal": "maximize"}}, "metric.name: optimized_metric: 'rows'"),
