@@ -137,6 +137,11 @@ def test_trainer_group_settings_and_the_components_own_max_epochs(tmp_path: Path
                                   "trainer": {"max_epochs": 1, "gradient_clip_val": 1.0}},
                                  tmp_path / "run")
     assert r["epochs"] == 2
+    # the gpu presets' bf16-mixed + gradient clipping (Lightning cannot clip a fused optimizer
+    # then: the classifier falls back to the plain one; on CPU here, the same code path)
+    r = tc.train_text_classifier({"dataset_path": str(data), "max_epochs": 1, "trainer": {
+        "precision": "bf16-mixed", "gradient_clip_val": 1.0}}, tmp_path / "bf16")
+    assert r["epochs"] == 1 and 0 <= r["val_accuracy"] <= 1
     with pytest.raises(ValueError, match="extra_configs.trainer: expected a mapping"):
         tc.train_text_classifier({"dataset_path": str(data), "trainer": "cpu"}, tmp_path / "bad")
 
