@@ -174,6 +174,8 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
 
     for i, name in enumerate(_pipelines()):
         choice = [] if name == "demo" else [("pipeline=" if i % 2 else "+pipeline=") + name]
+        if name == "demo_hpo":  # a sweep: its base config is checked, no study is opened
+            choice += ["-m", "hpo=optuna"]
         proc = subprocess.run([sys.executable, "-m", "djsandbox", *choice, "check=true"],
                               capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
         assert proc.returncode == 0, (choice, proc.stderr[-2000:])
@@ -183,6 +185,7 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
         for pipeline in shipped["pipelines"]:
             assert f"pipeline '{pipeline}'" in proc.stdout
         assert "TrainModelHook" in proc.stdout and "(not created)" in proc.stdout
+        assert ("-m ignored" in proc.stderr) == ("-m" in choice)
     assert list(tmp_path.iterdir()) == [], "a check leaves no run folder"
 
 

@@ -27,12 +27,19 @@ def asks_check(argv: list[str]) -> bool:
 
 
 def quiet_check_run(argv: list[str]) -> list[str]:
-    """For a check: no `.hydra/` folder and no log file in the run folder (logs go to stdout),
-    so that the run folder stays empty and is removed after the check."""
+    """For a check: one run (with -m, the sweep's base config: no study is opened or changed),
+    no `.hydra/` folder and no log file in the run folder (logs go to stdout), so that the run
+    folder stays empty and is removed after the check."""
+    if not asks_check(argv):
+        return argv
+    if any(a in ("-m", "--multirun") for a in argv):
+        print("djsandbox: check=true checks one run: -m ignored (the sweep's base config is "
+              "checked)", file=sys.stderr)
+        argv = [a for a in argv if a not in ("-m", "--multirun")]
     extra = ["hydra.output_subdir=null"]
     if not any(a.lstrip("+").startswith("hydra/job_logging=") for a in argv):
         extra.append("hydra/job_logging=stdout")
-    return argv + extra if asks_check(argv) else argv
+    return argv + extra
 
 
 def with_default_pipeline(argv: list[str]) -> list[str]:
