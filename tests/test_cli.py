@@ -198,11 +198,13 @@ def test_misspelt_trainer_key_exits_2_before_any_job(tmp_path):
     message = ("pipeline 'baseline', execution_job_configs[0] (meta_name 'train'): "
                "extra_configs.trainer.max_epoch: not a setting of lightning.Trainer (did you "
                "mean 'max_epochs'?)")
-    for extra in ([], ["check=true"]):
+    for extra in (["check=true"], []):
         proc = subprocess.run(base + extra, capture_output=True, text=True,
                               env=subprocess_env(), cwd=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
         assert "Traceback" not in proc.stderr
+        if extra:
+            assert not (tmp_path / "outputs").exists(), "a failed check leaves no run folder"
     assert not list(tmp_path.glob("outputs/**/sandbox_state.json")), "a job ran"
     assert not list(tmp_path.glob("outputs/**/iter_0")), "a job ran"
 

@@ -1,8 +1,8 @@
 """`python -m djsandbox [+pipeline=NAME] [key=value ...]`: the Hydra app.
 
 With no pipeline chosen, the embedded `demo` pipeline runs. `check=true` validates the run and
-prints what would run, without running it. Heavy libraries are imported only
-once a job runs, so `--help` and `--cfg job` stay fast.
+prints what would run, without running it. Heavy libraries are imported only once a job runs,
+so `--help` and `--cfg job` stay fast.
 """
 
 from __future__ import annotations

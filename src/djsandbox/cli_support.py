@@ -97,9 +97,11 @@ def _run_and_measure(cfg: DictConfig, single_run: bool,
     if plain.get("check"):
         from .check import check_run
 
-        print(check_run(plain, [Path.cwd()], search_siblings=single_run), end="", flush=True)
-        if single_run:
-            remove_empty_run_folder()
+        try:
+            print(check_run(plain, [Path.cwd()], search_siblings=single_run), end="", flush=True)
+        finally:
+            if single_run:
+                remove_empty_run_folder()
         return None
     if plain.get("hpo_config"):
         if not single_run:
