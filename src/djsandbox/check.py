@@ -66,10 +66,10 @@ def check_run(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool 
             lines.append(f"optimized_metric: {', '.join(keys)}")
     runner = prepare(cfg, base_dirs, search_siblings)
     max_iter = runner.cfg.get("max_iter_num", 1)
+    iterations = "until iter_targets are met" if max_iter == 0 else f"{max_iter} iteration(s)"
     lines.insert(0, f"check: the config is valid; nothing was run. project "
                     f"'{runner.cfg.get('project_name')}', experiment "
-                    f"'{runner.cfg.get('experiment_name')}', "
-                    f"{'until iter_targets are met' if max_iter == 0 else f'{max_iter} iteration(s)'}")
+                    f"'{runner.cfg.get('experiment_name')}', {iterations}")
     lines.insert(1, f"run folder: {runner.work_dir}"
                     + (" (would be resumed)" if runner.cfg.get("resume") else " (not created)"))
     return "\n".join(lines + describe_plan(runner.plan)) + "\n"

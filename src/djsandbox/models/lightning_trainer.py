@@ -1,10 +1,10 @@
-"""The one place that turns a `conf/trainer/` mapping into a Lightning Trainer for model components.
+"""The one place that turns a `conf/trainer/` mapping into a Lightning Trainer (all components).
 
 Every model component (text classifier, captioner, causal LM) logs to a CSV file in its own
 folder and to the run's tracker (wandb, tensorboard) through the same loggers, so curves land in
-the report and the tracker whatever the component. Settings from `conf/trainer/` win over the component's defaults;
-the component's own keys that are Trainer settings too (e.g. `max_epochs`) win over both.
-Their names are checked before the run (`trainer_keys.trainer_problems`).
+the report and the tracker whatever the component. Settings from `conf/trainer/` win over the
+component's defaults; the component's own keys that are Trainer settings too (e.g. `max_epochs`)
+win over both. Their names are checked before the run (`trainer_keys.trainer_problems`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Validation-time check of `trainer` mappings against `lightning.Trainer`'s arguments (stdlib only).
+"""Validation-time check of `trainer` mappings against lightning.Trainer's arguments (stdlib).
 
 `import lightning` costs seconds, so the argument names are read from the installed source
 (`lightning/pytorch/trainer/trainer.py`, parsed with `ast`, once per process): a misspelt key
