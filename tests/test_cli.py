@@ -159,3 +159,97 @@ def test_default_pipeline_is_added_only_when_none_is_chosen():
     assert with_default_pipeline(["+pipeline=x"]) == ["+pipeline=x"]
     assert with_default_pipeline(["pipeline=x"]) == ["+pipeline=x"]
     assert with_default_pipeline(["--help"]) == ["--help"]
+
+
+# -- validate-only mode -----------------------------------------------------------------------
+def _pipelines() -> list[str]:
+    from djsandbox.__main__ import CONF_DIR
+
+    return sorted(p.stem for p in (Path(CONF_DIR) / "pipeline").glob("*.yaml"))
+
+
+def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path):
+    """Both spellings choose the pipeline; no run folder (not even Hydra's) is left behind."""
+    from djsandbox.__main__ import CONF_DIR
+
+    for i, name in enumerate(_pipelines()):
+        choice = [] if name == "demo" else [("pipeline=" if i % 2 else "+pipeline=") + name]
+        if name == "demo_hpo":  # a sweep: its base config is checked, no study is opened
+            choice += ["-m", "hpo=optuna"]
+        proc = subprocess.run([sys.executable, "-m", "djsandbox", *choice, "check=true"],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+        assert proc.returncode == 0, (choice, proc.stderr[-2000:])
+        shipped = yaml.safe_load((Path(CONF_DIR) / "pipeline" / f"{name}.yaml").read_text())
+        assert (f"project '{shipped['project_name']}', experiment "
+                f"'{shipped['experiment_name']}'") in proc.stdout, choice
+        for pipeline in shipped["pipelines"]:
+            assert f"pipeline '{pipeline}'" in proc.stdout
+        assert "TrainModelHook" in proc.stdout and "(not created)" in proc.stdout
+        assert ("-m ignored" in proc.stderr) == ("-m" in choice)
+    assert list(tmp_path.iterdir()) == [], "a check leaves no run folder"
+
+
+def test_misspelt_trainer_key_exits_2_before_any_job(tmp_path):
+    (tmp_path / "conf" / "trainer").mkdir(parents=True)
+    (tmp_path / "conf" / "trainer" / "typo.yaml").write_text(
+        "defaults: [default, _self_]\nmax_epoch: 3\n")
+    base = [sys.executable, "-m", "djsandbox", "trainer=typo",
+            f"hydra.searchpath=[file://{tmp_path / 'conf'}]"]
+    message = ("pipeline 'baseline', execution_job_configs[0] (meta_name 'train'): "
+               "extra_configs.trainer.max_epoch: not a setting of lightning.Trainer (did you "
+               "mean 'max_epochs'?)")
+    for extra in (["check=true"], []):
+        proc = subprocess.run(base + extra, capture_output=True, text=True,
+                              env=subprocess_env(), cwd=tmp_path)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+        if extra:
+            assert not (tmp_path / "outputs").exists(), "a failed check leaves no run folder"
+    assert not list(tmp_path.glob("outputs/**/sandbox_state.json")), "a job ran"
+    assert not list(tmp_path.glob("outputs/**/iter_0")), "a job ran"
+
+
+def test_dj_sandbox_check_prints_the_plan_and_runs_nothing(tmp_path):
+    calls = tmp_path / "calls"
+    ok = write_config(tmp_path / "ok.yaml", {
+        "work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
+        "pipelines": {"p": {"execution_job_configs": [echo("first", calls, value=1)],
+                            "evaluation_job_configs": [echo("second", calls, value=2)]}}})
+    proc = subprocess.run(DJ_SANDBOX + ["--config", str(ok), "--check"], capture_output=True,
+                          text=True, env=subprocess_env(), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pipeline 'p': 2 job(s)" in proc.stdout
+    lines = [line.split() for line in proc.stdout.splitlines() if "EvaluateDataHook" in line]
+    assert lines == [["execution_job_configs[0]", "first", "EvaluateDataHook", "test_echo"],
+                     ["evaluation_job_configs[0]", "second", "EvaluateDataHook", "test_echo"]]
+    bad = write_config(tmp_path / "bad.yaml", {
+        "work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
+        "execution_job_configs": [{**echo("first", calls), "hook": "EvaluateDataHok"}]})
+    proc = subprocess.run(DJ_SANDBOX + ["--config", str(bad), "--check"], capture_output=True,
+                          text=True, env=subprocess_env(), cwd=tmp_path)
+    assert proc.returncode == 2 and "Did you mean 'EvaluateDataHook'?" in proc.stderr
+    assert not calls.exists() and not (tmp_path / "run").exists()
+
+
+def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
+    """Each shipped pipeline, composed and written out as a reference-format file."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from djsandbox import cli
+    from djsandbox.__main__ import CONF_DIR
+    from djsandbox.config import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        for name in _pipelines():
+            cfg = compose("sandbox", overrides=[f"+pipeline={name}",
+                                                f"work_dir={tmp_path / 'run'}"])
+            path = tmp_path / f"{name}.yaml"
+            OmegaConf.save(cfg, path)
+            assert cli.main(["--config", str(path), "--check"]) == 0, name
+            assert "check: the config is valid" in capsys.readouterr().out
+    GlobalHydra.instance().clear()
+    assert not (tmp_path / "run").exists()

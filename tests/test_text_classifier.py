@@ -129,6 +129,39 @@ def test_fast_dev_run_and_custom_keys(tmp_path: Path) -> None:
     assert ev["rows"] == 200 and 0.0 <= ev["accuracy"] <= 1.0
 
 
+def test_trainer_group_settings_and_the_components_own_max_epochs(tmp_path: Path) -> None:
+    """The `trainer` group reaches the Trainer (one builder, make_trainer); the classifier's own
+    `max_epochs` wins over the group's, as the captioner's does."""
+    data = _write(tmp_path / "small.jsonl", _read(TRAIN)[:200])
+    r = tc.train_text_classifier({"dataset_path": str(data), "max_epochs": 2,
+                                  "trainer": {"max_epochs": 1, "gradient_clip_val": 1.0}},
+                                 tmp_path / "run")
+    assert r["epochs"] == 2
+    # the gpu presets' bf16-mixed + gradient clipping (Lightning cannot clip a fused optimizer
+    # then: the classifier falls back to the plain one; on CPU here, the same code path)
+    r = tc.train_text_classifier({"dataset_path": str(data), "max_epochs": 1, "trainer": {
+        "precision": "bf16-mixed", "gradient_clip_val": 1.0}}, tmp_path / "bf16")
+    assert r["epochs"] == 1 and 0 <= r["val_accuracy"] <= 1
+    with pytest.raises(ValueError, match="extra_configs.trainer: expected a mapping"):
+        tc.train_text_classifier({"dataset_path": str(data), "trainer": "cpu"}, tmp_path / "bad")
+
+
+def test_trainer_keys_read_without_import_match_lightning() -> None:
+    import inspect
+
+    import lightning as L
+
+    from djsandbox.models.text_classifier_checks import check_train
+    from djsandbox.models.trainer_keys import trainer_arguments
+
+    assert trainer_arguments() == set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    assert check_train({"trainer": {"max_epochs": 1, "fast_dev_run": True}}) == []
+    assert check_train({"trainer": {"max_epoch": 1}}) == [
+        "trainer.max_epoch: not a setting of lightning.Trainer (did you mean 'max_epochs'?)"]
+    assert check_train({"trainer": "${trainer}"}) == []
+    assert check_train({"trainer": "cpu"})[0].startswith("trainer: got str; expected a mapping")
+
+
 def test_missing_keys_and_files_are_named(tmp_path: Path) -> None:
     rows = _read(TRAIN)[:5]
     del rows[3]["label"]

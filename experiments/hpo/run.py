@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python -m experiments.hpo.run [--quick | --smoke] [--fresh]
 
 The training set is split once into a search part and a dev part. The sweep
-(conf/pipeline/hpo_text.yaml through the sandbox's `+hpo=optuna` sweeper, one training seed)
+(conf/pipeline/hpo_text.yaml through the sandbox's `hpo=optuna` sweeper, one training seed)
 filters the search part at each trial's thresholds, trains, and maximises dev accuracy; the
 test set is never seen during the sweep. Then reeval.yaml trains raw / k-sigma / best-HPO
 models on the search part with the sweep's seed and with held-out seeds, and scores them on

@@ -1,6 +1,6 @@
 """Run study 6's Optuna sweep through the sandbox's Hydra app, and read the stored study.
 
-The sweep is `python -m djsandbox -m +pipeline=hpo_text +hpo=optuna ...` in a subprocess
+The sweep is `python -m djsandbox -m +pipeline=hpo_text hpo=optuna ...` in a subprocess
 (Hydra's multirun owns the process). Its folder holds optuna.db; re-running with the same
 settings continues the study up to the asked number of trials instead of starting over.
 """
@@ -29,7 +29,7 @@ log = logging.getLogger("experiments")
 
 def command(sweep_dir: Path, n_trials: int, sampler_seed: int, overrides: dict[str, Any]) -> list[str]:
     return [sys.executable, "-m", "djsandbox", "-m", "--config-dir", str(CONF_DIR),
-            "+pipeline=hpo_text", "+hpo=optuna", f"hydra.sweep.dir={sweep_dir}",
+            "+pipeline=hpo_text", "hpo=optuna", f"hydra.sweep.dir={sweep_dir}",
             f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.n_trials={n_trials}",
             "hydra.launcher.n_jobs=1",            # one trial at a time: the 2 cores are shared
             "hydra.sweeper.max_failure_rate=1.0",  # a trial that keeps no rows fails; go on

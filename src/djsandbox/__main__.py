@@ -1,7 +1,8 @@
 """`python -m djsandbox [+pipeline=NAME] [key=value ...]`: the Hydra app.
 
-With no pipeline chosen, the embedded `demo` pipeline runs. Heavy libraries are imported only
-once a job runs, so `--help` and `--cfg job` stay fast.
+With no pipeline chosen, the embedded `demo` pipeline runs. `check=true` validates the run and
+prints what would run, without running it. Heavy libraries are imported only once a job runs,
+so `--help` and `--cfg job` stay fast.
 """
 
 from __future__ import annotations
@@ -17,6 +18,28 @@ from .context import register_resolver
 
 CONF_DIR = str(Path(__file__).resolve().parent / "conf")
 DEFAULT_PIPELINE = "demo"
+
+
+def asks_check(argv: list[str]) -> bool:
+    """`check=true` on the command line: validate only (see djsandbox.check)."""
+    return any(a.lstrip("+").lower() in ("check=true", "check=1", "check=yes", "check=on")
+               for a in argv)
+
+
+def quiet_check_run(argv: list[str]) -> list[str]:
+    """For a check: one run (with -m, the sweep's base config: no study is opened or changed),
+    no `.hydra/` folder and no log file in the run folder (logs go to stdout), so that the run
+    folder stays empty and is removed after the check."""
+    if not asks_check(argv):
+        return argv
+    if any(a in ("-m", "--multirun") for a in argv):
+        print("djsandbox: check=true checks one run: -m ignored (the sweep's base config is "
+              "checked)", file=sys.stderr)
+        argv = [a for a in argv if a not in ("-m", "--multirun")]
+    extra = ["hydra.output_subdir=null"]
+    if not any(a.lstrip("+").startswith("hydra/job_logging=") for a in argv):
+        extra.append("hydra/job_logging=stdout")
+    return argv + extra
 
 
 def with_default_pipeline(argv: list[str]) -> list[str]:
@@ -42,7 +65,7 @@ def main(cfg: DictConfig) -> float | list[float] | None:
 def entry() -> None:
     register_configs()
     register_resolver()
-    sys.argv = [sys.argv[0]] + with_default_pipeline(sys.argv[1:])
+    sys.argv = [sys.argv[0]] + quiet_check_run(with_default_pipeline(sys.argv[1:]))
     main()
 
 

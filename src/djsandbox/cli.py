@@ -2,7 +2,8 @@
 
 Relative paths are looked up from the working directory first, then beside the config file.
 With `hpo_config: FILE` (wandb-sweep style) the pipelines run as the trials of an Optuna study.
-`dj-sandbox --list` prints every registered hook and component type.
+`dj-sandbox --list` prints every registered hook and component type; `--check` validates the
+config and prints what would run, without running anything (exit 0 valid, 2 invalid).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="sandbox config in the reference format")
     parser.add_argument("--list", action="store_true", help="list hooks and component types")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the config and print what would run; run nothing")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. resume=true")
     args = parser.parse_args(argv)
     if args.list:
@@ -71,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_reference_config(args.config, args.overrides)
         base_dirs = [Path.cwd(), args.config.resolve().parent]
-        if cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
+        if args.check or cfg.get("check"):
+            from .check import check_run
+
+            print(check_run(cfg, base_dirs), end="", flush=True)
+        elif cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
             from .hpo.reference import run_reference_study
 
             run_reference_study(cfg, base_dirs)

@@ -71,6 +71,21 @@ def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
         raise TrialFailedError(f"{type(exc).__name__}: {exc}") from None
 
 
+def remove_empty_run_folder() -> None:
+    """After a check: remove the run folder Hydra made (and parents it left empty) when nothing
+    was written into it; only empty folders under the working directory are removed."""
+    from hydra.core.hydra_config import HydraConfig
+
+    folder = Path(HydraConfig.get().runtime.output_dir).resolve()
+    cwd = Path.cwd().resolve()
+    while folder != cwd and cwd in folder.parents:
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def _run_and_measure(cfg: DictConfig, single_run: bool,
                      sweeper: str) -> float | list[float] | None:
     from .app import run_sandbox
@@ -79,11 +94,20 @@ def _run_and_measure(cfg: DictConfig, single_run: bool,
     from .plan import build_plan
 
     plain = split_config(cfg)
+    if plain.get("check"):
+        from .check import check_run
+
+        try:
+            print(check_run(plain, [Path.cwd()], search_siblings=single_run), end="", flush=True)
+        finally:
+            if single_run:
+                remove_empty_run_folder()
+        return None
     if plain.get("hpo_config"):
         if not single_run:
             raise ConfigError("hpo_config runs its own Optuna study; do not combine it with a "
                               "Hydra multirun (-m). Use one: `hpo_config=FILE` without -m, or "
-                              "-m with +hpo=optuna and hydra.sweeper.params")
+                              "-m with hpo=optuna and hydra.sweeper.params")
         from .hpo.reference import run_reference_study
 
         run_reference_study(plain, [Path.cwd()], search_siblings=True)

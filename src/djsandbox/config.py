@@ -58,6 +58,8 @@ class SandboxConfig:
     model: Any = None
     trainer: Any = None
     dataset: Any = None
+    # true: compose and validate the run, print what would run, and stop (no job, no state).
+    check: bool = False
 
 
 GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)

@@ -57,13 +57,13 @@ def component_problems(spec: ComponentSpec, extra: dict[str, Any]) -> list[str]:
     given = [k for k in extra if k != "type"]
     problems = [] if spec.keys is None else unknown_keys(given, spec.keys, "extra_configs.",
                                                          f"'{spec.name}'")
-    problems += [f"extra_configs.{key}: missing; '{spec.name}' needs it"
-                 for key in spec.required if extra.get(key) in (None, "")]
-    if not problems:
-        later = deferred_keys(extra)
+    absent = [key for key in spec.required if extra.get(key) in (None, "")]
+    missing = [f"extra_configs.{key}: missing; '{spec.name}' needs it" for key in absent]
+    if not problems:  # with a typo in a key the check would report the wrong thing
+        later = deferred_keys(extra) | set(absent)  # said once, above
         problems += [f"extra_configs.{p}" for p in spec.problems(known(extra))
                      if _key_of(p) not in later]
-    return problems
+    return problems + missing
 
 
 class Hook:

@@ -284,12 +284,9 @@ def study_folder(cfg: dict[str, Any], search_siblings: bool) -> Path:
                          search_siblings) or work_dir
 
 
-def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
-                        search_siblings: bool = False) -> Any:
-    """Run (or continue) the study described by `cfg['hpo_config']`; returns the best trial."""
-    import optuna
-
-    from ..app import run_sandbox
+def study_base(cfg: dict[str, Any], base_dirs: list[Path]) -> tuple[HpoSpec, dict[str, Any]]:
+    """The study of `cfg['hpo_config']` and the run config every trial starts from, both
+    checked (the metric names a job of the plan, every parameter reaches a recipe)."""
     from ..plan import build_plan
 
     spec = load_hpo_config(cfg["hpo_config"], base_dirs)
@@ -297,6 +294,18 @@ def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
     keys = parse_metric_spec(spec.metric)
     check_metric_against_plan(keys, build_plan(base).pipelines)
     check_targets(spec, base, base_dirs)
+    return spec, base
+
+
+def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
+                        search_siblings: bool = False) -> Any:
+    """Run (or continue) the study described by `cfg['hpo_config']`; returns the best trial."""
+    import optuna
+
+    from ..app import run_sandbox
+
+    spec, base = study_base(cfg, base_dirs)
+    keys = parse_metric_spec(spec.metric)
     work_dir = study_folder(cfg, search_siblings)
     work_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{work_dir / STUDY_FILE}"

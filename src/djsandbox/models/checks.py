@@ -8,6 +8,7 @@ from ..shapes import is_mapping
 from ..value_checks import datasets, mappings, number, strings
 from .modelscope_train import missing_modelscope
 from .tiny_lm import tiny_settings
+from .trainer_keys import trainer_problems
 
 TRAIN_KEYS = ("dataset_path", "model_path", "tiny_model", "lora", "text_key", "prompt_key",
               "response_key", "max_seq_length", "batch_size", "lr", "weight_decay",
@@ -17,7 +18,7 @@ LORA_KEYS = ("r", "alpha", "dropout", "target_modules")
 
 def check_hf_train(cfg: dict[str, Any]) -> list[str]:
     problems = datasets(cfg) + strings(cfg, "model_path", "text_key", "prompt_key",
-                                         "response_key") + mappings(cfg, "trainer")
+                                         "response_key") + trainer_problems(cfg.get("trainer"))
     if bool(cfg.get("prompt_key")) != bool(cfg.get("response_key")):
         problems.append("prompt_key: give both prompt_key and response_key (prompt masked "
                         "from the loss) or neither (text_key)")

@@ -1,8 +1,10 @@
-"""One place that turns a `conf/trainer/` mapping into a Lightning Trainer for model components.
+"""The one place that turns a `conf/trainer/` mapping into a Lightning Trainer (all components).
 
-Every model component (captioner, causal LM) logs to a CSV file in its own folder and to the run's
-tracker (wandb, tensorboard) through the same loggers, so curves land in the report and the
-tracker whatever the component. Settings from `conf/trainer/` win over the component's defaults.
+Every model component (text classifier, captioner, causal LM) logs to a CSV file in its own
+folder and to the run's tracker (wandb, tensorboard) through the same loggers, so curves land in
+the report and the tracker whatever the component. Settings from `conf/trainer/` win over the
+component's defaults; the component's own keys that are Trainer settings too (e.g. `max_epochs`)
+win over both. Their names are checked before the run (`trainer_keys.trainer_problems`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 
 
 def trainer_settings(settings: Mapping[str, Any] | None, defaults: Mapping[str, Any] | None = None,
-                     source: str = "extra_configs.trainer") -> dict[str, Any]:
-    """Defaults <- component defaults <- user settings; a non-mapping is a clear error."""
+                     source: str = "extra_configs.trainer",
+                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults <- component defaults <- user settings <- component overrides; a non-mapping is
+    a clear error."""
     if settings is not None and not isinstance(settings, Mapping):
         raise ValueError(f"{source}: expected a mapping of lightning.Trainer arguments "
                          f"(e.g. the `trainer` config group), got {type(settings).__name__}")
-    return {**TRAINER_DEFAULTS, **dict(defaults or {}), **dict(settings or {})}
+    return {**TRAINER_DEFAULTS, **dict(defaults or {}), **dict(settings or {}),
+            **dict(overrides or {})}
 
 
 def log_interval(train_rows: int, batch_size: int) -> int:
@@ -37,14 +42,16 @@ def log_interval(train_rows: int, batch_size: int) -> int:
 
 
 def make_trainer(settings: Mapping[str, Any] | None, out_dir: Path,
-                 defaults: Mapping[str, Any] | None = None) -> Any:
-    """A `lightning.Trainer` writing CSV logs under `out_dir/logs` plus the tracker's loggers."""
+                 defaults: Mapping[str, Any] | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Any:
+    """A `lightning.Trainer` writing CSV logs under `out_dir/logs` (first: `trainer.log_dir`)
+    plus the tracker's loggers; `settings` is the `trainer` group (see `trainer_settings`)."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
     from ..reporting.trackers.active import lightning_loggers
 
-    kwargs = trainer_settings(settings, defaults)
+    kwargs = trainer_settings(settings, defaults, overrides=overrides)
     if "logger" not in kwargs:
         kwargs["logger"] = [CSVLogger(save_dir=str(out_dir), name="logs"),
                             *lightning_loggers(Path(out_dir))]

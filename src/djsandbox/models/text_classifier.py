@@ -8,7 +8,6 @@ checkpoint carries the vocabulary and label names, so evaluation needs nothing e
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader
 
 from djsandbox.evaluation.data_evaluators import macro_f1
+from djsandbox.models.lightning_trainer import log_interval, make_trainer
 from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.models.text_data import (
     UNKNOWN_LABEL,
@@ -30,7 +29,6 @@ from djsandbox.models.text_data import (
     collate_bags,
     read_labelled_jsonl,
 )
-from djsandbox.reporting.trackers.active import lightning_loggers
 
 CHECKPOINT_NAME = "model.ckpt"
 DEFAULT_LR = 0.02
@@ -96,9 +94,15 @@ class TextClassifier(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # fused: one kernel over the large embedding table, about 5x faster per CPU step than the
-        # default loop and numerically the same.
+        # default loop and numerically the same. Lightning cannot clip the gradients of a fused
+        # optimizer under mixed precision (e.g. trainer=gpu: bf16-mixed, gradient_clip_val 1.0):
+        # the default loop then.
+        trainer = self._trainer
+        clips_mixed = trainer is not None and "mixed" in str(trainer.precision) \
+            and bool(trainer.gradient_clip_val)
         return torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay, fused=True
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay,
+            fused=not clips_mixed,
         )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -173,26 +177,18 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
         tokenizer_state=dm.tokenizer.to_dict(),
     )
     has_val = len(dm.val_set) > 0
-    trainer_kwargs: dict[str, Any] = dict(
-        accelerator="cpu",
-        devices=1,
-        deterministic=True,
-        max_epochs=int(cfg.get("max_epochs", 5)),
-        enable_progress_bar=bool(cfg.get("enable_progress_bar", False)),
-        enable_model_summary=False,
-        enable_checkpointing=False,  # one checkpoint, written below
-        # The CSV log stays first (trainer.log_dir); the active tracker's loggers (wandb,
-        # tensorboard) get the same curves.
-        logger=[CSVLogger(save_dir=str(out_dir), name="logs"), *lightning_loggers(out_dir)],
-        default_root_dir=str(out_dir),
-        # Log at least once per epoch even on tiny pools (avoids Lightning's interval warning).
-        log_every_n_steps=max(1, min(10, math.ceil(len(dm.train_set) / dm.batch_size))),
-        num_sanity_val_steps=0,
-    )
+    # Settings: the classifier's defaults <- the `trainer` group (extra_configs.trainer) <- its
+    # own max_epochs and, without a validation split, no validation batches.
+    overrides: dict[str, Any] = {"max_epochs": int(cfg["max_epochs"])} \
+        if cfg.get("max_epochs") is not None else {}
     if not has_val:
-        trainer_kwargs["limit_val_batches"] = 0
-    trainer_kwargs.update(dict(cfg.get("trainer") or {}))
-    trainer = L.Trainer(**trainer_kwargs)
+        overrides["limit_val_batches"] = 0
+    trainer = make_trainer(cfg.get("trainer"), out_dir, {
+        "deterministic": True,
+        "max_epochs": 5,
+        "enable_progress_bar": bool(cfg.get("enable_progress_bar", False)),
+        "log_every_n_steps": log_interval(len(dm.train_set), dm.batch_size),
+    }, overrides)
     with warnings.catch_warnings():
         # With num_workers=0 by design, Lightning's "consider more workers" advice is noise.
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")

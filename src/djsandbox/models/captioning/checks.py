@@ -11,6 +11,7 @@ import os
 from typing import Any, Callable, Mapping
 
 from ...deferred import is_deferred
+from ..trainer_keys import trainer_problems
 from .settings import check_model
 
 
@@ -77,10 +78,7 @@ def check_train(cfg: Mapping[str, Any]) -> list[str]:
     if cfg.get("meta_path") not in (None, "") and cfg.get("dataset_path") not in (None, ""):
         problems.append("dataset_path: set together with meta_path; give one of them (meta_path "
                         "names its images' root itself)")
-    trainer = cfg.get("trainer")
-    if trainer is not None and not is_deferred(trainer) and not isinstance(trainer, Mapping):
-        problems.append(f"trainer: got {type(trainer).__name__}; expected a mapping of "
-                        "lightning.Trainer arguments (the `trainer` config group)")
+    problems += trainer_problems(cfg.get("trainer"), "trainer")
     problems += _number(cfg, "lr", lambda v: v > 0, "a positive number")
     problems += _number(cfg, "weight_decay", lambda v: v >= 0, "a number >= 0")
     problems += _number(cfg, "warmup_ratio", lambda v: 0 <= v < 1, "a number in [0, 1)")

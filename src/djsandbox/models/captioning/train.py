@@ -98,9 +98,8 @@ def _train(cfg: dict[str, Any], settings: dict[str, Any], source: Any, out_dir: 
                                  if cfg.get(k) is not None}
     if not val_set:
         overrides["limit_val_batches"] = 0
-    trainer_cfg = {**dict(cfg.get("trainer") or {}), **overrides}
-    trainer = make_trainer(trainer_cfg, out_dir, {
-        "log_every_n_steps": log_interval(len(train_set), batch_size)})
+    trainer = make_trainer(cfg.get("trainer"), out_dir, {
+        "log_every_n_steps": log_interval(len(train_set), batch_size)}, overrides)
     module = CaptionModule(adapter, lr=float(cfg.get("lr") or defaults["lr"]),
                            weight_decay=float(cfg.get("weight_decay", 0.01)),
                            warmup_ratio=float(cfg.get("warmup_ratio", 0.03)))
