@@ -247,3 +247,14 @@ def test_user_components_get_the_same_key_checking(run_cfg, tmp_path):
         {"hook": "EvaluateDataHook", "meta_name": "ok",
          "extra_configs": {"type": "test_checked", "dataset_path": "d.jsonl", "min_score": 2}}]})
     assert out.context.iterations[0]["anonymous"]["ok"]["res_2"] == 2
+
+
+def test_several_inputs_into_one_mapping_all_count(tmp_path):
+    """Found while merging: once one input had put a deferred value into extra_configs, the
+    next input into the same mapping was dropped, and its required key reported missing."""
+    validate_only(tmp_path, {"execution_job_configs": [
+        echo("a", value="a.jsonl"), echo("b", value="b.jsonl"),
+        {"hook": "DataPoolManipulationHook", "meta_name": "join",
+         "input": {"extra_configs.dataset_path_1": "anonymous.a.res_1",
+                   "extra_configs.dataset_path_2": "anonymous.b.res_1"},
+         "extra_configs": {"type": "data_pool_cartesian_join"}}]})

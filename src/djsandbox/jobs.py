@@ -79,7 +79,7 @@ def _set_dotted(job: dict[str, Any], target: str, value: Any) -> None:
     node = job.get(root)
     if node is None:
         node = job[root] = {}
-    if is_deferred(node):
+    if isinstance(node, str) and is_deferred(node):
         return  # validation: the whole config is known only at run time
     if isinstance(node, str):
         raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node!r}); it is "
