@@ -23,8 +23,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-STATS = ["text_len", "num_words", "alnum_ratio", "special_char_ratio", "char_rep_ratio",
-         "word_rep_ratio", "avg_line_length", "max_line_length"]
+STATS = [
+    "text_len",
+    "num_words",
+    "alnum_ratio",
+    "special_char_ratio",
+    "char_rep_ratio",
+    "word_rep_ratio",
+    "avg_line_length",
+    "max_line_length",
+]
 
 
 def make_dataset(rows: int, path: Path, seed: int = 0) -> None:
@@ -65,20 +73,40 @@ def step(name: str, data: Path, work: Path, fmt: str) -> dict[str, Any]:
     pools = sorted((work / "construction_jsonl").rglob("*.jsonl"))
     three = [p for p in pools if p.stem.endswith("_2")][:3]  # top pools of 3 stats
     if name == "construction":
-        res = construction.run({"dataset_path": str(data), "export_path": str(out),
-                                "export_format": fmt}, out)
+        res = construction.run(
+            {"dataset_path": str(data), "export_path": str(out), "export_format": fmt}, out
+        )
         return {"files": sum(len(v) for v in res.values())}
     if name == "combination":
-        res = combination.run({"dataset_path": [str(p) for p in three], "export_path": str(out),
-                               "export_format": fmt}, out)
+        res = combination.run(
+            {
+                "dataset_path": [str(p) for p in three],
+                "export_path": str(out),
+                "export_format": fmt,
+            },
+            out,
+        )
         return {"files": len(res)}
     if name == "downsampling":
-        res = downsampling.run({"dataset_path": [str(p) for p in three], "export_path": str(out),
-                                "export_format": fmt, "target_num_samples": None}, out)
+        res = downsampling.run(
+            {
+                "dataset_path": [str(p) for p in three],
+                "export_path": str(out),
+                "export_format": fmt,
+                "target_num_samples": None,
+            },
+            out,
+        )
         return {"files": len(res)}
     if name == "merging":
-        res = merging.run({"dataset_path": [str(p) for p in three], "export_path": str(out),
-                           "export_format": fmt}, out)
+        res = merging.run(
+            {
+                "dataset_path": [str(p) for p in three],
+                "export_path": str(out),
+                "export_format": fmt,
+            },
+            out,
+        )
         return {"files": 1}
     raise SystemExit(f"unknown step {name}")
 
@@ -101,8 +129,9 @@ def input_rows(name: str, rows: int, work: Path) -> int:
         return rows
     from djsandbox.data.pools import io
 
-    three = [p for p in sorted((work / "construction_jsonl").rglob("*.jsonl"))
-             if p.stem.endswith("_2")][:3]
+    three = [
+        p for p in sorted((work / "construction_jsonl").rglob("*.jsonl")) if p.stem.endswith("_2")
+    ][:3]
     return sum(io.read_table(p).num_rows for p in three)
 
 
@@ -110,8 +139,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--formats", nargs="+", default=["jsonl", "parquet"])
-    ap.add_argument("--steps", nargs="*", default=["combination", "downsampling", "merging"],
-                    help="steps after construction (which always runs: it makes their input)")
+    ap.add_argument(
+        "--steps",
+        nargs="*",
+        default=["combination", "downsampling", "merging"],
+        help="steps after construction (which always runs: it makes their input)",
+    )
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -134,20 +167,27 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         data = work / "analysed.jsonl"
         if not data.exists():
-            _, _, info = timed_child(["--step", "generate", "--rows", str(rows), "--data", str(data)])
+            _, _, info = timed_child(
+                ["--step", "generate", "--rows", str(rows), "--data", str(data)]
+            )
         size_mb = data.stat().st_size / 2**20
         print(f"<!-- {rows} rows: {size_mb:.0f} MiB of JSONL -->")
         # construction as JSONL first: the other steps take its pools as input
         order = [("construction", f) for f in a.formats] + [
-            (s, f) for s in a.steps for f in a.formats]
+            (s, f) for s in a.steps for f in a.formats
+        ]
         for name, fmt in order:
             n_in = input_rows(name, rows, work)
             shutil.rmtree(work / f"{name}_{fmt}", ignore_errors=True)
             os.sync()  # the previous step's dirty pages are not this step's cost
-            wall, peak, info = timed_child(["--step", name, "--data", str(data), "--work",
-                                            str(work), "--fmt", fmt])
-            print(f"| {rows:,} | {name} | {fmt} | {wall:.1f} | {n_in / wall:,.0f} | {peak:.0f} "
-                  f"| {info['files']} |", flush=True)
+            wall, peak, info = timed_child(
+                ["--step", name, "--data", str(data), "--work", str(work), "--fmt", fmt]
+            )
+            print(
+                f"| {rows:,} | {name} | {fmt} | {wall:.1f} | {n_in / wall:,.0f} | {peak:.0f} "
+                f"| {info['files']} |",
+                flush=True,
+            )
         if a.work is None:
             shutil.rmtree(work)
     if a.work is None:

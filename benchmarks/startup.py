@@ -14,12 +14,21 @@ import sys
 import time
 
 COMMANDS = {
-    "djsandbox --cfg job +pipeline=demo": [sys.executable, "-m", "djsandbox", "--cfg", "job",
-                                           "+pipeline=demo"],
+    "djsandbox --cfg job +pipeline=demo": [
+        sys.executable,
+        "-m",
+        "djsandbox",
+        "--cfg",
+        "job",
+        "+pipeline=demo",
+    ],
     "djsandbox --help": [sys.executable, "-m", "djsandbox", "--help"],
     "dj-sandbox --list": [sys.executable, "-m", "djsandbox.cli", "--list"],
-    "import lightning, data_juicer.core": [sys.executable, "-c",
-                                           "import lightning, data_juicer.core"],
+    "import lightning, data_juicer.core": [
+        sys.executable,
+        "-c",
+        "import lightning, data_juicer.core",
+    ],
 }
 
 

@@ -17,9 +17,26 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 # Top-level module or subpackage of djsandbox -> layer.
 LAYERS: dict[str, int] = {
-    **dict.fromkeys(["errors", "suggest", "shapes", "deferred", "registry", "value_checks",
-                     "paths", "atomic", "run_folders", "redact", "targets", "config", "plan",
-                     "context", "resources"], 0),
+    **dict.fromkeys(
+        [
+            "errors",
+            "suggest",
+            "shapes",
+            "deferred",
+            "registry",
+            "value_checks",
+            "paths",
+            "atomic",
+            "run_folders",
+            "redact",
+            "targets",
+            "config",
+            "plan",
+            "context",
+            "resources",
+        ],
+        0,
+    ),
     **dict.fromkeys(["data", "evaluation", "inference", "models", "reporting"], 1),
     **dict.fromkeys(["catalog", "jobs", "planned_context", "hooks"], 2),
     "validation": 3,
@@ -60,8 +77,10 @@ def imports_of(path: Path, name: str) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     files = {module_name(p): p for p in SRC.rglob("*.py")}
-    return {name: {m for m in imports_of(path, name) if m in files and m != name}
-            for name, path in files.items()}
+    return {
+        name: {m for m in imports_of(path, name) if m in files and m != name}
+        for name, path in files.items()
+    }
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -35,8 +35,11 @@ def main() -> None:
     args = parser.parse_args()
     rows = [json.loads(line) for line in (args.source / "captions.jsonl").open(encoding="utf-8")]
     rows = sorted((r for r in rows if r.get("captions")), key=lambda r: r["id"])
-    chosen = [r for split, n in (("train", args.train), ("test", args.test))
-              for r in pick([r for r in rows if r["split"] == split], n)]
+    chosen = [
+        r
+        for split, n in (("train", args.train), ("test", args.test))
+        for r in pick([r for r in rows if r["split"] == split], n)
+    ]
     (args.dest / "images").mkdir(parents=True, exist_ok=True)
     with (args.dest / "captions.jsonl").open("w", encoding="utf-8") as out:
         for row in chosen:

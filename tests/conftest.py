@@ -26,8 +26,13 @@ def run_cfg(tmp_path: Path):
     from djsandbox.app import run_sandbox
 
     def run(cfg: dict[str, Any], base_dirs: list[Path] | None = None, **extra: Any):
-        full = {"work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
-                "max_iter_num": 1, **cfg, **extra}
+        full = {
+            "work_dir": str(tmp_path / "run"),
+            "plugins": ["sandbox_test_plugins"],
+            "max_iter_num": 1,
+            **cfg,
+            **extra,
+        }
         return run_sandbox(full, base_dirs or [tmp_path])
 
     return run
@@ -40,20 +45,30 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-def heavy_modules_after(args: list[str], modules: tuple[str, ...], cwd: Path) -> tuple[list[str], str]:
+def heavy_modules_after(
+    args: list[str], modules: tuple[str, ...], cwd: Path
+) -> tuple[list[str], str]:
     """Run `python -m djsandbox ARGS` in a subprocess; (heavy modules it imported, stdout)."""
     import subprocess
 
-    probe = ("import sys, runpy\n"
-             "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
-             "try:\n"
-             "    runpy.run_module('djsandbox', run_name='__main__')\n"
-             "except SystemExit:\n"
-             "    pass\n"
-             f"heavy = [m for m in {modules!r} if m in sys.modules]\n"
-             "print('HEAVY=' + ','.join(heavy))\n")
-    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
-                         env=subprocess_env(), cwd=cwd, check=True).stdout
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['djsandbox'] + sys.argv[1:]\n"
+        "try:\n"
+        "    runpy.run_module('djsandbox', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"heavy = [m for m in {modules!r} if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=cwd,
+        check=True,
+    ).stdout
     heavy = out.rsplit("HEAVY=", 1)[1].strip()
     return (heavy.split(",") if heavy else []), out
 
@@ -62,8 +77,9 @@ def _strip_study_log_filters() -> None:
     import logging
 
     for handler in logging.getLogger().handlers:
-        handler.filters[:] = [f for f in handler.filters
-                              if getattr(f, "__name__", "") != "_quiet_libraries"]
+        handler.filters[:] = [
+            f for f in handler.filters if getattr(f, "__name__", "") != "_quiet_libraries"
+        ]
 
 
 @pytest.fixture(autouse=True)

@@ -44,13 +44,18 @@ class StubServer:
     def reply(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         import torch
 
-        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                  tokenize=False)
+        text = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
         ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
         with self._lock, torch.no_grad():
-            out = self.model.generate(**ids, max_new_tokens=max_tokens, do_sample=False,
-                                      pad_token_id=self.tokenizer.pad_token_id)
-        return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+            out = self.model.generate(
+                **ids,
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        return self.tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
     def app(self) -> Any:
         app = FastAPI()
@@ -79,15 +84,24 @@ class StubServer:
             finally:
                 with self._lock:
                     self.in_flight -= 1
-            return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
-                    "created": int(time.time()), "model": body.get("model", "tiny"),
-                    "choices": [{"index": 0, "finish_reason": "length",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+            return {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "tiny"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "length",
+                        "message": {"role": "assistant", "content": text},
+                    }
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            }
 
         return app
 
-    def __enter__(self) -> "StubServer":
+    def __enter__(self) -> StubServer:
         import uvicorn
 
         self._load()
@@ -95,8 +109,9 @@ class StubServer:
         sock.bind(("127.0.0.1", 0))  # a free port, held until uvicorn takes it over
         port = sock.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app(), log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:

@@ -56,7 +56,9 @@ def sleep(cfg: dict[str, Any], out_dir: Path) -> float:
     return float(cfg.get("seconds", 0))
 
 
-@register("DataEvaluator", "test_counter", "counts its calls in cfg['counter'] and returns the count")
+@register(
+    "DataEvaluator", "test_counter", "counts its calls in cfg['counter'] and returns the count"
+)
 def counter(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     _log(cfg)
     path = Path(cfg["counter"])
@@ -70,7 +72,8 @@ def shout(cfg: dict[str, Any], out_dir: Path) -> str:
     import json
 
     key = cfg.get("infer_res_key", "response")
-    rows = [json.loads(line) for line in open(cfg["dataset_path"], encoding="utf-8")]
+    with open(cfg["dataset_path"], encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     with open(cfg["export_path"], "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps({**row, key: row["text"].upper() + "!!"}) + "\n")
@@ -81,8 +84,14 @@ def _check_min_score(cfg: dict[str, Any]) -> list[str]:
     return [] if cfg.get("min_score", 0) >= 0 else ["min_score: expected >= 0"]
 
 
-@register("DataEvaluator", "test_checked", "a user component with declared keys and a check",
-          results=2, keys=("dataset_path", "min_score"), required=("dataset_path",),
-          check=_check_min_score)
+@register(
+    "DataEvaluator",
+    "test_checked",
+    "a user component with declared keys and a check",
+    results=2,
+    keys=("dataset_path", "min_score"),
+    required=("dataset_path",),
+    check=_check_min_score,
+)
 def checked(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
     return cfg["dataset_path"], cfg.get("min_score", 0)

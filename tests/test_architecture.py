@@ -15,7 +15,9 @@ MAX_MODULE_LINES = 400
 
 
 def _import_graph():
-    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "scripts" / "import_graph.py")
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", ROOT / "scripts" / "import_graph.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -27,16 +29,23 @@ def test_no_import_cycles_and_no_upward_imports():
 
 def test_the_measurement_can_fail(tmp_path, monkeypatch):
     graph = _import_graph()
-    edges = {"djsandbox.a": {"djsandbox.b"}, "djsandbox.b": {"djsandbox.a"},
-             "djsandbox.paths": {"djsandbox.runner"}, "djsandbox.runner": set()}
+    edges = {
+        "djsandbox.a": {"djsandbox.b"},
+        "djsandbox.b": {"djsandbox.a"},
+        "djsandbox.paths": {"djsandbox.runner"},
+        "djsandbox.runner": set(),
+    }
     assert graph.cycles(edges) == [["djsandbox.a", "djsandbox.b"]]
-    assert graph.upward_imports({"djsandbox.paths": {"djsandbox.runner"},
-                                 "djsandbox.runner": set()}) == [
-        "djsandbox.paths (layer 0) imports djsandbox.runner (layer 4)"]
+    assert graph.upward_imports(
+        {"djsandbox.paths": {"djsandbox.runner"}, "djsandbox.runner": set()}
+    ) == ["djsandbox.paths (layer 0) imports djsandbox.runner (layer 4)"]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "src" / "djsandbox").rglob("*.py")),
-                         ids=lambda p: str(p.relative_to(ROOT / "src")))
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "src" / "djsandbox").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(ROOT / "src")),
+)
 def test_modules_stay_small(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_MODULE_LINES, f"{path.name}: {lines} lines; split it by concern"

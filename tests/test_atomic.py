@@ -42,28 +42,32 @@ def test_pools_recipes_and_converter_outputs_get_the_umask_mode(tmp_path: Path, 
     assert _mode(out) == 0o644
 
 
-def test_atomic_files_are_all_or_nothing_and_leave_no_temporaries(tmp_path: Path, umask_022) -> None:
+def test_atomic_files_are_all_or_nothing_and_leave_no_temporaries(
+    tmp_path: Path, umask_022
+) -> None:
     old = tmp_path / "a.txt"
     old.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_open([old, tmp_path / "sub" / "b.txt"]) as (a, b):
-            a.write("new")
-            b.write("new")
-            raise RuntimeError("writer failed")
-    assert old.read_text() == "old" and sorted(p.name for p in tmp_path.rglob("*")) == ["a.txt", "sub"]
+    with pytest.raises(RuntimeError), atomic_open([old, tmp_path / "sub" / "b.txt"]) as (a, b):
+        a.write("new")
+        b.write("new")
+        raise RuntimeError("writer failed")
+    assert old.read_text() == "old" and sorted(p.name for p in tmp_path.rglob("*")) == [
+        "a.txt",
+        "sub",
+    ]
     assert _mode(atomic_write_bytes(tmp_path / "c.bin", b"\x00")) == 0o644
     assert _mode(atomic_write_text(old, "newer")) == 0o644 and old.read_text() == "newer"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "c.bin", "sub"]
 
 
 def test_atomic_paths_give_writers_the_real_name_and_replace_folders_only_when_asked(
-        tmp_path: Path, umask_022) -> None:
+    tmp_path: Path, umask_022
+) -> None:
     target = tmp_path / "scores.jsonl"
     target.mkdir()
-    with pytest.raises(OSError):
-        with atomic_paths([target]) as (tmp,):
-            assert tmp.name == "scores.jsonl" and tmp.parent != tmp_path
-            tmp.write_text("x")  # a file cannot silently replace a folder
+    with pytest.raises(OSError), atomic_paths([target]) as (tmp,):
+        assert tmp.name == "scores.jsonl" and tmp.parent != tmp_path
+        tmp.write_text("x")  # a file cannot silently replace a folder
     assert target.is_dir()
     with atomic_paths([target], replace_any=True) as (tmp,):
         tmp.mkdir()

@@ -20,8 +20,17 @@ from djsandbox.models.captioning.templates import INTERNVL2_SYSTEM_MESSAGE, get_
 
 DATA = Path(__file__).parent / "data"
 IMAGES = DATA / "clipart_images"
-METRIC_KEYS = {"BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr",
-               "avg_score", "caption_score"}
+METRIC_KEYS = {
+    "BLEU_1",
+    "BLEU_2",
+    "BLEU_3",
+    "BLEU_4",
+    "METEOR",
+    "ROUGE_L",
+    "CIDEr",
+    "avg_score",
+    "caption_score",
+}
 FAST = {"batch_size": 8, "val_ratio": 0.2}
 
 
@@ -41,18 +50,26 @@ def internvl_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for line in (DATA / "clipart_sample.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             for i, caption in enumerate(row["captions"]):
-                fh.write(json.dumps({"id": f"{row['id']}_{i}", "image": Path(row["image"]).name,
-                                     "conversations": [
-                                         {"from": "human", "value": DEFAULT_CAPTION_PROMPT},
-                                         {"from": "gpt", "value": caption}]}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": f"{row['id']}_{i}",
+                            "image": Path(row["image"]).name,
+                            "conversations": [
+                                {"from": "human", "value": DEFAULT_CAPTION_PROMPT},
+                                {"from": "gpt", "value": caption},
+                            ],
+                        }
+                    )
+                    + "\n"
+                )
     return path
 
 
 @pytest.fixture(scope="module")
 def meta(internvl_jsonl: Path) -> str:
     out = internvl_jsonl.parent / "meta"
-    return run_coco_caption_meta({"dataset_path": str(internvl_jsonl), "root": str(IMAGES)},
-                                 out)[0]
+    return run_coco_caption_meta({"dataset_path": str(internvl_jsonl), "root": str(IMAGES)}, out)[0]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +85,9 @@ def test_images_of_the_sample_are_present() -> None:
     assert all((IMAGES / Path(r["image"]).name).is_file() for r in rows)
 
 
-def test_tiny_captioner_learns_saves_and_scores(trained: tuple[str, dict], internvl_jsonl: Path,
-                                                tmp_path: Path) -> None:
+def test_tiny_captioner_learns_saves_and_scores(
+    trained: tuple[str, dict], internvl_jsonl: Path, tmp_path: Path
+) -> None:
     from djsandbox.models.captioning.evaluate import run_evaluate
 
     checkpoint, metrics = trained
@@ -79,18 +97,27 @@ def test_tiny_captioner_learns_saves_and_scores(trained: tuple[str, dict], inter
     assert metrics["last_train_loss"] < metrics["first_train_loss"] - 0.5
     assert metrics["val_loss"] is not None and math.isfinite(metrics["val_loss"])
 
-    result = run_evaluate({"checkpoint": checkpoint, "dataset_path": str(internvl_jsonl),
-                           "image_root": str(IMAGES), "max_new_tokens": 12}, tmp_path)
-    assert METRIC_KEYS <= set(result)
+    result = run_evaluate(
+        {
+            "checkpoint": checkpoint,
+            "dataset_path": str(internvl_jsonl),
+            "image_root": str(IMAGES),
+            "max_new_tokens": 12,
+        },
+        tmp_path,
+    )
+    assert set(result) >= METRIC_KEYS
     assert result["rows"] == 30  # one item per image, all its captions as references
     assert result["tokenizer"] == "ptb" and "SPICE" in result["note"]
     for key in METRIC_KEYS - {"CIDEr", "avg_score"}:
         assert 0.0 <= result[key] <= 1.0, key
-    seven = [result[k] for k in ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L",
-                                 "CIDEr")]
+    seven = [
+        result[k] for k in ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
+    ]
     assert result["avg_score"] == pytest.approx(sum(seven) / 7)
     assert result["caption_score"] == pytest.approx(
-        (result["BLEU_4"] + result["METEOR"] + result["ROUGE_L"] + result["CIDEr"] / 10) / 4)
+        (result["BLEU_4"] + result["METEOR"] + result["ROUGE_L"] + result["CIDEr"] / 10) / 4
+    )
     # On its own training images the model must beat zero overlap.
     assert result["BLEU_1"] > 0 and result["ROUGE_L"] > 0
     rows = [json.loads(x) for x in Path(result["predictions_path"]).read_text().splitlines()]
@@ -118,9 +145,16 @@ def test_hf_format_folder_loads_through_model_path(internvl_jsonl: Path, tmp_pat
     folder = tmp_path / "hf_tiny"
     adapter.model.save_pretrained(str(folder))
     adapter.tokenizer.save_pretrained(str(folder))
-    checkpoint, metrics = run_train({"dataset_path": str(internvl_jsonl), "image_root": str(IMAGES),
-                                     "model": {"path": str(folder)},
-                                     "trainer": {"fast_dev_run": True}, **FAST}, tmp_path / "run")
+    checkpoint, metrics = run_train(
+        {
+            "dataset_path": str(internvl_jsonl),
+            "image_root": str(IMAGES),
+            "model": {"path": str(folder)},
+            "trainer": {"fast_dev_run": True},
+            **FAST,
+        },
+        tmp_path / "run",
+    )
     assert metrics["steps"] == 1
     saved = json.loads((Path(checkpoint) / "djsandbox_caption.json").read_text())
     assert saved["kind"] == "hf" and saved["template"] == "plain"
@@ -137,38 +171,53 @@ def test_lora_trains_only_the_language_model(meta: str, tmp_path: Path) -> None:
     assert trainable and all("lora_" in n and "language_model" in n for n in trainable)
 
     model = {"lora": {"r": 4, "alpha": 8}, "freeze_vision": True, "freeze_projector": True}
-    checkpoint, metrics = run_train({"meta_path": meta, "model": model, "max_steps": 2, **FAST},
-                                    tmp_path)
+    checkpoint, metrics = run_train(
+        {"meta_path": meta, "model": model, "max_steps": 2, **FAST}, tmp_path
+    )
     assert metrics["steps"] == 2 and 0 < metrics["trainable_params"] < 50_000
     assert (Path(checkpoint) / "lora_adapter" / "adapter_config.json").is_file()
     config = json.loads((Path(checkpoint) / "config.json").read_text())
     assert config["model_type"] == "internvl"  # merged: a plain model the evaluator loads
 
 
-def test_structures_of_meta_paths_keep_their_shape(meta: str, internvl_jsonl: Path,
-                                                   tmp_path: Path) -> None:
+def test_structures_of_meta_paths_keep_their_shape(
+    meta: str, internvl_jsonl: Path, tmp_path: Path
+) -> None:
     from djsandbox.models.captioning.evaluate import run_evaluate
     from djsandbox.models.captioning.train import run_train
 
-    checkpoints, metrics = run_train({"meta_path": {"text_len": [meta, meta]}, "max_steps": 1,
-                                      **FAST}, tmp_path / "train")
+    checkpoints, metrics = run_train(
+        {"meta_path": {"text_len": [meta, meta]}, "max_steps": 1, **FAST}, tmp_path / "train"
+    )
     assert set(checkpoints) == {"text_len"} and len(checkpoints["text_len"]) == 2
     assert checkpoints["text_len"][0] != checkpoints["text_len"][1]
     assert metrics["text_len"][1]["steps"] == 1
-    scores = run_evaluate({"checkpoint": checkpoints, "dataset_path": str(internvl_jsonl),
-                           "image_root": str(IMAGES), "max_rows": 4, "max_new_tokens": 4},
-                          tmp_path / "eval")
+    scores = run_evaluate(
+        {
+            "checkpoint": checkpoints,
+            "dataset_path": str(internvl_jsonl),
+            "image_root": str(IMAGES),
+            "max_rows": 4,
+            "max_new_tokens": 4,
+        },
+        tmp_path / "eval",
+    )
     assert [s["rows"] for s in scores["text_len"]] == [4, 4]
-    assert METRIC_KEYS <= set(scores["text_len"][0])
+    assert set(scores["text_len"][0]) >= METRIC_KEYS
 
 
 # ------------------------------------------------------- remote-code (InternVL2) side, no weights
 
 
-@pytest.mark.parametrize("size,name,stop", [("1B", "Hermes-2", "<|im_end|>"),
-                                            ("2B", "internlm2-chat", "<|im_end|>"),
-                                            ("4B", "phi3-chat", "<|end|>"),
-                                            ("26B", "internlm2-chat", "<|im_end|>")])
+@pytest.mark.parametrize(
+    "size,name,stop",
+    [
+        ("1B", "Hermes-2", "<|im_end|>"),
+        ("2B", "internlm2-chat", "<|im_end|>"),
+        ("4B", "phi3-chat", "<|end|>"),
+        ("26B", "internlm2-chat", "<|im_end|>"),
+    ],
+)
 def test_templates_per_size(size: str, name: str, stop: str) -> None:
     from djsandbox.models.captioning.loaders import choose_template
 
@@ -190,8 +239,10 @@ def test_plain_template_and_explicit_choice() -> None:
     plain = get_template("plain")
     assert plain.prompt("Q") == "Q\n" and plain.answer("a cat", "</s>") == "a cat</s>"
     # the user's template wins over a saved one and over the size's default
-    assert choose_template({"template": "phi3-chat", "size": "2B"}, {"template": "plain"},
-                           None) == "phi3-chat"
+    assert (
+        choose_template({"template": "phi3-chat", "size": "2B"}, {"template": "plain"}, None)
+        == "phi3-chat"
+    )
     assert choose_template({"size": "tiny"}, {"template": "Hermes-2"}, None) == "Hermes-2"
 
 
@@ -201,23 +252,42 @@ def test_chat_template_masks_everything_but_the_caption() -> None:
 
     tokenizer = train_word_tokenizer(["a red apple", "caption it", "system user assistant"])
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
-    adapter = CaptionAdapter(None, tokenizer, get_template("internlm2-chat"), "remote",
-                             {"max_seq_length": 256, "system_message": "system"}, 4)
+    adapter = CaptionAdapter(
+        None,
+        tokenizer,
+        get_template("internlm2-chat"),
+        "remote",
+        {"max_seq_length": 256, "system_message": "system"},
+        4,
+    )
     batch = adapter.encode(["<image>\ncaption it", "caption it"], ["a red apple", "apple"])
     ids, labels = batch["input_ids"], batch["labels"]
     prompt = adapter.prompt_ids("caption it")
-    assert (labels[0, :len(prompt)] == IGNORE_INDEX).all()
+    assert (labels[0, : len(prompt)] == IGNORE_INDEX).all()
     assert tokenizer.decode(labels[0][labels[0] != IGNORE_INDEX]) == "a red apple <|im_end|>"
     assert tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>") in ids[0].tolist()
     assert ids[0].tolist().count(tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")) == 4
-    assert adapter.stop_ids() == sorted({tokenizer.eos_token_id,
-                                         tokenizer.convert_tokens_to_ids("<|im_end|>")})
-    short = CaptionAdapter(None, tokenizer, get_template("internlm2-chat"), "remote",
-                           {"max_seq_length": len(prompt) + 1, "system_message": "system"}, 4)
+    assert adapter.stop_ids() == sorted(
+        {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")}
+    )
+    short = CaptionAdapter(
+        None,
+        tokenizer,
+        get_template("internlm2-chat"),
+        "remote",
+        {"max_seq_length": len(prompt) + 1, "system_message": "system"},
+        4,
+    )
     assert (short.encode(["caption it"], ["a red apple"])["labels"] != IGNORE_INDEX).sum() == 1
     with pytest.raises(ValueError, match="max_seq_length"):
-        CaptionAdapter(None, tokenizer, get_template("internlm2-chat"), "remote",
-                       {"max_seq_length": 3, "system_message": None}, 4).encode(["q"], ["a"])
+        CaptionAdapter(
+            None,
+            tokenizer,
+            get_template("internlm2-chat"),
+            "remote",
+            {"max_seq_length": 3, "system_message": None},
+            4,
+        ).encode(["q"], ["a"])
 
 
 def test_model_path_errors_are_clear(tmp_path: Path, meta: str) -> None:
@@ -228,9 +298,14 @@ def test_model_path_errors_are_clear(tmp_path: Path, meta: str) -> None:
         model_kind(tmp_path / "missing")
     with pytest.raises(ValueError, match="no config.json"):
         model_kind(tmp_path)
-    (tmp_path / "config.json").write_text(json.dumps({
-        "model_type": "internvl_chat", "auto_map": {
-            "AutoModel": "modeling_internvl_chat.InternVLChatModel"}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "internvl_chat",
+                "auto_map": {"AutoModel": "modeling_internvl_chat.InternVLChatModel"},
+            }
+        )
+    )
     with pytest.raises(ValueError, match="modeling_internvl_chat.py is missing"):
         model_kind(tmp_path)
     (tmp_path / "modeling_internvl_chat.py").write_text("# remote code\n")
@@ -239,33 +314,75 @@ def test_model_path_errors_are_clear(tmp_path: Path, meta: str) -> None:
     with pytest.raises(ValueError, match="expected an InternVL model"):
         model_kind(tmp_path)
     with pytest.raises(ValueError, match=r"model\.path: folder .* does not exist"):
-        run_train({"meta_path": meta, "model": {"size": "2B", "path": str(tmp_path / "nope")}},
-                  tmp_path / "run")
+        run_train(
+            {"meta_path": meta, "model": {"size": "2B", "path": str(tmp_path / "nope")}},
+            tmp_path / "run",
+        )
 
 
 # ------------------------------------------------------------------------ checks and catalog
 
 
 def test_checks_name_the_bad_keys() -> None:
-    problems = check_train({"meta_path": ["a.json", ""], "batch_size": 0, "lr": "fast",
-                            "val_ratio": 1.5, "trainer": "cpu", "max_steps": 0,
-                            "model": {"size": "3B", "bogus": 1, "lora": {"r": -1},
-                                      "tiny": {"text_layers": 0}, "template": "chatgpt"}})
+    problems = check_train(
+        {
+            "meta_path": ["a.json", ""],
+            "batch_size": 0,
+            "lr": "fast",
+            "val_ratio": 1.5,
+            "trainer": "cpu",
+            "max_steps": 0,
+            "model": {
+                "size": "3B",
+                "bogus": 1,
+                "lora": {"r": -1},
+                "tiny": {"text_layers": 0},
+                "template": "chatgpt",
+            },
+        }
+    )
     keys = {p.split(":", 1)[0] for p in problems}
-    assert {"meta_path", "batch_size", "lr", "val_ratio", "trainer", "max_steps", "model.size",
-            "model.bogus", "model.lora.r", "model.tiny.text_layers", "model.template"} <= keys
+    assert {
+        "meta_path",
+        "batch_size",
+        "lr",
+        "val_ratio",
+        "trainer",
+        "max_steps",
+        "model.size",
+        "model.bogus",
+        "model.lora.r",
+        "model.tiny.text_layers",
+        "model.template",
+    } <= keys
     assert check_train({"meta_path": "${ctx:p.meta.res_1}", "model": {"size": "tiny"}}) == []
     assert any(p.startswith("model.path:") for p in check_train({"model": {"size": "1B"}}))
-    assert any(p.startswith("model.path:") and "does not exist" in p
-               for p in check_train({"model": {"size": "1B", "path": "/no/such/weights"}}))
-    assert check_evaluate({"checkpoint": "ckpt", "dataset_path": "t.jsonl",
-                           "model": {"size": "2B"}}) == []  # the evaluator loads the checkpoint
-    assert any(p.startswith("dataset_path:") for p in check_train(
-        {"meta_path": "m.json", "dataset_path": "d.jsonl"}))
-    problems = check_evaluate({"checkpoint": {"a": [""]}, "dataset_path": ["x", "y"],
-                               "max_new_tokens": 0, "num_beams": 1.5})
-    assert {p.split(":", 1)[0] for p in problems} == {"checkpoint", "dataset_path",
-                                                       "max_new_tokens", "num_beams"}
+    assert any(
+        p.startswith("model.path:") and "does not exist" in p
+        for p in check_train({"model": {"size": "1B", "path": "/no/such/weights"}})
+    )
+    assert (
+        check_evaluate({"checkpoint": "ckpt", "dataset_path": "t.jsonl", "model": {"size": "2B"}})
+        == []
+    )  # the evaluator loads the checkpoint
+    assert any(
+        p.startswith("dataset_path:")
+        for p in check_train({"meta_path": "m.json", "dataset_path": "d.jsonl"})
+    )
+    problems = check_evaluate(
+        {
+            "checkpoint": {"a": [""]},
+            "dataset_path": ["x", "y"],
+            "max_new_tokens": 0,
+            "num_beams": 1.5,
+        }
+    )
+    assert {p.split(":", 1)[0] for p in problems} == {
+        "checkpoint",
+        "dataset_path",
+        "max_new_tokens",
+        "num_beams",
+    }
 
 
 def test_bad_input_files_fail_with_the_file_named(tmp_path: Path) -> None:

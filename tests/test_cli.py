@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from conftest import heavy_modules_after, subprocess_env
 
 DJ_SANDBOX = [sys.executable, "-m", "djsandbox.cli"]
@@ -23,24 +22,41 @@ def write_config(path: Path, cfg: dict) -> Path:
 
 
 def echo(meta: str, calls: Path, **extra) -> dict:
-    return {"hook": "EvaluateDataHook", "meta_name": meta,
-            "extra_configs": {"type": "test_echo", "calls": str(calls), "name": meta, **extra}}
+    return {
+        "hook": "EvaluateDataHook",
+        "meta_name": meta,
+        "extra_configs": {"type": "test_echo", "calls": str(calls), "name": meta, **extra},
+    }
 
 
 def test_list_prints_every_hook_and_factory():
-    out = subprocess.run(DJ_SANDBOX + ["--list"], capture_output=True, text=True, check=True,
-                         env=subprocess_env()).stdout
-    for name in ("ProbeViaAnalyzerHook", "RefineRecipeViaKSigmaHook", "EvaluateModelHook",
-                 "DataPoolManipulator types:", "data_pool_cartesian_join", "text_classifier",
-                 "not available yet"):
+    out = subprocess.run(
+        DJ_SANDBOX + ["--list"], capture_output=True, text=True, check=True, env=subprocess_env()
+    ).stdout
+    for name in (
+        "ProbeViaAnalyzerHook",
+        "RefineRecipeViaKSigmaHook",
+        "EvaluateModelHook",
+        "DataPoolManipulator types:",
+        "data_pool_cartesian_join",
+        "text_classifier",
+        "not available yet",
+    ):
         assert name in out
 
 
 def test_config_error_exits_nonzero_with_one_message(tmp_path):
-    cfg = write_config(tmp_path / "bad.yaml", {"execution_job_configs": [
-        {"hook": "TrainModelHok", "meta_name": "train"}]})
-    proc = subprocess.run(DJ_SANDBOX + ["--config", str(cfg)], capture_output=True, text=True,
-                          env=subprocess_env(), cwd=tmp_path)
+    cfg = write_config(
+        tmp_path / "bad.yaml",
+        {"execution_job_configs": [{"hook": "TrainModelHok", "meta_name": "train"}]},
+    )
+    proc = subprocess.run(
+        DJ_SANDBOX + ["--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "execution_job_configs[0] (meta_name 'train'): hook" in proc.stderr
     assert "Did you mean 'TrainModelHook'?" in proc.stderr
@@ -49,8 +65,13 @@ def test_config_error_exits_nonzero_with_one_message(tmp_path):
 
 def test_unknown_top_level_key_is_named(tmp_path):
     cfg = write_config(tmp_path / "bad.yaml", {"project_nam": "x", "execution_job_configs": []})
-    proc = subprocess.run(DJ_SANDBOX + ["--config", str(cfg)], capture_output=True, text=True,
-                          env=subprocess_env(), cwd=tmp_path)
+    proc = subprocess.run(
+        DJ_SANDBOX + ["--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "'project_nam' (did you mean 'project_name'?)" in proc.stderr
 
 
@@ -64,23 +85,43 @@ def _state(work: Path) -> dict:
 def test_kill_9_loses_no_finished_job_and_resume_reruns_the_interrupted_one(tmp_path):
     calls = tmp_path / "calls.log"
     work = tmp_path / "run"
-    cfg = write_config(tmp_path / "sandbox.yaml", {
-        "project_name": "kill-test", "work_dir": str(work), "plugins": ["sandbox_test_plugins"],
-        "vars": {"sleep": 120},
-        "execution_job_configs": [
-            echo("first", calls, value=1),
-            {"hook": "EvaluateDataHook", "meta_name": "slow",
-             "extra_configs": {"type": "test_sleep", "seconds": "${vars.sleep}",
-                               "calls": str(calls), "name": "slow"}},
-            echo("last", calls, value=3)]})
-    proc = subprocess.Popen(DJ_SANDBOX + ["--config", str(cfg)], env=subprocess_env(),
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cfg = write_config(
+        tmp_path / "sandbox.yaml",
+        {
+            "project_name": "kill-test",
+            "work_dir": str(work),
+            "plugins": ["sandbox_test_plugins"],
+            "vars": {"sleep": 120},
+            "execution_job_configs": [
+                echo("first", calls, value=1),
+                {
+                    "hook": "EvaluateDataHook",
+                    "meta_name": "slow",
+                    "extra_configs": {
+                        "type": "test_sleep",
+                        "seconds": "${vars.sleep}",
+                        "calls": str(calls),
+                        "name": "slow",
+                    },
+                },
+                echo("last", calls, value=3),
+            ],
+        },
+    )
+    proc = subprocess.Popen(
+        DJ_SANDBOX + ["--config", str(cfg)],
+        env=subprocess_env(),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         jobs = _state(work).get("jobs", {})
         started = calls.exists() and "slow" in calls.read_text().split()  # inside the component
-        if started and any(j.get("meta_name") == "slow" and j.get("status") == "running"
-                           for j in jobs.values()):
+        if started and any(
+            j.get("meta_name") == "slow" and j.get("status") == "running" for j in jobs.values()
+        ):
             break
         time.sleep(0.1)
     else:
@@ -92,12 +133,20 @@ def test_kill_9_loses_no_finished_job_and_resume_reruns_the_interrupted_one(tmp_
     first = next(j for j in before["jobs"].values() if j["meta_name"] == "first")
     assert first["status"] == "done"
 
-    subprocess.run(DJ_SANDBOX + ["--config", str(cfg), "resume=true", "vars.sleep=0"],
-                   env=subprocess_env(), cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        DJ_SANDBOX + ["--config", str(cfg), "resume=true", "vars.sleep=0"],
+        env=subprocess_env(),
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     after = _state(work)
     statuses = {j["meta_name"]: j for j in after["jobs"].values()}
-    assert {k: v["status"] for k, v in statuses.items()} == {"first": "done", "slow": "done",
-                                                             "last": "done"}
+    assert {k: v["status"] for k, v in statuses.items()} == {
+        "first": "done",
+        "slow": "done",
+        "last": "done",
+    }
     assert statuses["first"]["finished"] == first["finished"], "finished job was rerun"
     assert calls.read_text().split() == ["first", "slow", "slow", "last"]
     assert after["context"]["iterations"][0]["anonymous"]["slow"] == {"res_1": 0.0}
@@ -118,15 +167,31 @@ def test_multirun_runs_each_override(tmp_path):
         "# @package _global_\nproject_name: mr\nplugins: [sandbox_test_plugins]\n"
         "vars: {value: 1}\nexecution_job_configs:\n"
         "  - {hook: EvaluateDataHook, meta_name: e, extra_configs: {type: test_echo, "
-        "value: '${vars.value}'}}\n")
-    proc = subprocess.run([sys.executable, "-m", "djsandbox", "-m", "+pipeline=echo",
-                           "vars.value=1,2", f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
-                          capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+        "value: '${vars.value}'}}\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "djsandbox",
+            "-m",
+            "+pipeline=echo",
+            "vars.value=1,2",
+            f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    states = sorted((tmp_path / "outputs" / "mr").glob("*/multirun_*/*/sandbox_state.json")) or \
-        sorted((tmp_path / "outputs" / "mr").glob("**/sandbox_state.json"))
-    values = sorted(json.loads(p.read_text())["context"]["iterations"][0]["anonymous"]["e"]["res_1"]
-                    for p in states)
+    states = sorted(
+        (tmp_path / "outputs" / "mr").glob("*/multirun_*/*/sandbox_state.json")
+    ) or sorted((tmp_path / "outputs" / "mr").glob("**/sandbox_state.json"))
+    values = sorted(
+        json.loads(p.read_text())["context"]["iterations"][0]["anonymous"]["e"]["res_1"]
+        for p in states
+    )
     assert values == [1, 2]
 
 
@@ -139,14 +204,21 @@ def test_hydra_resume_true_continues_the_newest_run(tmp_path):
         f"  - {{hook: EvaluateDataHook, meta_name: ok, extra_configs: {{type: test_echo, "
         f"value: 1, calls: '{tmp_path / 'calls'}', name: ok}}}}\n"
         f"  - {{hook: EvaluateDataHook, meta_name: flaky, extra_configs: {{type: test_fail_once, "
-        f"marker: '{tmp_path / 'marker'}', calls: '{tmp_path / 'calls'}', name: flaky}}}}\n")
-    base = [sys.executable, "-m", "djsandbox", "+pipeline=flaky",
-            f"hydra.searchpath=[file://{tmp_path / 'conf'}]"]
+        f"marker: '{tmp_path / 'marker'}', calls: '{tmp_path / 'calls'}', name: flaky}}}}\n"
+    )
+    base = [
+        sys.executable,
+        "-m",
+        "djsandbox",
+        "+pipeline=flaky",
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+    ]
     first = subprocess.run(base, capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
     assert first.returncode == 2 and "meta_name 'flaky'" in first.stderr
     time.sleep(1.1)  # a new timestamped run folder
-    second = subprocess.run(base + ["resume=true"], capture_output=True, text=True,
-                            env=subprocess_env(), cwd=tmp_path)
+    second = subprocess.run(
+        base + ["resume=true"], capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr[-2000:]
     assert (tmp_path / "calls").read_text().split() == ["ok", "flaky", "flaky"]
 
@@ -176,12 +248,18 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
         choice = [] if name == "demo" else [("pipeline=" if i % 2 else "+pipeline=") + name]
         if name == "demo_hpo":  # a sweep: its base config is checked, no study is opened
             choice += ["-m", "hpo=optuna"]
-        proc = subprocess.run([sys.executable, "-m", "djsandbox", *choice, "check=true"],
-                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+        proc = subprocess.run(
+            [sys.executable, "-m", "djsandbox", *choice, "check=true"],
+            capture_output=True,
+            text=True,
+            env=subprocess_env(),
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, (choice, proc.stderr[-2000:])
         shipped = yaml.safe_load((Path(CONF_DIR) / "pipeline" / f"{name}.yaml").read_text())
-        assert (f"project '{shipped['project_name']}', experiment "
-                f"'{shipped['experiment_name']}'") in proc.stdout, choice
+        assert (
+            f"project '{shipped['project_name']}', experiment '{shipped['experiment_name']}'"
+        ) in proc.stdout, choice
         for pipeline in shipped["pipelines"]:
             assert f"pipeline '{pipeline}'" in proc.stdout
         assert "TrainModelHook" in proc.stdout and "(not created)" in proc.stdout
@@ -192,15 +270,24 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
 def test_misspelt_trainer_key_exits_2_before_any_job(tmp_path):
     (tmp_path / "conf" / "trainer").mkdir(parents=True)
     (tmp_path / "conf" / "trainer" / "typo.yaml").write_text(
-        "defaults: [default, _self_]\nmax_epoch: 3\n")
-    base = [sys.executable, "-m", "djsandbox", "trainer=typo",
-            f"hydra.searchpath=[file://{tmp_path / 'conf'}]"]
-    message = ("pipeline 'baseline', execution_job_configs[0] (meta_name 'train'): "
-               "extra_configs.trainer.max_epoch: not a setting of lightning.Trainer (did you "
-               "mean 'max_epochs'?)")
+        "defaults: [default, _self_]\nmax_epoch: 3\n"
+    )
+    base = [
+        sys.executable,
+        "-m",
+        "djsandbox",
+        "trainer=typo",
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+    ]
+    message = (
+        "pipeline 'baseline', execution_job_configs[0] (meta_name 'train'): "
+        "extra_configs.trainer.max_epoch: not a setting of lightning.Trainer (did you "
+        "mean 'max_epochs'?)"
+    )
     for extra in (["check=true"], []):
-        proc = subprocess.run(base + extra, capture_output=True, text=True,
-                              env=subprocess_env(), cwd=tmp_path)
+        proc = subprocess.run(
+            base + extra, capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path
+        )
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
         assert "Traceback" not in proc.stderr
         if extra:
@@ -211,22 +298,48 @@ def test_misspelt_trainer_key_exits_2_before_any_job(tmp_path):
 
 def test_dj_sandbox_check_prints_the_plan_and_runs_nothing(tmp_path):
     calls = tmp_path / "calls"
-    ok = write_config(tmp_path / "ok.yaml", {
-        "work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
-        "pipelines": {"p": {"execution_job_configs": [echo("first", calls, value=1)],
-                            "evaluation_job_configs": [echo("second", calls, value=2)]}}})
-    proc = subprocess.run(DJ_SANDBOX + ["--config", str(ok), "--check"], capture_output=True,
-                          text=True, env=subprocess_env(), cwd=tmp_path)
+    ok = write_config(
+        tmp_path / "ok.yaml",
+        {
+            "work_dir": str(tmp_path / "run"),
+            "plugins": ["sandbox_test_plugins"],
+            "pipelines": {
+                "p": {
+                    "execution_job_configs": [echo("first", calls, value=1)],
+                    "evaluation_job_configs": [echo("second", calls, value=2)],
+                }
+            },
+        },
+    )
+    proc = subprocess.run(
+        DJ_SANDBOX + ["--config", str(ok), "--check"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "pipeline 'p': 2 job(s)" in proc.stdout
     lines = [line.split() for line in proc.stdout.splitlines() if "EvaluateDataHook" in line]
-    assert lines == [["execution_job_configs[0]", "first", "EvaluateDataHook", "test_echo"],
-                     ["evaluation_job_configs[0]", "second", "EvaluateDataHook", "test_echo"]]
-    bad = write_config(tmp_path / "bad.yaml", {
-        "work_dir": str(tmp_path / "run"), "plugins": ["sandbox_test_plugins"],
-        "execution_job_configs": [{**echo("first", calls), "hook": "EvaluateDataHok"}]})
-    proc = subprocess.run(DJ_SANDBOX + ["--config", str(bad), "--check"], capture_output=True,
-                          text=True, env=subprocess_env(), cwd=tmp_path)
+    assert lines == [
+        ["execution_job_configs[0]", "first", "EvaluateDataHook", "test_echo"],
+        ["evaluation_job_configs[0]", "second", "EvaluateDataHook", "test_echo"],
+    ]
+    bad = write_config(
+        tmp_path / "bad.yaml",
+        {
+            "work_dir": str(tmp_path / "run"),
+            "plugins": ["sandbox_test_plugins"],
+            "execution_job_configs": [{**echo("first", calls), "hook": "EvaluateDataHok"}],
+        },
+    )
+    proc = subprocess.run(
+        DJ_SANDBOX + ["--config", str(bad), "--check"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "Did you mean 'EvaluateDataHook'?" in proc.stderr
     assert not calls.exists() and not (tmp_path / "run").exists()
 
@@ -245,8 +358,9 @@ def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         for name in _pipelines():
-            cfg = compose("sandbox", overrides=[f"+pipeline={name}",
-                                                f"work_dir={tmp_path / 'run'}"])
+            cfg = compose(
+                "sandbox", overrides=[f"+pipeline={name}", f"work_dir={tmp_path / 'run'}"]
+            )
             path = tmp_path / f"{name}.yaml"
             OmegaConf.save(cfg, path)
             assert cli.main(["--config", str(path), "--check"]) == 0, name

@@ -18,30 +18,76 @@ TRACKERS = sorted(p.stem for p in (CONF / "tracker").glob("*.yaml"))
 
 # The composed presets as they were before they extended one base (written out in full).
 TRAINER_VALUES = {
-    "cpu": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1,
-            "gradient_clip_val": 1.0, "accumulate_grad_batches": 1},
-    "gpu": {"accelerator": "gpu", "devices": 1, "precision": "bf16-mixed", "max_epochs": 1,
-            "gradient_clip_val": 1.0, "accumulate_grad_batches": 1},
-    "ddp": {"accelerator": "gpu", "devices": -1, "strategy": "ddp", "precision": "bf16-mixed",
-            "max_epochs": 1, "gradient_clip_val": 1.0, "accumulate_grad_batches": 1},
-    "deepspeed": {"accelerator": "gpu", "devices": -1, "strategy": "deepspeed_stage_2",
-                  "precision": "bf16-mixed", "max_epochs": 1, "gradient_clip_val": 1.0,
-                  "accumulate_grad_batches": 1},
-    "debug": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1,
-              "fast_dev_run": True},
+    "cpu": {
+        "accelerator": "cpu",
+        "devices": 1,
+        "precision": "32-true",
+        "max_epochs": 1,
+        "gradient_clip_val": 1.0,
+        "accumulate_grad_batches": 1,
+    },
+    "gpu": {
+        "accelerator": "gpu",
+        "devices": 1,
+        "precision": "bf16-mixed",
+        "max_epochs": 1,
+        "gradient_clip_val": 1.0,
+        "accumulate_grad_batches": 1,
+    },
+    "ddp": {
+        "accelerator": "gpu",
+        "devices": -1,
+        "strategy": "ddp",
+        "precision": "bf16-mixed",
+        "max_epochs": 1,
+        "gradient_clip_val": 1.0,
+        "accumulate_grad_batches": 1,
+    },
+    "deepspeed": {
+        "accelerator": "gpu",
+        "devices": -1,
+        "strategy": "deepspeed_stage_2",
+        "precision": "bf16-mixed",
+        "max_epochs": 1,
+        "gradient_clip_val": 1.0,
+        "accumulate_grad_batches": 1,
+    },
+    "debug": {
+        "accelerator": "cpu",
+        "devices": 1,
+        "precision": "32-true",
+        "max_epochs": 1,
+        "fast_dev_run": True,
+    },
     # the base itself
     "default": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1},
 }
-_INTERNVL2 = {"path": "???", "image_size": 448, "max_seq_length": 4096, "dtype": "bfloat16",
-              "lora": {"r": 16, "alpha": 32, "dropout": 0.05}, "freeze_vision": True,
-              "freeze_projector": True, "gradient_checkpointing": True, "trust_remote_code": True}
+_INTERNVL2 = {
+    "path": "???",
+    "image_size": 448,
+    "max_seq_length": 4096,
+    "dtype": "bfloat16",
+    "lora": {"r": 16, "alpha": 32, "dropout": 0.05},
+    "freeze_vision": True,
+    "freeze_projector": True,
+    "gradient_checkpointing": True,
+    "trust_remote_code": True,
+}
 MODEL_VALUES = {
     "internvl2_1b": {"name": "InternVL2-1B", "size": "1B", "template": "Hermes-2", **_INTERNVL2},
-    "internvl2_2b": {"name": "InternVL2-2B", "size": "2B", "template": "internlm2-chat",
-                     **_INTERNVL2},
+    "internvl2_2b": {
+        "name": "InternVL2-2B",
+        "size": "2B",
+        "template": "internlm2-chat",
+        **_INTERNVL2,
+    },
     "internvl2_4b": {"name": "InternVL2-4B", "size": "4B", "template": "phi3-chat", **_INTERNVL2},
-    "internvl2_26b": {"name": "InternVL2-26B", "size": "26B", "template": "internlm2-chat",
-                      **_INTERNVL2},
+    "internvl2_26b": {
+        "name": "InternVL2-26B",
+        "size": "26B",
+        "template": "internlm2-chat",
+        **_INTERNVL2,
+    },
 }
 
 
@@ -69,20 +115,23 @@ def test_every_option_is_covered():
 
 
 # Each pipeline with each trainer option (tracker none) and each tracker option (trainer cpu).
-MATRIX = [(p, t, "none") for p in PIPELINES for t in TRAINERS] + \
-    [(p, "cpu", k) for p in PIPELINES for k in TRACKERS if k != "none"]
+MATRIX = [(p, t, "none") for p in PIPELINES for t in TRAINERS] + [
+    (p, "cpu", k) for p in PIPELINES for k in TRACKERS if k != "none"
+]
 
 
 @pytest.mark.parametrize("pipeline, trainer, tracker", MATRIX)
-def test_pipeline_validates_with_each_trainer_and_tracker(compose, pipeline, trainer, tracker,
-                                                          tmp_path):
+def test_pipeline_validates_with_each_trainer_and_tracker(
+    compose, pipeline, trainer, tracker, tmp_path
+):
     from djsandbox.check import check_run
     from djsandbox.cli_support import split_config
 
     lightning_before = "lightning" in sys.modules  # other test modules may have imported it
     work = tmp_path / "run"
-    cfg = compose([f"+pipeline={pipeline}", f"trainer={trainer}", f"tracker={tracker}",
-                   f"work_dir={work}"])
+    cfg = compose(
+        [f"+pipeline={pipeline}", f"trainer={trainer}", f"tracker={tracker}", f"work_dir={work}"]
+    )
     plain = split_config(cfg)
     assert plain["trainer"] == TRAINER_VALUES[trainer]
     assert plain["tracker"]["type"] == tracker
@@ -116,8 +165,15 @@ def test_groups_are_chosen_without_plus_and_pipelines_choose_theirs(compose):
     caption = compose(["+pipeline=internvl_coco"])
     assert (caption.model.name, caption.dataset.name) == ("internvl_tiny", "clipart_subset")
     assert caption.vars.scaling_model.name == "internvl_tiny_large"
-    chosen = compose(["+pipeline=internvl_coco", "model=tiny_captioner_large", "trainer=debug",
-                      "dataset=clipart_full", "dataset.root=/data"])
+    chosen = compose(
+        [
+            "+pipeline=internvl_coco",
+            "model=tiny_captioner_large",
+            "trainer=debug",
+            "dataset=clipart_full",
+            "dataset.root=/data",
+        ]
+    )
     assert chosen.model.name == "internvl_tiny_large" and chosen.trainer.fast_dev_run
     assert chosen.dataset.train == "/data/captions.jsonl"
     for pipeline in PIPELINES:  # the sweeper settings compose with any pipeline
@@ -132,7 +188,9 @@ def test_a_misspelt_trainer_key_is_named_before_the_run(compose, tmp_path):
     cfg = compose(["+pipeline=text_pools", "+trainer.max_epoch=2", f"work_dir={tmp_path / 'r'}"])
     with pytest.raises(ConfigError) as err:
         check_run(split_config(cfg), [tmp_path])
-    message = ("extra_configs.trainer.max_epoch: not a setting of lightning.Trainer "
-               "(did you mean 'max_epochs'?)")
+    message = (
+        "extra_configs.trainer.max_epoch: not a setting of lightning.Trainer "
+        "(did you mean 'max_epochs'?)"
+    )
     # both training jobs name it, although their dataset_path is fed by `input`
     assert str(err.value).count(message) == 2

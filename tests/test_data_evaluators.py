@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from djsandbox.evaluation.data_evaluators import accuracy_evaluator, macro_f1, mse_evaluator, nested_get
+from djsandbox.evaluation.data_evaluators import (
+    accuracy_evaluator,
+    macro_f1,
+    mse_evaluator,
+    nested_get,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "djsandbox" / "resources" / "fine_foods"
 TEST = DATA / "test.jsonl"
 
 
 def _read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _write(path: Path, rows: list[dict]) -> str:
@@ -51,7 +58,10 @@ def test_macro_f1_never_predicted_class_scores_zero() -> None:
 
 def test_accuracy_separate_files_nested_key(tmp_path: Path) -> None:
     rows = _read(TEST)
-    preds = [{"id": r["id"], "meta": {"label": _flip(r["label"]) if i % 4 == 0 else r["label"]}} for i, r in enumerate(rows)]
+    preds = [
+        {"id": r["id"], "meta": {"label": _flip(r["label"]) if i % 4 == 0 else r["label"]}}
+        for i, r in enumerate(rows)
+    ]
     acc = accuracy_evaluator(
         {
             "predicted_dataset_path": _write(tmp_path / "pred.jsonl", preds),
@@ -70,7 +80,9 @@ def test_accuracy_ground_truth_in_same_file_and_best_of_list(tmp_path: Path) -> 
     cfg = {"predicted_label_key": "pred", "ground_truth_label_key": "label"}
     good_path, bad_path = _write(tmp_path / "good.jsonl", good), _write(tmp_path / "bad.jsonl", bad)
     assert accuracy_evaluator({**cfg, "predicted_dataset_path": good_path}) == pytest.approx(0.9)
-    assert accuracy_evaluator({**cfg, "predicted_dataset_path": [bad_path, good_path]}) == pytest.approx(0.9)
+    assert accuracy_evaluator(
+        {**cfg, "predicted_dataset_path": [bad_path, good_path]}
+    ) == pytest.approx(0.9)
 
 
 def test_accuracy_compares_strings_like_the_reference(tmp_path: Path) -> None:
@@ -81,7 +93,11 @@ def test_accuracy_compares_strings_like_the_reference(tmp_path: Path) -> None:
         {"p": ["a", "b"], "t": ["a", "b"]},  # whole lists: hit
         {"p": None, "t": None},  # explicit nulls: "None" == "None", hit
     ]
-    cfg = {"predicted_dataset_path": _write(tmp_path / "x.jsonl", rows), "predicted_label_key": "p", "ground_truth_label_key": "t"}
+    cfg = {
+        "predicted_dataset_path": _write(tmp_path / "x.jsonl", rows),
+        "predicted_label_key": "p",
+        "ground_truth_label_key": "t",
+    }
     assert accuracy_evaluator(cfg) == pytest.approx(3 / 5)
 
 
@@ -95,15 +111,25 @@ def test_nested_get_flat_dotted_key_and_lists() -> None:
 def test_accuracy_errors_name_file_row_and_key(tmp_path: Path) -> None:
     rows = _read(TEST)[:3]
     pred = _write(tmp_path / "pred.jsonl", [dict(r, pred=r["label"]) for r in rows[:2]] + [rows[2]])
-    cfg = {"predicted_dataset_path": pred, "predicted_label_key": "pred", "ground_truth_label_key": "label"}
+    cfg = {
+        "predicted_dataset_path": pred,
+        "predicted_label_key": "pred",
+        "ground_truth_label_key": "label",
+    }
     with pytest.raises(ValueError, match=r"pred\.jsonl: row 2 has no key 'pred'"):
         accuracy_evaluator(cfg)
-    same = {"predicted_dataset_path": str(TEST), "predicted_label_key": "label", "ground_truth_label_key": "meta.label"}
+    same = {
+        "predicted_dataset_path": str(TEST),
+        "predicted_label_key": "label",
+        "ground_truth_label_key": "meta.label",
+    }
     with pytest.raises(ValueError, match=r"test\.jsonl: row 0 has no key 'meta\.label'"):
         accuracy_evaluator(same)
     short = _write(tmp_path / "short.jsonl", [dict(r, pred="great") for r in rows])
     with pytest.raises(ValueError, match=r"has 3 rows but ground truth .*test\.jsonl' has 1000"):
-        accuracy_evaluator({**cfg, "predicted_dataset_path": short, "ground_truth_dataset_path": str(TEST)})
+        accuracy_evaluator(
+            {**cfg, "predicted_dataset_path": short, "ground_truth_dataset_path": str(TEST)}
+        )
     with pytest.raises(ValueError, match=r"absent\.jsonl' does not exist"):
         accuracy_evaluator({**cfg, "predicted_dataset_path": str(tmp_path / "absent.jsonl")})
     with pytest.raises(ValueError, match="predicted_label_key is required"):
@@ -134,13 +160,25 @@ def test_mse_on_real_rows(tmp_path: Path) -> None:
     }
     assert mse_evaluator(cfg) == pytest.approx(expected)
     perfect = _write(tmp_path / "perfect.jsonl", [{"len_pred": len(r["text"])} for r in rows])
-    assert mse_evaluator({**cfg, "predicted_dataset_path": [cfg["predicted_dataset_path"], perfect],
-                          "ground_truth_dataset_path": [cfg["ground_truth_dataset_path"]] * 2}) == 0.0
+    assert (
+        mse_evaluator(
+            {
+                **cfg,
+                "predicted_dataset_path": [cfg["predicted_dataset_path"], perfect],
+                "ground_truth_dataset_path": [cfg["ground_truth_dataset_path"]] * 2,
+            }
+        )
+        == 0.0
+    )
 
 
 def test_mse_errors(tmp_path: Path) -> None:
     rows = [{"p": 1.0, "t": 2.0}, {"p": "high", "t": 1.0}]
-    cfg = {"predicted_dataset_path": _write(tmp_path / "m.jsonl", rows), "predicted_value_key": "p", "ground_truth_value_key": "t"}
+    cfg = {
+        "predicted_dataset_path": _write(tmp_path / "m.jsonl", rows),
+        "predicted_value_key": "p",
+        "ground_truth_value_key": "t",
+    }
     with pytest.raises(ValueError, match=r"m\.jsonl: row 1 key 'p' holds 'high', not a number"):
         mse_evaluator(cfg)
     with pytest.raises(ValueError, match=r"m\.jsonl: row 0 has no key 'q'"):
@@ -148,5 +186,7 @@ def test_mse_errors(tmp_path: Path) -> None:
     nan = _write(tmp_path / "nan.jsonl", [{"p": "nan", "t": 1}])
     with pytest.raises(ValueError, match="non-finite"):
         mse_evaluator({**cfg, "predicted_dataset_path": nan})
-    with pytest.raises(ValueError, match="ground_truth_dataset_path has 2 paths but predicted_dataset_path has 1"):
+    with pytest.raises(
+        ValueError, match="ground_truth_dataset_path has 2 paths but predicted_dataset_path has 1"
+    ):
         mse_evaluator({**cfg, "ground_truth_dataset_path": [cfg["predicted_dataset_path"]] * 2})

@@ -29,7 +29,14 @@ from djsandbox.data.dj_runtime import (
 from djsandbox.data.jsonl import count_rows, read_rows
 from djsandbox.data.k_sigma import refine_recipe_k_sigma, stat_keys_for_op
 
-TRAIN = Path(__file__).resolve().parents[1] / "src" / "djsandbox" / "resources" / "fine_foods" / "train.jsonl"
+TRAIN = (
+    Path(__file__).resolve().parents[1]
+    / "src"
+    / "djsandbox"
+    / "resources"
+    / "fine_foods"
+    / "train.jsonl"
+)
 VENV_BIN = Path(sys.executable).parent
 N_ROWS = 200
 
@@ -59,7 +66,10 @@ def _recipe() -> dict:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("data")
-    with open(TRAIN, encoding="utf-8") as src, open(d / "slice.jsonl", "w", encoding="utf-8") as dst:
+    with (
+        open(TRAIN, encoding="utf-8") as src,
+        open(d / "slice.jsonl", "w", encoding="utf-8") as dst,
+    ):
         for i, line in enumerate(src):
             if i == N_ROWS:
                 break
@@ -108,9 +118,17 @@ def test_modules_import_without_heavy_dependencies():
 
 
 def test_prepare_offline_env_sets_defaults_without_clobbering(monkeypatch, tmp_path):
-    for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "UV_OFFLINE",
-                "PIP_NO_INDEX", "DATA_JUICER_CACHE_HOME", "DATA_JUICER_MODELS_CACHE",
-                "DATA_JUICER_ASSETS_CACHE", "HF_HUB_DISABLE_TELEMETRY"):
+    for key in (
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "UV_OFFLINE",
+        "PIP_NO_INDEX",
+        "DATA_JUICER_CACHE_HOME",
+        "DATA_JUICER_MODELS_CACHE",
+        "DATA_JUICER_ASSETS_CACHE",
+        "HF_HUB_DISABLE_TELEMETRY",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")  # a user's choice survives
@@ -144,7 +162,11 @@ def test_analyze_stats_match_pandas(analysed, frame):
     assert got["count"] == N_ROWS
     assert got["mean"] == pytest.approx(text_len.mean(), rel=1e-12)
     assert got["std"] == pytest.approx(text_len.std(), rel=1e-12)  # ddof=1 like pandas
-    assert (got["min"], got["50%"], got["max"]) == (text_len.min(), text_len.median(), text_len.max())
+    assert (got["min"], got["50%"], got["max"]) == (
+        text_len.min(),
+        text_len.median(),
+        text_len.max(),
+    )
     assert all(type(v) is float for s in summary["stats"].values() for v in s.values())
 
     rows = read_rows(export)
@@ -160,7 +182,9 @@ def test_analyze_stats_match_pandas(analysed, frame):
 
 
 def test_summarize_overall_keeps_numeric_stats_only():
-    df = pd.DataFrame({"num": [1.0, 2.0, 3.0], "lang": ["en", "en", "fr"], "one": [5.0, None, None]})
+    df = pd.DataFrame(
+        {"num": [1.0, 2.0, 3.0], "lang": ["en", "en", "fr"], "one": [5.0, None, None]}
+    )
     table = df.describe(include="all")  # unique/top/freq rows appear for the string column
     out = summarize_overall(table)
     assert set(out) == {"num", "one"}
@@ -223,15 +247,17 @@ def test_k_sigma_types_clamps_and_skips():
         "video_motion_score": {"mean": 2.0, "std": 1.0},
         "char_rep_ratio": {"mean": 0.1, "std": 0.1},
     }
-    recipe = {"process": [
-        {"text_pair_similarity_filter": {}},
-        {"image_shape_filter": None},
-        {"text_length_filter": {"min_len": 5}},
-        {"words_num_filter": {}},
-        {"video_motion_score_filter": {"max_size": 300}},
-        {"character_repetition_filter": {"reversed_range": True}},
-        {"clean_email_mapper": {}},
-    ]}
+    recipe = {
+        "process": [
+            {"text_pair_similarity_filter": {}},
+            {"image_shape_filter": None},
+            {"text_length_filter": {"min_len": 5}},
+            {"words_num_filter": {}},
+            {"video_motion_score_filter": {"max_size": 300}},
+            {"character_repetition_filter": {"reversed_range": True}},
+            {"clean_email_mapper": {}},
+        ]
+    }
     refined, changes = refine_recipe_k_sigma(recipe, stats, k=3)
     p = [next(iter(item.values())) for item in refined["process"]]
     assert p[0] == {"min_score": 0.0, "max_score": 1.0}  # ClosedUnitInterval clamped
@@ -240,14 +266,20 @@ def test_k_sigma_types_clamps_and_skips():
     assert p[3] == {}  # NaN mean: skipped
     assert p[4] == {"max_size": 300, "min_score": -1.0, "max_score": 5.0}  # resize arg untouched
     assert p[5] == {"reversed_range": True}
-    assert {c["op"] for c in changes} == {"text_pair_similarity_filter", "image_shape_filter",
-                                          "video_motion_score_filter"}
+    assert {c["op"] for c in changes} == {
+        "text_pair_similarity_filter",
+        "image_shape_filter",
+        "video_motion_score_filter",
+    }
     with pytest.raises(ValueError):
         refine_recipe_k_sigma(recipe, stats, k=float("nan"))
 
 
 def test_write_recipe_formats(tmp_path):
-    recipe = {"dataset_path": "a.jsonl", "process": [{"text_length_filter": {"min_len": 3, "max_len": 9.5}}]}
+    recipe = {
+        "dataset_path": "a.jsonl",
+        "process": [{"text_length_filter": {"min_len": 3, "max_len": 9.5}}],
+    }
     for name in ("r.yaml", "r.yml", "r.json"):
         path = write_recipe(recipe, tmp_path / "sub" / name)
         text = path.read_text()
@@ -258,7 +290,9 @@ def test_write_recipe_formats(tmp_path):
     with pytest.raises(ValueError, match="yaml"):
         write_recipe(recipe, tmp_path / "r.toml")
     with pytest.raises(ValueError, match="NaN"):
-        write_recipe({"process": [{"text_length_filter": {"max_len": float("nan")}}]}, tmp_path / "n.yaml")
+        write_recipe(
+            {"process": [{"text_length_filter": {"max_len": float("nan")}}]}, tmp_path / "n.yaml"
+        )
     assert not (tmp_path / "n.yaml").exists()
 
 
@@ -278,10 +312,16 @@ def test_refined_recipe_runs_in_init_configs_and_dj_process_cli(analysed, data_d
     assert parsed == refined["process"][0]["text_length_filter"]["min_len"]
 
     yaml_path = write_recipe(refined, tmp_path / "refined.yaml")
-    env = dict(os.environ, UV_OFFLINE="1", PIP_NO_INDEX="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    env = dict(
+        os.environ, UV_OFFLINE="1", PIP_NO_INDEX="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1"
+    )
     proc = subprocess.run(
         [str(VENV_BIN / "dj-process"), "--config", str(yaml_path)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
@@ -332,17 +372,33 @@ def test_build_dj_config_paths_and_defaults(data_dir, tmp_path):
 @pytest.mark.parametrize(
     ("change", "key", "text"),
     [
-        (lambda r: r["process"].insert(0, {"text_lenght_filter": {}}), "process[0].text_lenght_filter",
-         "text_length_filter"),
-        (lambda r: r["process"][0]["text_length_filter"].update(min_len="abc"),
-         "process[0].text_length_filter.min_len", "expects type 'int'"),
-        (lambda r: r["process"][0]["text_length_filter"].update(min_lenght=3),
-         "process[0].text_length_filter.min_lenght", "min_len"),
+        (
+            lambda r: r["process"].insert(0, {"text_lenght_filter": {}}),
+            "process[0].text_lenght_filter",
+            "text_length_filter",
+        ),
+        (
+            lambda r: r["process"][0]["text_length_filter"].update(min_len="abc"),
+            "process[0].text_length_filter.min_len",
+            "expects type 'int'",
+        ),
+        (
+            lambda r: r["process"][0]["text_length_filter"].update(min_lenght=3),
+            "process[0].text_length_filter.min_lenght",
+            "min_len",
+        ),
         (lambda r: r.update(np="many"), "np", "PositiveInt"),
         (lambda r: r.update(npx=3), "npx", "not accepted"),
         (lambda r: r.update(process={"text_length_filter": {}}), "process", "list"),
     ],
-    ids=["unknown-op", "wrong-arg-type", "unknown-arg", "wrong-global-type", "unknown-global", "not-a-list"],
+    ids=[
+        "unknown-op",
+        "wrong-arg-type",
+        "unknown-arg",
+        "wrong-global-type",
+        "unknown-global",
+        "not-a-list",
+    ],
 )
 def test_bad_recipe_raises_recipe_error(data_dir, tmp_path, change, key, text):
     recipe = _recipe()

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import FINE_FOODS, subprocess_env
 
 HPO_CONFIGS = {
     # hpo config -> (directions, optimized_metric)
     "optuna": (["maximize"], "refined.test.res_1.accuracy"),
-    "accuracy_vs_rows": (["maximize", "minimize"],
-                         ["refined.test.res_1.accuracy", "refined.train.train_metrics.train_rows"]),
+    "accuracy_vs_rows": (
+        ["maximize", "minimize"],
+        ["refined.test.res_1.accuracy", "refined.train.train_metrics.train_rows"],
+    ),
 }
 
 
@@ -60,7 +61,8 @@ def test_each_hpo_config_composes_with_the_sweeper_settings(compose_hpo, name):
     assert sweeper.sampler._target_ == "optuna.samplers.TPESampler"
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
     assert OmegaConf.to_container(sweeper, resolve=True)["direction"] == (
-        directions if len(directions) > 1 else directions[0])
+        directions if len(directions) > 1 else directions[0]
+    )
     objective = cfg.optimized_metric  # the pipeline's, or the one the hpo config sets
     assert (objective if isinstance(objective, str) else list(objective)) == metric
     # the study lives in the sweep folder, which has no timestamp, so a re-run finds it
@@ -69,16 +71,25 @@ def test_each_hpo_config_composes_with_the_sweeper_settings(compose_hpo, name):
     assert sweeper.n_jobs == cfg.hydra.launcher.n_jobs == 2
     assert 0 < sweeper.max_failure_rate < 1
     assert cfg.hydra.callbacks.sweep_folder._target_ == "djsandbox.hpo.sweep.SweepFolder"
-    assert dict(sweeper.params) == {"vars.k": "interval(1.5, 4)",
-                                    "vars.min_len": "range(0, 300, 50)",
-                                    "vars.min_words": "choice(1, 10, 30)"}
+    assert dict(sweeper.params) == {
+        "vars.k": "interval(1.5, 4)",
+        "vars.min_len": "range(0, 300, 50)",
+        "vars.min_words": "choice(1, 10, 30)",
+    }
 
 
 def test_sweeper_settings_are_set_from_the_command_line(compose_hpo):
-    cfg = compose_hpo(["+pipeline=demo_hpo", "hpo=optuna", "hydra.sweeper.n_trials=6",
-                       "hydra.launcher.n_jobs=3", "hydra/sweeper/sampler=random",
-                       "hydra.sweeper.storage=postgresql://u@db/optuna",
-                       "hydra.sweeper.direction=minimize"])
+    cfg = compose_hpo(
+        [
+            "+pipeline=demo_hpo",
+            "hpo=optuna",
+            "hydra.sweeper.n_trials=6",
+            "hydra.launcher.n_jobs=3",
+            "hydra/sweeper/sampler=random",
+            "hydra.sweeper.storage=postgresql://u@db/optuna",
+            "hydra.sweeper.direction=minimize",
+        ]
+    )
     sweeper = cfg.hydra.sweeper
     assert (sweeper.n_trials, sweeper.n_jobs) == (6, 3)
     assert sweeper.sampler._target_ == "optuna.samplers.RandomSampler"
@@ -89,12 +100,16 @@ def test_sweeper_settings_are_set_from_the_command_line(compose_hpo):
 
 def test_search_space_parses_with_the_sweeper_grammar(compose_hpo):
     from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
-    from optuna.distributions import (CategoricalDistribution, IntUniformDistribution,
-                                      UniformDistribution)
+    from optuna.distributions import (
+        CategoricalDistribution,
+        IntUniformDistribution,
+        UniformDistribution,
+    )
 
     cfg = compose_hpo(["+pipeline=demo_hpo", "hpo=optuna"])
     space, fixed = create_params_from_overrides(
-        [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()])
+        [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
+    )
     assert fixed == {}
     assert space["vars.k"] == UniformDistribution(1.5, 4)
     assert space["vars.min_len"] == IntUniformDistribution(0, 300, step=50)
@@ -126,8 +141,9 @@ def _context(*iterations: dict):
 def test_objective_reads_the_final_iteration_as_float():
     from djsandbox.hpo.objective import objective_from_context, parse_metric_spec
 
-    ctx = _context(*({"p": {"test": {"res_1": {"accuracy": 0.5 + i}, "rows": 10 + i}}}
-                     for i in range(3)))
+    ctx = _context(
+        *({"p": {"test": {"res_1": {"accuracy": 0.5 + i}, "rows": 10 + i}}} for i in range(3))
+    )
     assert objective_from_context(parse_metric_spec("p.test.res_1.accuracy"), ctx) == 2.5
     both = objective_from_context(parse_metric_spec(["p.test.res_1.accuracy", "p.test.rows"]), ctx)
     assert both == [2.5, 12.0] and all(isinstance(v, float) for v in both)
@@ -192,28 +208,53 @@ def test_metric_naming_a_missing_job_fails_before_the_run(run_cfg):
 def _reference_setup(tmp_path: Path, hpo: dict, rows: int = 60) -> Path:
     lines = (FINE_FOODS / "train.jsonl").read_text(encoding="utf-8").splitlines()[:rows]
     (tmp_path / "data.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump({
-        "project_name": "hpo_ref", "np": 1, "text_keys": "text",
-        "dataset_path": "data.jsonl", "export_path": "${work_dir}/processed.jsonl",
-        "process": [{"words_num_filter": {"lang": "en", "min_num": 1, "max_num": 100000}},
-                    {"text_length_filter": {"min_len": 10, "max_len": 100000}}]}))
+    (tmp_path / "recipe.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "project_name": "hpo_ref",
+                "np": 1,
+                "text_keys": "text",
+                "dataset_path": "data.jsonl",
+                "export_path": "${work_dir}/processed.jsonl",
+                "process": [
+                    {"words_num_filter": {"lang": "en", "min_num": 1, "max_num": 100000}},
+                    {"text_length_filter": {"min_len": 10, "max_len": 100000}},
+                ],
+            }
+        )
+    )
     (tmp_path / "hpo.yaml").write_text(yaml.safe_dump(hpo))
     cfg = tmp_path / "sandbox.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "project_name": "hpo_ref", "experiment_name": "ref",
-        "work_dir": str(tmp_path / "work"), "hpo_config": "hpo.yaml",
-        "plugins": ["hpo_test_plugins"],
-        "execution_job_configs": [
-            {"hook": "ProcessDataHook", "meta_name": "process", "dj_configs": "recipe.yaml"}],
-        "evaluation_job_configs": [
-            {"hook": "EvaluateDataHook", "meta_name": "count",
-             "input": {"extra_configs.dataset_path": "anonymous.process.res_1"},
-             "extra_configs": {"type": "test_hpo_count_rows"}}]}, sort_keys=False))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "project_name": "hpo_ref",
+                "experiment_name": "ref",
+                "work_dir": str(tmp_path / "work"),
+                "hpo_config": "hpo.yaml",
+                "plugins": ["hpo_test_plugins"],
+                "execution_job_configs": [
+                    {"hook": "ProcessDataHook", "meta_name": "process", "dj_configs": "recipe.yaml"}
+                ],
+                "evaluation_job_configs": [
+                    {
+                        "hook": "EvaluateDataHook",
+                        "meta_name": "count",
+                        "input": {"extra_configs.dataset_path": "anonymous.process.res_1"},
+                        "extra_configs": {"type": "test_hpo_count_rows"},
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    )
     return cfg
 
 
 REFERENCE_HPO = {
-    "sweep_name": "min_len_sweep", "sweep_max_count": 2, "method": "grid",
+    "sweep_name": "min_len_sweep",
+    "sweep_max_count": 2,
+    "method": "grid",
     "metric": {"name": "anonymous.count.res_1.rows", "goal": "minimize"},
     "parameters": {"text_length_filter.min_len": {"values": [50, 300]}},
     "early_terminate": {"type": "hyperband", "min_iter": 3},
@@ -240,8 +281,10 @@ def test_reference_hpo_config_runs_as_an_optuna_study(tmp_path, monkeypatch, cap
     for trial in trials:  # each trial ran in its own folder, with the value in its recipe
         folder = work / f"trial_{trial.number}"
         recipe = json.loads(next(folder.rglob("job_config.json")).read_text())["dj_configs"]
-        assert recipe["process"][1]["text_length_filter"]["min_len"] == \
-            trial.params["text_length_filter.min_len"]
+        assert (
+            recipe["process"][1]["text_length_filter"]["min_len"]
+            == trial.params["text_length_filter.min_len"]
+        )
         assert recipe["process"][0]["words_num_filter"]["min_num"] == 1
     result = json.loads((work / "hpo_result.json").read_text())
     assert result["best_params"] == {"text_length_filter.min_len": 300}
@@ -249,12 +292,19 @@ def test_reference_hpo_config_runs_as_an_optuna_study(tmp_path, monkeypatch, cap
     assert "Best trial" in report or "best trial" in report.lower()
     # running the same command again continues the stored study: nothing left to run
     assert main(["--config", str(cfg)]) == 0
-    assert len(optuna.load_study(study_name="min_len_sweep",
-                                 storage=f"sqlite:///{work / 'optuna.db'}").trials) == 2
+    assert (
+        len(
+            optuna.load_study(
+                study_name="min_len_sweep", storage=f"sqlite:///{work / 'optuna.db'}"
+            ).trials
+        )
+        == 2
+    )
 
 
-def test_check_validates_a_reference_hpo_config_without_opening_the_study(tmp_path, monkeypatch,
-                                                                         capsys):
+def test_check_validates_a_reference_hpo_config_without_opening_the_study(
+    tmp_path, monkeypatch, capsys
+):
     from djsandbox.cli import main
 
     cfg = _reference_setup(tmp_path, REFERENCE_HPO)
@@ -266,23 +316,38 @@ def test_check_validates_a_reference_hpo_config_without_opening_the_study(tmp_pa
     assert not (tmp_path / "work").exists(), "no study, no trial folder"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"method": "hyperopt"}, "method: 'hyperopt' is not one of bayes, random, grid"),
-    ({"metric": {"name": "rows", "goal": "maximize"}}, "metric.name: optimized_metric: 'rows'"),
-    ({"metric": {"name": "a.b.c", "goal": "target"}}, "metric.goal: 'target'"),
-    ({"parameters": {"text_length_filter.min_len": {"distribution": "normal", "mu": 1}}},
-     "parameters.text_length_filter.min_len: distribution 'normal' is not supported"),
-    ({"parameters": {"text_length_filter": {"min": 1, "max": 2}}},
-     "parameters.text_length_filter: the name must be 'op_name.argument'"),
-    ({"parameters": {"text_length_filter.min_len": {"min": 9, "max": 2}}}, "min 9 is greater"),
-    ({"sweep_max_count": 0}, "sweep_max_count: expected a positive integer"),
-    ({"sweep_cont": 3}, "unknown key(s) ['sweep_cont']"),
-    ({"method": "grid", "parameters": {"text_length_filter.min_len":
-                                       {"distribution": "uniform", "min": 1, "max": 2}}},
-     "method grid needs discrete parameters"),
-    ({"parameters": {"perplexity_filter.max_ppl": {"values": [1, 2]}}},
-     "no job's dj_configs recipe has an op 'perplexity_filter'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"method": "hyperopt"}, "method: 'hyperopt' is not one of bayes, random, grid"),
+        ({"metric": {"name": "rows", "goal": "maximize"}}, "metric.name: optimized_metric: 'rows'"),
+        ({"metric": {"name": "a.b.c", "goal": "target"}}, "metric.goal: 'target'"),
+        (
+            {"parameters": {"text_length_filter.min_len": {"distribution": "normal", "mu": 1}}},
+            "parameters.text_length_filter.min_len: distribution 'normal' is not supported",
+        ),
+        (
+            {"parameters": {"text_length_filter": {"min": 1, "max": 2}}},
+            "parameters.text_length_filter: the name must be 'op_name.argument'",
+        ),
+        ({"parameters": {"text_length_filter.min_len": {"min": 9, "max": 2}}}, "min 9 is greater"),
+        ({"sweep_max_count": 0}, "sweep_max_count: expected a positive integer"),
+        ({"sweep_cont": 3}, "unknown key(s) ['sweep_cont']"),
+        (
+            {
+                "method": "grid",
+                "parameters": {
+                    "text_length_filter.min_len": {"distribution": "uniform", "min": 1, "max": 2}
+                },
+            },
+            "method grid needs discrete parameters",
+        ),
+        (
+            {"parameters": {"perplexity_filter.max_ppl": {"values": [1, 2]}}},
+            "no job's dj_configs recipe has an op 'perplexity_filter'",
+        ),
+    ],
+)
 def test_bad_hpo_config_names_the_file_and_key(tmp_path, monkeypatch, change, message):
     from djsandbox.cli import load_reference_config
     from djsandbox.errors import ConfigError
@@ -300,14 +365,18 @@ def test_bad_hpo_config_names_the_file_and_key(tmp_path, monkeypatch, change, me
 def test_wandb_parameter_forms_translate_to_optuna_suggestions():
     import optuna
 
-    from djsandbox.hpo.reference import _param
+    from djsandbox.hpo.reference_config import _param
 
-    specs = {"a.int": {"min": 1, "max": 9}, "a.float": {"min": 0.1, "max": 0.9},
-             "a.cat": {"values": ["x", "y"]}, "a.const": {"value": 7},
-             "a.q": {"distribution": "q_uniform", "min": 0, "max": 100, "q": 25},
-             "a.logv": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1.0},
-             "a.qlog": {"distribution": "q_log_uniform_values", "min": 256, "max": 8192},
-             "a.log": {"distribution": "log_uniform", "min": 0, "max": 1}}
+    specs = {
+        "a.int": {"min": 1, "max": 9},
+        "a.float": {"min": 0.1, "max": 0.9},
+        "a.cat": {"values": ["x", "y"]},
+        "a.const": {"value": 7},
+        "a.q": {"distribution": "q_uniform", "min": 0, "max": 100, "q": 25},
+        "a.logv": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1.0},
+        "a.qlog": {"distribution": "q_log_uniform_values", "min": 256, "max": 8192},
+        "a.log": {"distribution": "log_uniform", "min": 0, "max": 1},
+    }
     params = {name: _param(name, spec, name, "bayes") for name, spec in specs.items()}
     assert params["a.q"].grid == [0, 25, 50, 75, 100] and params["a.cat"].grid == ["x", "y"]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -326,10 +395,18 @@ def test_values_reach_every_recipe_that_has_the_op(tmp_path):
     from djsandbox.hpo.reference import apply_values
 
     recipe = {"process": [{"clean_email_mapper": None}, {"text_length_filter": {"min_len": 1}}]}
-    cfg = {"work_dir": str(tmp_path), "vars": {"k": 3}, "pipelines": {
-        "a": {"probe_job_configs": [{"hook": "ProbeViaAnalyzerHook", "dj_configs": recipe}],
-              "execution_job_configs": [
-                  {"hook": "ProcessDataHook", "input": {"dj_configs": "-1.res_1"}}]}}}
+    cfg = {
+        "work_dir": str(tmp_path),
+        "vars": {"k": 3},
+        "pipelines": {
+            "a": {
+                "probe_job_configs": [{"hook": "ProbeViaAnalyzerHook", "dj_configs": recipe}],
+                "execution_job_configs": [
+                    {"hook": "ProcessDataHook", "input": {"dj_configs": "-1.res_1"}}
+                ],
+            }
+        },
+    }
     out = apply_values(cfg, {"text_length_filter.min_len": 40, "vars.k": 2}, [tmp_path])
     probe = out["pipelines"]["a"]["probe_job_configs"][0]
     assert probe["local"] == {"dj_configs.process.1.text_length_filter.min_len": 40}
@@ -342,9 +419,18 @@ def test_validation_redirects_hpo_config_to_the_front_ends(run_cfg):
     from djsandbox.errors import ConfigError
 
     with pytest.raises(ConfigError, match="hpo_config: a study is run by `dj-sandbox --config`"):
-        run_cfg({"hpo_config": "hpo.yaml", "execution_job_configs": [
-            {"hook": "EvaluateDataHook", "meta_name": "a",
-             "extra_configs": {"type": "test_echo", "value": 1}}]})
+        run_cfg(
+            {
+                "hpo_config": "hpo.yaml",
+                "execution_job_configs": [
+                    {
+                        "hook": "EvaluateDataHook",
+                        "meta_name": "a",
+                        "extra_configs": {"type": "test_echo", "value": 1},
+                    }
+                ],
+            }
+        )
 
 
 # -- real Hydra sweeps ------------------------------------------------------------------------
@@ -365,12 +451,26 @@ execution_job_configs:
 """
 
 
-def _sweep(tmp_path: Path, *overrides: str, pipeline: str = "hpo_echo",
-           timeout: int = 300) -> subprocess.CompletedProcess:
+def _sweep(
+    tmp_path: Path, *overrides: str, pipeline: str = "hpo_echo", timeout: int = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "djsandbox", "-m", f"+pipeline={pipeline}", "hpo=optuna",
-         f"hydra.searchpath=[file://{tmp_path / 'conf'}]", *overrides],
-        capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path, timeout=timeout)
+        [
+            sys.executable,
+            "-m",
+            "djsandbox",
+            "-m",
+            f"+pipeline={pipeline}",
+            "hpo=optuna",
+            f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+            *overrides,
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+        timeout=timeout,
+    )
 
 
 def _trials(storage: str, study_name: str) -> list:
@@ -390,8 +490,13 @@ def test_optuna_sweep_counts_nan_as_failure_and_resumes(tmp_path):
     (tmp_path / "conf" / "pipeline").mkdir(parents=True)
     (tmp_path / "conf" / "pipeline" / "hpo_echo.yaml").write_text(HPO_ECHO)
     args = ("hydra.sweeper.study_name=s", "hydra.launcher.n_jobs=2")
-    first = _sweep(tmp_path, *args, "hydra/sweeper/sampler=random",
-                   "hydra.sweeper.sampler.seed=0", "hydra.sweeper.n_trials=4")
+    first = _sweep(
+        tmp_path,
+        *args,
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.n_trials=4",
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     sweep_dir = tmp_path / "outputs" / "hpoecho" / "e" / "sweep_s"
     storage = f"sqlite:///{sweep_dir / 'optuna.db'}"
@@ -406,17 +511,26 @@ def test_optuna_sweep_counts_nan_as_failure_and_resumes(tmp_path):
     logs = first.stdout + first.stderr
     assert "Failed experiment" in logs and "is None (a NaN" in logs
     for trial in trials:  # each trial knows its run folder, which holds that run
-        state = json.loads((tmp_path / trial.user_attrs["run_dir"] /
-                            "sandbox_state.json").read_text())
-        assert state["context"]["iterations"][0]["anonymous"]["score"]["res_1"]["value"] == \
-            trial.params["vars.value"]
+        state = json.loads(
+            (tmp_path / trial.user_attrs["run_dir"] / "sandbox_state.json").read_text()
+        )
+        assert (
+            state["context"]["iterations"][0]["anonymous"]["score"]["res_1"]["value"]
+            == trial.params["vars.value"]
+        )
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["best_value"] == max(t.value for t in trials if t.state.name == "COMPLETE")
 
     # Continue with random sampling, never stopping on failures; the search space given on
     # the command line (the same as the pipeline's: a stored study keeps its distributions).
-    second = _sweep(tmp_path, *args, "hydra/sweeper/sampler=random", "hydra.sweeper.n_trials=2",
-                    "hydra.sweeper.max_failure_rate=1.0", "vars.value=choice(1,2,3,-1)")
+    second = _sweep(
+        tmp_path,
+        *args,
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.max_failure_rate=1.0",
+        "vars.value=choice(1,2,3,-1)",
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     assert "already holds 4 trial(s)" in second.stdout + second.stderr
     trials = _trials(storage, "s")
@@ -429,9 +543,14 @@ def test_optuna_sweep_counts_nan_as_failure_and_resumes(tmp_path):
 def test_sweep_stops_when_a_whole_batch_fails(tmp_path):
     (tmp_path / "conf" / "pipeline").mkdir(parents=True)
     (tmp_path / "conf" / "pipeline" / "hpo_echo.yaml").write_text(
-        HPO_ECHO.replace("choice(1, 2, 3, -1)", "choice(-1, -2)"))
-    proc = _sweep(tmp_path, "hydra.sweeper.study_name=f", "hydra.sweeper.n_trials=4",
-                  "hydra.launcher.n_jobs=2")
+        HPO_ECHO.replace("choice(1, 2, 3, -1)", "choice(-1, -2)")
+    )
+    proc = _sweep(
+        tmp_path,
+        "hydra.sweeper.study_name=f",
+        "hydra.sweeper.n_trials=4",
+        "hydra.launcher.n_jobs=2",
+    )
     assert proc.returncode != 0
     assert "max_failure_rate=0.5" in proc.stdout + proc.stderr
     storage = f"sqlite:///{tmp_path / 'outputs/hpoecho/e/sweep_f/optuna.db'}"
@@ -442,10 +561,19 @@ def test_single_run_with_missing_metric_exits_2_naming_the_keys(tmp_path):
     (tmp_path / "conf" / "pipeline").mkdir(parents=True)
     (tmp_path / "conf" / "pipeline" / "hpo_echo.yaml").write_text(HPO_ECHO)
     proc = subprocess.run(
-        [sys.executable, "-m", "djsandbox", "+pipeline=hpo_echo",
-         "optimized_metric=anonymous.score.res_1.acc",
-         f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
-        capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "djsandbox",
+            "+pipeline=hpo_echo",
+            "optimized_metric=anonymous.score.res_1.acc",
+            f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "anonymous.score.res_1.acc" in proc.stderr
     assert "anonymous.score.res_1.score" in proc.stderr  # the keys that do exist
@@ -458,14 +586,19 @@ def test_real_sweep_on_the_demo_with_two_workers_then_resume(tmp_path):
     env_cache = tmp_path / "cache"
     os.environ["DJSANDBOX_CACHE_DIR"] = str(env_cache)  # inherited by the subprocesses
     try:
-        args = ("hydra.sweeper.study_name=t", "hydra.launcher.n_jobs=2",
-                "hydra.sweeper.sampler.seed=1")
+        args = (
+            "hydra.sweeper.study_name=t",
+            "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.sampler.seed=1",
+        )
         (tmp_path / "conf").mkdir()
-        first = _sweep(tmp_path, *args, "hydra.sweeper.n_trials=4", pipeline="demo_hpo",
-                       timeout=900)
+        first = _sweep(
+            tmp_path, *args, "hydra.sweeper.n_trials=4", pipeline="demo_hpo", timeout=900
+        )
         assert first.returncode == 0, first.stderr[-3000:]
-        second = _sweep(tmp_path, *args, "hydra.sweeper.n_trials=2", pipeline="demo_hpo",
-                        timeout=900)
+        second = _sweep(
+            tmp_path, *args, "hydra.sweeper.n_trials=2", pipeline="demo_hpo", timeout=900
+        )
         assert second.returncode == 0, second.stderr[-3000:]
     finally:
         os.environ.pop("DJSANDBOX_CACHE_DIR", None)

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from djsandbox.catalog import FACTORIES
-from djsandbox.hooks.generic import TrainModelHook
 from djsandbox.evaluation import modelscope_eval
+from djsandbox.hooks.generic import TrainModelHook
 from djsandbox.models import checks
 from djsandbox.models import modelscope_train as mst
 
-no_modelscope = pytest.mark.skipif(mst.missing_modelscope() is None,
-                                   reason="modelscope is installed here")
+no_modelscope = pytest.mark.skipif(
+    mst.missing_modelscope() is None, reason="modelscope is installed here"
+)
 INSTALL_HINT = "pip install 'djsandbox[modelscope]'"
 
 
@@ -24,8 +25,9 @@ def test_trainer_refuses_clearly_without_modelscope(tmp_path: Path):
     cfg = {"model_name": "damo/nlp_structbert", "trainer_name": "nlp-base-trainer"}
     assert checks.check_modelscope_train(cfg) == [f"type: {mst.INSTALL}"]
     assert INSTALL_HINT in mst.INSTALL
-    problems = TrainModelHook().check({"hook": "TrainModelHook",
-                                       "extra_configs": {"type": "modelscope", **cfg}})
+    problems = TrainModelHook().check(
+        {"hook": "TrainModelHook", "extra_configs": {"type": "modelscope", **cfg}}
+    )
     assert problems == [f"extra_configs.type: {mst.INSTALL}"]
     with pytest.raises(RuntimeError, match=r"pip install 'djsandbox\[modelscope\]'"):
         mst.run(cfg, tmp_path)
@@ -46,8 +48,10 @@ def test_evaluator_refuses_clearly_without_modelscope(tmp_path: Path):
 
 def test_key_remapping_of_rows():
     rows = [{"text": "a", "label": 1}, {"sentence": "b"}]
-    assert mst.remap_rows(rows, {"text": "sentence"}) == [{"sentence": "a", "label": 1},
-                                                          {"sentence": "b"}]
+    assert mst.remap_rows(rows, {"text": "sentence"}) == [
+        {"sentence": "a", "label": 1},
+        {"sentence": "b"},
+    ]
     assert rows[0] == {"text": "a", "label": 1}  # input untouched
     with pytest.raises(ValueError, match="key_remapping: train row 0 has both 'text' and 'label'"):
         mst.remap_rows(rows, {"text": "label"}, "train")
@@ -55,23 +59,31 @@ def test_key_remapping_of_rows():
 
 def test_local_jsonl_dataset_is_loaded_and_remapped(tmp_path: Path):
     data = tmp_path / "train.jsonl"
-    data.write_text("".join(json.dumps({"text": t, "label": i}) + "\n"
-                            for i, t in enumerate(["good", "bad"])))
+    data.write_text(
+        "".join(json.dumps({"text": t, "label": i}) + "\n" for i, t in enumerate(["good", "bad"]))
+    )
     ds = mst.load_dataset(str(data), "train", {"text": "sentence"})
     assert ds.column_names == ["sentence", "label"] and ds[1]["sentence"] == "bad"
 
 
 def test_trainer_args_merge_other_keys_as_config_overrides(tmp_path: Path):
-    cfg = {"model_name": "damo/model", "trainer_name": "nlp-base-trainer",
-           "train_dataset": "train.jsonl", "eval_dataset": "val.jsonl",
-           "key_remapping": {"text": "sentence"}, "train.max_epochs": 2,
-           "train": {"optimizer": {"lr": 1e-4}}}
+    cfg = {
+        "model_name": "damo/model",
+        "trainer_name": "nlp-base-trainer",
+        "train_dataset": "train.jsonl",
+        "eval_dataset": "val.jsonl",
+        "key_remapping": {"text": "sentence"},
+        "train.max_epochs": 2,
+        "train": {"optimizer": {"lr": 1e-4}},
+    }
     loaded = []
     args = mst.trainer_args(cfg, tmp_path, lambda ds, split: loaded.append((ds, split)) or ds)
     assert loaded == [("train.jsonl", "train"), ("val.jsonl", "validation")]
     assert args["model"] == "damo/model" and args["work_dir"] == str(tmp_path)
-    assert mst.config_overrides(cfg) == {"train.max_epochs": 2,
-                                         "train": {"optimizer": {"lr": 1e-4}}}
+    assert mst.config_overrides(cfg) == {
+        "train.max_epochs": 2,
+        "train": {"optimizer": {"lr": 1e-4}},
+    }
 
     class FakeConfig:
         merged: dict = {}
@@ -93,17 +105,24 @@ def test_pipeline_outputs_are_stored_per_row_as_json(tmp_path: Path):
     import numpy as np
 
     def fake_pipeline(text: str) -> dict:
-        return {"scores": np.array([0.25, 0.75]), "labels": ("neg", "pos"),
-                "len": np.int64(len(text))}
+        return {
+            "scores": np.array([0.25, 0.75]),
+            "labels": ("neg", "pos"),
+            "len": np.int64(len(text)),
+        }
 
     rows = [{"id": 1, "text": "good"}, {"id": 2, "text": "meh"}]
     out = modelscope_eval.infer_rows(fake_pipeline, rows, "text", "prediction")
-    assert out[1] == {"id": 2, "text": "meh", "prediction": {
-        "scores": [0.25, 0.75], "labels": ["neg", "pos"], "len": 3}}
+    assert out[1] == {
+        "id": 2,
+        "text": "meh",
+        "prediction": {"scores": [0.25, 0.75], "labels": ["neg", "pos"], "len": 3},
+    }
     json.dumps(out)
     with pytest.raises(ValueError, match="text_key: dataset row 0 has no key 'body'"):
         modelscope_eval.infer_rows(fake_pipeline, rows, "body", "prediction")
     src = tmp_path / "pool.jsonl"
     assert modelscope_eval.export_target({}, src, tmp_path) == tmp_path / "pool_inference.jsonl"
-    assert modelscope_eval.export_target({"export_path": "x/out.jsonl"}, src, tmp_path) == \
-        Path("x/out.jsonl")
+    assert modelscope_eval.export_target({"export_path": "x/out.jsonl"}, src, tmp_path) == Path(
+        "x/out.jsonl"
+    )

@@ -15,10 +15,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import FINE_FOODS, subprocess_env
-from djsandbox.data.pools import (cartesian_join, combination,
-                                  construction, downsampling, duplication, io, merging, ranking)
+
+from djsandbox.data.pools import (
+    cartesian_join,
+    combination,
+    construction,
+    downsampling,
+    duplication,
+    io,
+    merging,
+    ranking,
+)
 
 STATS = ["text_len", "num_words", "alnum_ratio"]
 ROWS = 300
@@ -34,8 +42,11 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open(FINE_FOODS / "train.jsonl", encoding="utf-8") as fh:
         src.write_text("".join(itertools.islice(fh, ROWS)), encoding="utf-8")
     recipe = {
-        "project_name": "pools_test", "np": 1, "text_keys": "text",
-        "dataset_path": str(src), "export_path": str(root / "out" / "reviews.jsonl"),
+        "project_name": "pools_test",
+        "np": 1,
+        "text_keys": "text",
+        "dataset_path": str(src),
+        "export_path": str(root / "out" / "reviews.jsonl"),
         "process": [
             {"text_length_filter": {"min_len": 0, "max_len": 1000000}},
             {"words_num_filter": {"lang": "en", "min_num": 0, "max_num": 1000000}},
@@ -94,52 +105,78 @@ def test_construction_thirds_per_stat(pools, frame, analysed):
 
 
 def test_construction_ratios_num_subset_ignore(analysed, frame, tmp_path):
-    res = construction.run({"dataset_path": str(analysed), "split_ratios": ["1/4", 0.75],
-                            "stats_keys": ["num_words"]}, tmp_path / "a")
+    res = construction.run(
+        {"dataset_path": str(analysed), "split_ratios": ["1/4", 0.75], "stats_keys": ["num_words"]},
+        tmp_path / "a",
+    )
     assert list(res) == ["num_words"]
     assert [ids(p) for p in res["num_words"]] == expected_pools(frame, "num_words", (0.25, 0.75))
 
-    res = construction.run({"dataset_path": str(analysed), "split_num": 120,
-                            "stats_keys": "alnum_ratio"}, tmp_path / "b")
+    res = construction.run(
+        {"dataset_path": str(analysed), "split_num": 120, "stats_keys": "alnum_ratio"},
+        tmp_path / "b",
+    )
     order = frame.sort_values("alnum_ratio", kind="stable")["id"].tolist()
     assert [ids(p) for p in res["alnum_ratio"]] == [order[:120], order[120:240], order[240:]]
 
-    res = construction.run({"dataset_path": str(analysed), "ignore_stats": True,
-                            "export_path": str(tmp_path / "c")}, tmp_path)
+    res = construction.run(
+        {"dataset_path": str(analysed), "ignore_stats": True, "export_path": str(tmp_path / "c")},
+        tmp_path,
+    )
     assert [Path(p).name for p in res["ignore_stats"]] == [
-        f"reviews_ignore_stats_{i}.jsonl" for i in range(3)]
-    assert [ids(p) for p in res["ignore_stats"]] == [frame["id"].tolist()[a:b]
-                                                     for a, b in ((0, 100), (100, 200), (200, 300))]
+        f"reviews_ignore_stats_{i}.jsonl" for i in range(3)
+    ]
+    assert [ids(p) for p in res["ignore_stats"]] == [
+        frame["id"].tolist()[a:b] for a, b in ((0, 100), (100, 200), (200, 300))
+    ]
 
 
 def test_construction_parquet_in_and_out(analysed, frame, tmp_path):
     pq_in = tmp_path / "reviews.parquet"
     io.write_table(io.read_table(analysed), pq_in)
-    res = construction.run({"dataset_path": str(pq_in), "export_format": "parquet",
-                            "stats_keys": ["text_len"]}, tmp_path / "out")
-    assert [Path(p).name for p in res["text_len"]] == [f"reviews_text_len_{i}.parquet"
-                                                       for i in range(3)]
+    res = construction.run(
+        {"dataset_path": str(pq_in), "export_format": "parquet", "stats_keys": ["text_len"]},
+        tmp_path / "out",
+    )
+    assert [Path(p).name for p in res["text_len"]] == [
+        f"reviews_text_len_{i}.parquet" for i in range(3)
+    ]
     assert [ids(p) for p in res["text_len"]] == expected_pools(frame, "text_len")
     # Parquet in, JSONL out: rows re-serialised, same content
-    res = construction.run({"dataset_path": str(pq_in), "stats_keys": ["text_len"]},
-                           tmp_path / "out2")
+    res = construction.run(
+        {"dataset_path": str(pq_in), "stats_keys": ["text_len"]}, tmp_path / "out2"
+    )
     back = [json.loads(line) for line in Path(res["text_len"][0]).read_text().splitlines()]
     orig = {json.loads(line)["id"]: json.loads(line) for line in analysed.read_text().splitlines()}
     assert all(row == orig[row["id"]] for row in back)
 
 
 def test_construction_list_stats_averaged_strings_skipped(tmp_path):
-    rows = [{"id": f"r{i}", "__dj__stats__": {"sizes": [i % 5, 10 - i % 7] if i % 9 else [],
-                                               "lang": "en", "score": float(i % 4)}}
-            for i in range(30)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "__dj__stats__": {
+                "sizes": [i % 5, 10 - i % 7] if i % 9 else [],
+                "lang": "en",
+                "score": float(i % 4),
+            },
+        }
+        for i in range(30)
+    ]
     src = tmp_path / "d.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     res = construction.run({"dataset_path": str(src)}, tmp_path / "out")
     assert list(res) == ["sizes", "score"]  # 'lang' (a string stat) is skipped
-    df = pd.DataFrame({"id": [r["id"] for r in rows],
-                       "sizes": [sum(s) / len(s) if s else float("nan") for s in
-                                 (r["__dj__stats__"]["sizes"] for r in rows)],
-                       "score": [r["__dj__stats__"]["score"] for r in rows]})
+    df = pd.DataFrame(
+        {
+            "id": [r["id"] for r in rows],
+            "sizes": [
+                sum(s) / len(s) if s else float("nan")
+                for s in (r["__dj__stats__"]["sizes"] for r in rows)
+            ],
+            "score": [r["__dj__stats__"]["score"] for r in rows],
+        }
+    )
     for stat in ("sizes", "score"):  # empty lists have no value: last, like NaN in pandas
         order = df.sort_values(stat, kind="stable", na_position="last")["id"].tolist()
         assert sum((ids(p) for p in res[stat]), []) == order
@@ -170,12 +207,14 @@ def test_stats_key_no_row_has(analysed, tmp_path):
 
 def test_missing_and_empty_dataset(tmp_path):
     missing = str(tmp_path / "nope.jsonl")
-    for mod, cfg in [(construction, {"dataset_path": missing}),
-                     (combination, {"dataset_path": [missing]}),
-                     (merging, {"dataset_path": [missing]}),
-                     (downsampling, {"dataset_path": [missing]}),
-                     (duplication, {"dataset_path": [missing], "duplicating_times": 2}),
-                     (ranking, {"dataset_path": [missing], "metrics": [1.0]})]:
+    for mod, cfg in [
+        (construction, {"dataset_path": missing}),
+        (combination, {"dataset_path": [missing]}),
+        (merging, {"dataset_path": [missing]}),
+        (downsampling, {"dataset_path": [missing]}),
+        (duplication, {"dataset_path": [missing], "duplicating_times": 2}),
+        (ranking, {"dataset_path": [missing], "metrics": [1.0]}),
+    ]:
         assert any(p.startswith("dataset_path:") and "nope.jsonl" in p for p in mod.check(cfg))
         with pytest.raises(ValueError, match="dataset_path: .*nope.jsonl"):
             mod.run(cfg, tmp_path / "out")
@@ -206,7 +245,8 @@ def test_combination_every_subset(pools, tmp_path):
     large = combination.run({"dataset_path": ranked, "min_rows": smallest + 1}, tmp_path / "m")
     assert [Path(p).name for p in large] == [n for n, keep in expected if len(keep) > smallest]
     assert combination.check({"dataset_path": ranked, "min_rows": 0}) == [
-        "min_rows: expected a positive integer, got 0"]
+        "min_rows: expected a positive integer, got 0"
+    ]
 
 
 def test_combination_identity_ignores_stats_and_key(pools, tmp_path):
@@ -214,10 +254,15 @@ def test_combination_identity_ignores_stats_and_key(pools, tmp_path):
     table = io.read_table(b)
     import pyarrow as pa
 
-    restated = table.set_column(table.column_names.index("__dj__stats__"), "__dj__stats__",
-                                pa.array([{"other": 1.0}] * table.num_rows))
+    restated = table.set_column(
+        table.column_names.index("__dj__stats__"),
+        "__dj__stats__",
+        pa.array([{"other": 1.0}] * table.num_rows),
+    )
     io.write_table(restated, tmp_path / "restated.jsonl")
-    by_row = combination.run({"dataset_path": [a, str(tmp_path / "restated.jsonl")]}, tmp_path / "r")
+    by_row = combination.run(
+        {"dataset_path": [a, str(tmp_path / "restated.jsonl")]}, tmp_path / "r"
+    )
     by_key = combination.run({"dataset_path": [a, b], "key": "id"}, tmp_path / "k")
     assert [ids(p) for p in by_row] == [ids(p) for p in by_key]
     assert len(by_row) == 3
@@ -232,26 +277,40 @@ def test_combination_identity_ignores_stats_and_key(pools, tmp_path):
 def test_duplication(pools, tmp_path):
     pool = pools["text_len"][0]
     res = duplication.run({"dataset_path": [pool], "duplicating_times": [1, 3]}, tmp_path / "a")
-    assert [Path(p).name for p in res] == ["reviews_text_len_0_x1.jsonl", "reviews_text_len_0_x3.jsonl"]
+    assert [Path(p).name for p in res] == [
+        "reviews_text_len_0_x1.jsonl",
+        "reviews_text_len_0_x3.jsonl",
+    ]
     assert ids(res[1]) == ids(pool) * 3
-    shuf = [duplication.run({"dataset_path": pool, "duplicating_times": 2, "shuffle": True,
-                             "seed": s}, tmp_path / f"s{i}")[0] for i, s in enumerate((1, 1, 2))]
+    shuf = [
+        duplication.run(
+            {"dataset_path": pool, "duplicating_times": 2, "shuffle": True, "seed": s},
+            tmp_path / f"s{i}",
+        )[0]
+        for i, s in enumerate((1, 1, 2))
+    ]
     assert ids(shuf[0]) == ids(shuf[1]) != ids(shuf[2])
     assert sorted(ids(shuf[0])) == sorted(ids(pool) * 2)
-    assert any(p.startswith("duplicating_times:") for p in
-               duplication.check({"duplicating_times": [2, 0]}))
+    assert any(
+        p.startswith("duplicating_times:") for p in duplication.check({"duplicating_times": [2, 0]})
+    )
 
 
 def test_downsampling(pools, tmp_path):
     three = pools["num_words"]
-    small = downsampling.run({"dataset_path": three[:2], "target_num_samples": 40,
-                              "shuffle_seed": 7}, tmp_path / "a")
-    same = downsampling.run({"dataset_path": three[:2], "target_num_samples": 40, "seed": 7},
-                            tmp_path / "b")
-    other = downsampling.run({"dataset_path": three[:2], "target_num_samples": 40, "seed": 8},
-                             tmp_path / "c")
-    assert [Path(p).name for p in small] == ["reviews_num_words_0_40.jsonl",
-                                             "reviews_num_words_1_40.jsonl"]
+    small = downsampling.run(
+        {"dataset_path": three[:2], "target_num_samples": 40, "shuffle_seed": 7}, tmp_path / "a"
+    )
+    same = downsampling.run(
+        {"dataset_path": three[:2], "target_num_samples": 40, "seed": 7}, tmp_path / "b"
+    )
+    other = downsampling.run(
+        {"dataset_path": three[:2], "target_num_samples": 40, "seed": 8}, tmp_path / "c"
+    )
+    assert [Path(p).name for p in small] == [
+        "reviews_num_words_0_40.jsonl",
+        "reviews_num_words_1_40.jsonl",
+    ]
     assert [ids(p) for p in small] == [ids(p) for p in same]
     assert [ids(p) for p in small] != [ids(p) for p in other]
     for out, pool in zip(small, three):
@@ -269,8 +328,9 @@ def test_downsampling_target_larger_than_a_pool(pools, tmp_path):
     with pytest.raises(ValueError, match=r"target_num_samples: 101 is larger than .*text_len_0"):
         downsampling.run(cfg, tmp_path / "out")
     assert files(tmp_path / "out") == []
-    assert any(p.startswith("target_num_samples:")
-               for p in downsampling.check({"target_num_samples": 0}))
+    assert any(
+        p.startswith("target_num_samples:") for p in downsampling.check({"target_num_samples": 0})
+    )
 
 
 # ----------------------------------------------------------------------------- merging, join
@@ -286,8 +346,10 @@ def test_merging(pools, tmp_path):
 
     extra = io.read_table(three[0]).append_column("note", pa.array(["x"] * 100))
     io.write_table(extra, tmp_path / "extra.parquet")
-    out = merging.run({"dataset_path": [str(tmp_path / "extra.parquet"), three[1]],
-                       "export_format": "parquet"}, tmp_path / "b")
+    out = merging.run(
+        {"dataset_path": [str(tmp_path / "extra.parquet"), three[1]], "export_format": "parquet"},
+        tmp_path / "b",
+    )
     table = io.read_table(out)
     assert table.num_rows == 200 and table.column("note").null_count == 100
 
@@ -298,19 +360,32 @@ def test_cartesian_join(pools, tmp_path):
     io.write_table(a, tmp_path / "left_a.jsonl")
     io.write_table(a.slice(0, 1), tmp_path / "left_b.jsonl")
     io.write_table(b, tmp_path / "right.jsonl")
-    res = cartesian_join.run({"dataset_path_1": [str(tmp_path / "left_a.jsonl"),
-                                                 str(tmp_path / "left_b.jsonl")],
-                              "dataset_path_2": [str(tmp_path / "right.jsonl")]}, tmp_path / "o")
-    assert [Path(p).name for p in res] == ["left_right_cartesian_join_0_0.jsonl",
-                                           "left_right_cartesian_join_1_0.jsonl"]
+    res = cartesian_join.run(
+        {
+            "dataset_path_1": [str(tmp_path / "left_a.jsonl"), str(tmp_path / "left_b.jsonl")],
+            "dataset_path_2": [str(tmp_path / "right.jsonl")],
+        },
+        tmp_path / "o",
+    )
+    assert [Path(p).name for p in res] == [
+        "left_right_cartesian_join_0_0.jsonl",
+        "left_right_cartesian_join_1_0.jsonl",
+    ]
     joined = io.read_table(res[0])
     assert joined.column_names == ["id_1", "text", "id_2", "label"]
     la, rb = a.column("id").to_pylist(), b.column("id").to_pylist()
     assert list(zip(joined.column("id_1").to_pylist(), joined.column("id_2").to_pylist())) == [
-        (x, y) for x in la for y in rb]
-    res = cartesian_join.run({"dataset_path_1": str(tmp_path / "left_b.jsonl"),
-                              "dataset_path_2": str(tmp_path / "right.jsonl"),
-                              "suffixes": ["_l", "_r"], "export_format": "parquet"}, tmp_path / "p")
+        (x, y) for x in la for y in rb
+    ]
+    res = cartesian_join.run(
+        {
+            "dataset_path_1": str(tmp_path / "left_b.jsonl"),
+            "dataset_path_2": str(tmp_path / "right.jsonl"),
+            "suffixes": ["_l", "_r"],
+            "export_format": "parquet",
+        },
+        tmp_path / "p",
+    )
     assert io.read_table(res[0]).column_names == ["id_l", "text", "id_r", "label"]
 
 
@@ -329,35 +404,58 @@ def test_cartesian_join_of_empty_sets(tmp_path, pools):
 
 def test_ranking(pools):
     paths = pools["text_len"]
-    metrics = [{"eval": {"accuracy": 0.5, "f1": 0.2}}, {"eval": {"accuracy": 0.7, "f1": 0.1}},
-               {"eval": {"accuracy": 0.5, "f1": 0.3}}]
+    metrics = [
+        {"eval": {"accuracy": 0.5, "f1": 0.2}},
+        {"eval": {"accuracy": 0.7, "f1": 0.1}},
+        {"eval": {"accuracy": 0.5, "f1": 0.3}},
+    ]
     cfg = {"dataset_path": paths, "metrics": metrics, "ranking_keys": ["eval.accuracy", "eval.f1"]}
     assert ranking.check(cfg) == []
     assert ranking.run(cfg, Path(".")) == [paths[1], paths[2], paths[0]]
     assert ranking.run({**cfg, "descending": False, "top_n": 2}, Path(".")) == [paths[0], paths[2]]
     # ties keep the input order; plain numbers rank without keys
     assert ranking.run({"dataset_path": paths, "metrics": [1, 2, 1]}, Path(".")) == [
-        paths[1], paths[0], paths[2]]
+        paths[1],
+        paths[0],
+        paths[2],
+    ]
     by_path = {paths[2]: 0.9, paths[0]: 0.1, paths[1]: 0.5}
     assert ranking.run({"dataset_path": paths, "metrics": by_path}, Path(".")) == [
-        paths[2], paths[1], paths[0]]
+        paths[2],
+        paths[1],
+        paths[0],
+    ]
 
 
 def test_ranking_misaligned(pools, tmp_path):
     paths = pools["text_len"]
-    bad = [({"metrics": [0.1, 0.2]}, "metrics: 2 results for 3 pools"),
-           ({"metrics": {paths[0]: 1, paths[1]: 2, "/elsewhere.jsonl": 3}}, "metrics: keyed by path"),
-           ({"metrics": [{"dataset_path": paths[1], "a": 1}, {"dataset_path": paths[0], "a": 2},
-                         {"a": 3}], "ranking_keys": ["a"]}, "metrics: result 0 is for"),
-           ({"metrics": [{"a": 1}, {"b": 2}, {"a": 3}], "ranking_keys": ["a"]},
-            "ranking_keys: 'a' is not in the result of pool 1"),
-           ({"metrics": [1, 2, 3], "top_n": 4}, "top_n: 4 is more than")]
+    bad = [
+        ({"metrics": [0.1, 0.2]}, "metrics: 2 results for 3 pools"),
+        ({"metrics": {paths[0]: 1, paths[1]: 2, "/elsewhere.jsonl": 3}}, "metrics: keyed by path"),
+        (
+            {
+                "metrics": [
+                    {"dataset_path": paths[1], "a": 1},
+                    {"dataset_path": paths[0], "a": 2},
+                    {"a": 3},
+                ],
+                "ranking_keys": ["a"],
+            },
+            "metrics: result 0 is for",
+        ),
+        (
+            {"metrics": [{"a": 1}, {"b": 2}, {"a": 3}], "ranking_keys": ["a"]},
+            "ranking_keys: 'a' is not in the result of pool 1",
+        ),
+        ({"metrics": [1, 2, 3], "top_n": 4}, "top_n: 4 is more than"),
+    ]
     for extra, message in bad:
         cfg = {"dataset_path": paths, **extra}
         with pytest.raises(ValueError, match=message.replace("(", r"\(")):
             ranking.run(cfg, tmp_path)
-    assert any(p.startswith("metrics:") for p in ranking.check({"dataset_path": paths,
-                                                                 "metrics": [1]}))
+    assert any(
+        p.startswith("metrics:") for p in ranking.check({"dataset_path": paths, "metrics": [1]})
+    )
 
 
 # ----------------------------------------------------------------------------- io, tables
@@ -379,35 +477,71 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch, pools):
 def test_jsonl_writer_round_trips_awkward_values(tmp_path):
     import pyarrow as pa
 
-    rows = [{"t": 'q"\\\n\t\x01é中', "f": 1.0, "i": 2, "b": True, "l": [1.5, 2.0],
-             "s": {"k": 0.5, "q": [1, 2]}, "ls": [{"a": 1}], "n": None},
-            {"t": "", "f": 2.5, "i": None, "b": False, "l": [], "s": None, "ls": None, "n": None}]
+    rows = [
+        {
+            "t": 'q"\\\n\t\x01é中',
+            "f": 1.0,
+            "i": 2,
+            "b": True,
+            "l": [1.5, 2.0],
+            "s": {"k": 0.5, "q": [1, 2]},
+            "ls": [{"a": 1}],
+            "n": None,
+        },
+        {"t": "", "f": 2.5, "i": None, "b": False, "l": [], "s": None, "ls": None, "n": None},
+    ]
     io.write_table(pa.Table.from_pylist(rows), tmp_path / "x.jsonl")
     assert [json.loads(line) for line in (tmp_path / "x.jsonl").read_text().splitlines()] == rows
     assert io.read_table(tmp_path / "x.jsonl").schema.field("f").type == pa.float64()
 
 
 def test_component_tables_and_light_import():
-    specs = {s.name: s for m in (cartesian_join, combination, construction, downsampling,
-                                 duplication, merging, ranking) for s in m.SPECS}
+    specs = {
+        s.name: s
+        for m in (
+            cartesian_join,
+            combination,
+            construction,
+            downsampling,
+            duplication,
+            merging,
+            ranking,
+        )
+        for s in m.SPECS
+    }
     assert set(specs) == {
-        "data_pool_construction", "data_pool_combination", "data_pool_duplication",
-        "data_pool_downsampling", "data_pool_merging", "data_pool_cartesian_join",
-        "data_pool_ranking"}
+        "data_pool_construction",
+        "data_pool_combination",
+        "data_pool_duplication",
+        "data_pool_downsampling",
+        "data_pool_merging",
+        "data_pool_cartesian_join",
+        "data_pool_ranking",
+    }
     assert "split_ratios" in specs["data_pool_construction"].keys
     assert {"metrics", "ranking_keys", "top_n"} <= set(specs["data_pool_ranking"].keys)
-    code = ("import sys, djsandbox.data.pools.construction as c; c.check({'split_ratios': [0.5]});"
-            "print(sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=subprocess_env(), check=True)
+    code = (
+        "import sys, djsandbox.data.pools.construction as c; c.check({'split_ratios': [0.5]});"
+        "print(sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        check=True,
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_jsonl_lines_blank_crlf_no_final_newline(tmp_path):
     src = tmp_path / "odd.jsonl"
     rows = [{"id": f"r{i}", "__dj__stats__": {"v": 5 - i}} for i in range(5)]
-    text = "\r\n".join(json.dumps(r) for r in rows[:3]) + "\r\n\r\n\n" + "\n".join(
-        json.dumps(r) for r in rows[3:])  # blank lines, CRLF, no newline at the end
+    text = (
+        "\r\n".join(json.dumps(r) for r in rows[:3])
+        + "\r\n\r\n\n"
+        + "\n".join(json.dumps(r) for r in rows[3:])
+    )  # blank lines, CRLF, no newline at the end
     src.write_bytes(text.encode())
     res = construction.run({"dataset_path": str(src), "split_num": 2}, tmp_path / "out")
     assert [ids(p) for p in res["v"]] == [["r4", "r3"], ["r2", "r1"], ["r0"]]
@@ -427,11 +561,17 @@ def test_ranking_accepts_results_shaped_like_the_pools(tmp_path):
             p = tmp_path / f"{stat}_{i}.jsonl"
             p.write_text('{"text": "x"}\n')
             paths[stat].append(str(p))
-    metrics = {"a": [{"accuracy": 0.5}, {"accuracy": 0.9}], "b": [{"accuracy": 0.7},
-                                                                  {"accuracy": 0.1}]}
-    ranked = ranking.run({"dataset_path": paths, "metrics": metrics,
-                          "ranking_keys": ["accuracy"], "top_n": 3}, tmp_path)
+    metrics = {
+        "a": [{"accuracy": 0.5}, {"accuracy": 0.9}],
+        "b": [{"accuracy": 0.7}, {"accuracy": 0.1}],
+    }
+    ranked = ranking.run(
+        {"dataset_path": paths, "metrics": metrics, "ranking_keys": ["accuracy"], "top_n": 3},
+        tmp_path,
+    )
     assert ranked == [paths["a"][1], paths["b"][0], paths["a"][0]]
     with pytest.raises(ValueError, match="metrics"):
-        ranking.run({"dataset_path": paths, "metrics": {"a": metrics["a"]},
-                     "ranking_keys": ["accuracy"]}, tmp_path)
+        ranking.run(
+            {"dataset_path": paths, "metrics": {"a": metrics["a"]}, "ranking_keys": ["accuracy"]},
+            tmp_path,
+        )

@@ -7,24 +7,54 @@ import pytest
 from djsandbox.catalog import FACTORIES, HOOKS, describe
 
 REFERENCE_HOOKS = {
-    "ProbeViaAnalyzerHook", "ProbeViaModelInferHook", "GeneralProbeHook",
-    "RefineRecipeViaKSigmaHook", "RefineRecipeViaModelFeedbackHook", "ProcessDataHook",
-    "DataPoolManipulationHook", "GeneralDataExecutorHook", "TrainModelHook", "InferModelHook",
-    "EvaluateDataHook", "EvaluateModelHook"}
+    "ProbeViaAnalyzerHook",
+    "ProbeViaModelInferHook",
+    "GeneralProbeHook",
+    "RefineRecipeViaKSigmaHook",
+    "RefineRecipeViaModelFeedbackHook",
+    "ProcessDataHook",
+    "DataPoolManipulationHook",
+    "GeneralDataExecutorHook",
+    "TrainModelHook",
+    "InferModelHook",
+    "EvaluateDataHook",
+    "EvaluateModelHook",
+}
 
 REFERENCE_TYPES = {
-    "DataPoolManipulator": {"data_pool_construction", "data_pool_combination",
-                            "data_pool_duplication", "data_pool_downsampling",
-                            "data_pool_ranking", "data_pool_merging", "data_pool_cartesian_join"},
-    "GeneralDataExecutor": {"coco_caption_to_dj_conversion", "coco_caption_meta_generation",
-                            "dj_to_easyanimate_video_dataset_conversion",
-                            "captions_to_internvl_conversion"},
+    "DataPoolManipulator": {
+        "data_pool_construction",
+        "data_pool_combination",
+        "data_pool_duplication",
+        "data_pool_downsampling",
+        "data_pool_ranking",
+        "data_pool_merging",
+        "data_pool_cartesian_join",
+    },
+    "GeneralDataExecutor": {
+        "coco_caption_to_dj_conversion",
+        "coco_caption_meta_generation",
+        "dj_to_easyanimate_video_dataset_conversion",
+        "captions_to_internvl_conversion",
+    },
     "GeneralProbe": {"data_pool_ranking"},
-    "DataEvaluator": {"dj_text_quality_classifier", "vbench_video_evaluator",
-                      "video_inception_evaluator", "accuracy", "mse", "text_quality_classifier"},
+    "DataEvaluator": {
+        "dj_text_quality_classifier",
+        "vbench_video_evaluator",
+        "video_inception_evaluator",
+        "accuracy",
+        "mse",
+        "text_quality_classifier",
+    },
     "ModelInferEvaluator": {"modelscope"},
-    "ModelTrainExecutor": {"modelscope", "easyanimate", "trinity-rft", "internvl_coco_caption",
-                           "text_classifier", "huggingface"},
+    "ModelTrainExecutor": {
+        "modelscope",
+        "easyanimate",
+        "trinity-rft",
+        "internvl_coco_caption",
+        "text_classifier",
+        "huggingface",
+    },
     "ModelInferExecutor": {"easyanimate", "huggingface", "vllm", "api"},
     "ModelEvaluator": {"internvl_coco_caption", "text_classifier"},
 }

@@ -32,22 +32,27 @@ def assert_figures_valid(md: Path) -> list[Path]:
 
 
 def job(meta: str, kind: str = "test_echo", **extra):
-    return {"hook": "EvaluateDataHook", "meta_name": meta,
-            "extra_configs": {"type": kind, **extra}}
+    return {"hook": "EvaluateDataHook", "meta_name": meta, "extra_configs": {"type": kind, **extra}}
 
 
 # -- runs through the engine ----------------------------------------------------------------
 def test_report_of_engine_run_names_every_job_and_lists_failures(run_cfg, tmp_path):
     marker = tmp_path / "marker"
-    cfg = {"pipelines": {
-        "good": {"probe_job_configs": [job("probe", value=1)],
-                 "evaluation_job_configs": [job("test", value={"accuracy": 0.8,
-                                                               "macro_f1": 0.7})]},
-        "other": {"evaluation_job_configs": [job("test", value={"accuracy": 0.6,
-                                                                "macro_f1": 0.5})]},
-        "bad": {"execution_job_configs": [job("boom", "test_fail_once", marker=str(marker))],
-                "evaluation_job_configs": [job("after", value=2)]},
-    }}
+    cfg = {
+        "pipelines": {
+            "good": {
+                "probe_job_configs": [job("probe", value=1)],
+                "evaluation_job_configs": [job("test", value={"accuracy": 0.8, "macro_f1": 0.7})],
+            },
+            "other": {
+                "evaluation_job_configs": [job("test", value={"accuracy": 0.6, "macro_f1": 0.5})]
+            },
+            "bad": {
+                "execution_job_configs": [job("boom", "test_fail_once", marker=str(marker))],
+                "evaluation_job_configs": [job("after", value=2)],
+            },
+        }
+    }
     with pytest.raises(JobFailedError):
         run_cfg(cfg)
     work = tmp_path / "run"
@@ -89,49 +94,130 @@ def make_dj_run(work: Path, with_log: bool = True) -> Path:
     data.mkdir(parents=True)
     lens = [10, 20, 30, 40, 50, 60, 70, 80, 90, 400]
     words = [2, 4, 6, 8, 10, 12, 14, 16, 99, 80]
-    rows = [{"id": f"r{i}", "text": "x" * n, "__dj__stats__": {"text_len": n, "num_words": w}}
-            for i, (n, w) in enumerate(zip(lens, words))]
+    rows = [
+        {"id": f"r{i}", "text": "x" * n, "__dj__stats__": {"text_len": n, "num_words": w}}
+        for i, (n, w) in enumerate(zip(lens, words))
+    ]
     analysed = data / "analysed.jsonl"
     analysed.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    recipe = {"process": [{"text_length_filter": {"min_len": 15, "max_len": 300}},
-                          {"words_num_filter": {"min_num": 1, "max_num": 50}}]}
-    kept = [r for r in rows if 15 <= r["__dj__stats__"]["text_len"] <= 300
-            and r["__dj__stats__"]["num_words"] <= 50]
+    recipe = {
+        "process": [
+            {"text_length_filter": {"min_len": 15, "max_len": 300}},
+            {"words_num_filter": {"min_num": 1, "max_num": 50}},
+        ]
+    }
+    kept = [
+        r
+        for r in rows
+        if 15 <= r["__dj__stats__"]["text_len"] <= 300 and r["__dj__stats__"]["num_words"] <= 50
+    ]
     processed = data / "processed.jsonl"  # like Data-Juicer's export: rows without stats
-    processed.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n"
-                                 for r in kept))
-    changes = [{"index": 0, "op": "text_length_filter", "arg": "min_len", "old": 10, "new": 15,
-                "stat": "text_len", "mean": 85.0, "std": 110.0},
-               {"index": 0, "op": "text_length_filter", "arg": "max_len", "old": 1000,
-                "new": 300, "stat": "text_len", "mean": 85.0, "std": 110.0},
-               {"index": 1, "op": "words_num_filter", "arg": "max_num", "old": 1000, "new": 50,
-                "stat": "num_words", "mean": 25.0, "std": 30.0}]
+    processed.write_text(
+        "".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in kept)
+    )
+    changes = [
+        {
+            "index": 0,
+            "op": "text_length_filter",
+            "arg": "min_len",
+            "old": 10,
+            "new": 15,
+            "stat": "text_len",
+            "mean": 85.0,
+            "std": 110.0,
+        },
+        {
+            "index": 0,
+            "op": "text_length_filter",
+            "arg": "max_len",
+            "old": 1000,
+            "new": 300,
+            "stat": "text_len",
+            "mean": 85.0,
+            "std": 110.0,
+        },
+        {
+            "index": 1,
+            "op": "words_num_filter",
+            "arg": "max_num",
+            "old": 1000,
+            "new": 50,
+            "stat": "num_words",
+            "mean": 25.0,
+            "std": 30.0,
+        },
+    ]
     jobs_spec = [
-        ("probe", 0, "analysis", "ProbeViaAnalyzerHook", {"rows": 10},
-         {"dj_configs": {"export_path": str(analysed)}}),
-        ("refine_recipe", 0, "analysis", "RefineRecipeViaKSigmaHook", {"changes": changes},
-         {"dj_configs": recipe}),
-        ("execution", 0, "process", "ProcessDataHook", {"rows_in": 10, "rows_out": len(kept)},
-         {"dj_configs": {**recipe, "export_path": str(processed)}}),
+        (
+            "probe",
+            0,
+            "analysis",
+            "ProbeViaAnalyzerHook",
+            {"rows": 10},
+            {"dj_configs": {"export_path": str(analysed)}},
+        ),
+        (
+            "refine_recipe",
+            0,
+            "analysis",
+            "RefineRecipeViaKSigmaHook",
+            {"changes": changes},
+            {"dj_configs": recipe},
+        ),
+        (
+            "execution",
+            0,
+            "process",
+            "ProcessDataHook",
+            {"rows_in": 10, "rows_out": len(kept)},
+            {"dj_configs": {**recipe, "export_path": str(processed)}},
+        ),
         ("execution", 1, "train", "TrainModelHook", {}, {}),
     ]
     ctx = Context()
     ctx.start_iteration(0)
-    ctx.record("refined", "analysis", {"res_1": str(data / "k_sigma.yaml"), "res_2": {
-        "analysis_dir": str(data), "rows": 10,
-        "stats": {"text_len": {"mean": 85.0, "std": 110.0}}}})
+    ctx.record(
+        "refined",
+        "analysis",
+        {
+            "res_1": str(data / "k_sigma.yaml"),
+            "res_2": {
+                "analysis_dir": str(data),
+                "rows": 10,
+                "stats": {"text_len": {"mean": 85.0, "std": 110.0}},
+            },
+        },
+    )
     ctx.record("refined", "process", {"res_1": str(processed)})
-    ctx.record("refined", "train", {"checkpoint": "model.ckpt", "train_metrics": {
-        "train_rows": len(kept), "val_accuracy": 0.75}})
+    ctx.record(
+        "refined",
+        "train",
+        {
+            "checkpoint": "model.ckpt",
+            "train_metrics": {"train_rows": len(kept), "val_accuracy": 0.75},
+        },
+    )
     state = RunState(work / STATE_FILE, ctx, meta={"project_name": "p", "experiment_name": "e"})
     for stage, index, meta, hook, notes, config in jobs_spec:
         job_dir = work / "iter_0" / "refined" / f"{stage}_{index}_{meta}"
         job_dir.mkdir(parents=True)
         (job_dir / "job_config.json").write_text(json.dumps(config))
-        state.set_status(0, f"refined/{stage}/{index}/{meta}/{hook}", status="done",
-                         pipeline="refined", stage=stage, index=index, meta_name=meta,
-                         hook=hook, started=1.7e9, elapsed=1.5, finished=1.7e9 + 1.5,
-                         notes=notes, job_dir=str(job_dir), error=None)
+        state.set_status(
+            0,
+            f"refined/{stage}/{index}/{meta}/{hook}",
+            status="done",
+            pipeline="refined",
+            stage=stage,
+            index=index,
+            meta_name=meta,
+            hook=hook,
+            started=1.7e9,
+            elapsed=1.5,
+            finished=1.7e9 + 1.5,
+            notes=notes,
+            job_dir=str(job_dir),
+            error=None,
+        )
     process_dir = work / "iter_0" / "refined" / "execution_0_process"
     if with_log:
         (process_dir / "dj" / "process" / "logs").mkdir(parents=True)
@@ -141,7 +227,8 @@ def make_dj_run(work: Path, with_log: bool = True) -> Path:
     (csv_dir / "metrics.csv").write_text(
         "epoch,step,train/loss_epoch,train/loss_step,val/accuracy,val/loss,val/macro_f1\n"
         "0,4,,0.9,,,\n0,9,,0.7,,,\n0,9,,,0.6,0.8,0.55\n0,9,0.8,,,,\n"
-        "1,14,,0.5,,,\n1,19,,0.4,0.7,0.6,0.65\n1,19,0.45,,,,\n")
+        "1,14,,0.5,,,\n1,19,,0.4,0.7,0.6,0.65\n1,19,0.45,,,,\n"
+    )
     state.save()
     return work
 
@@ -192,10 +279,18 @@ def test_parsers(tmp_path):
     logs.mkdir(parents=True)
     (logs / "process.log").write_text(DJ_LOG + DJ_LOG.replace("Left 7", "Left 5"))
     steps = parse_dj_process_log(tmp_path)  # a resumed job logs twice: the last run wins
-    assert [(s["op"], s["left"]) for s in steps] == [("text_length_filter", 8),
-                                                     ("words_num_filter", 5)]
-    assert estimate_funnel({"process": [{"f": {"min_x": 2, "max_x": 3}}]}, {"s": [1, 2, 3, 4]},
-                           [{"index": 0, "op": "f", "stat": "s"}])[0]["left"] == 2
+    assert [(s["op"], s["left"]) for s in steps] == [
+        ("text_length_filter", 8),
+        ("words_num_filter", 5),
+    ]
+    assert (
+        estimate_funnel(
+            {"process": [{"f": {"min_x": 2, "max_x": 3}}]},
+            {"s": [1, 2, 3, 4]},
+            [{"index": 0, "op": "f", "stat": "s"}],
+        )[0]["left"]
+        == 2
+    )
     csv_file = tmp_path / "metrics.csv"
     csv_file.write_text("epoch,step,val/accuracy\n0,9,0.5\n1,19,\n")
     assert read_metrics_csv(csv_file) == {"val/accuracy": [(9.0, 0.5)]}
@@ -239,12 +334,16 @@ def test_sweep_report_multi_objective_from_storage(optuna_quiet, tmp_path):
 
     optuna = optuna_quiet
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    study = optuna.create_study(study_name="mo", storage=storage,
-                                directions=["maximize", "minimize"],
-                                sampler=optuna.samplers.RandomSampler(seed=1))
+    study = optuna.create_study(
+        study_name="mo",
+        storage=storage,
+        directions=["maximize", "minimize"],
+        sampler=optuna.samplers.RandomSampler(seed=1),
+    )
     study.set_user_attr("metric_names", ["accuracy", "rows"])
-    study.optimize(lambda t: (t.suggest_float("a", 0, 1), float(t.suggest_int("b", 1, 10))),
-                   n_trials=6)
+    study.optimize(
+        lambda t: (t.suggest_float("a", 0, 1), float(t.suggest_int("b", 1, 10))), n_trials=6
+    )
     md = write_sweep_report(storage, tmp_path / "sweep")  # the only study in the storage
     text = md.read_text()
     assert "## Pareto front" in text and "## Best trial" not in text

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from djsandbox.evaluation.data_evaluators import accuracy_evaluator
-
 from djsandbox.models import text_classifier as tc
 from djsandbox.models import text_data as td
 
@@ -19,7 +18,9 @@ TRAIN, TEST = DATA / "train.jsonl", DATA / "test.jsonl"
 
 
 def _read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -38,7 +39,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_train_result_shape(trained: dict) -> None:
     r = trained["result"]
-    assert set(r) == {"checkpoint", "train_rows", "val_rows", "val_accuracy", "val_macro_f1", "epochs", "labels"}
+    assert set(r) == {
+        "checkpoint",
+        "train_rows",
+        "val_rows",
+        "val_accuracy",
+        "val_macro_f1",
+        "epochs",
+        "labels",
+    }
     assert (r["train_rows"], r["val_rows"], r["epochs"]) == (1350, 150, 2)
     assert r["labels"] == ["great", "other"]
     assert Path(r["checkpoint"]).is_file()
@@ -49,7 +58,9 @@ def test_train_result_shape(trained: dict) -> None:
 def test_learns_better_than_majority_class(trained: dict, tmp_path: Path) -> None:
     labels = [row["label"] for row in _read(TEST)]
     majority = Counter(labels).most_common(1)[0][1] / len(labels)  # 0.658 for this test file
-    ev = tc.evaluate_text_classifier({"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(TEST)}, tmp_path)
+    ev = tc.evaluate_text_classifier(
+        {"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(TEST)}, tmp_path
+    )
     assert ev["rows"] == 1000
     assert ev["accuracy"] > majority + 0.08, (ev, majority)
     # Always predicting the majority class gives macro-F1 ~0.40; the model must use both classes.
@@ -81,7 +92,9 @@ def test_reported_val_metrics_match_evaluating_the_val_rows(trained: dict, tmp_p
     rows = _read(trained["subset"])
     _, val_idx = td.split_indices(len(rows), 0.1, 42)
     val_file = _write(tmp_path / "val.jsonl", [rows[i] for i in val_idx])
-    ev = tc.evaluate_text_classifier({"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(val_file)}, tmp_path)
+    ev = tc.evaluate_text_classifier(
+        {"checkpoint": trained["result"]["checkpoint"], "dataset_path": str(val_file)}, tmp_path
+    )
     assert ev["rows"] == trained["result"]["val_rows"]
     assert ev["accuracy"] == pytest.approx(trained["result"]["val_accuracy"])
     assert ev["macro_f1"] == pytest.approx(trained["result"]["val_macro_f1"])
@@ -90,12 +103,19 @@ def test_reported_val_metrics_match_evaluating_the_val_rows(trained: dict, tmp_p
 def test_unseen_test_labels_count_as_errors(trained: dict, tmp_path: Path) -> None:
     ckpt = trained["result"]["checkpoint"]
     base = tc.evaluate_text_classifier(
-        {"checkpoint": ckpt, "dataset_path": str(TEST), "predictions_path": "p.jsonl", "predicted_label_key": "guess"},
+        {
+            "checkpoint": ckpt,
+            "dataset_path": str(TEST),
+            "predictions_path": "p.jsonl",
+            "predicted_label_key": "guess",
+        },
         tmp_path,
     )
     preds = _read(Path(base["predictions_path"]))
     renamed = [dict(r, label="unseen") if i < 100 else r for i, r in enumerate(_read(TEST))]
-    ev = tc.evaluate_text_classifier({"checkpoint": ckpt, "dataset_path": str(_write(tmp_path / "t.jsonl", renamed))}, tmp_path)
+    ev = tc.evaluate_text_classifier(
+        {"checkpoint": ckpt, "dataset_path": str(_write(tmp_path / "t.jsonl", renamed))}, tmp_path
+    )
     expected = sum(p["guess"] == r["label"] for p, r in zip(preds[100:], renamed[100:])) / 1000
     assert ev["accuracy"] == pytest.approx(expected)
     assert ev["accuracy"] < base["accuracy"]
@@ -118,12 +138,22 @@ def test_fast_dev_run_and_custom_keys(tmp_path: Path) -> None:
     rows = [{"body": r["text"], "meta_label": r["label"]} for r in _read(TRAIN)[:200]]
     data = _write(tmp_path / "custom.jsonl", rows)
     r = tc.train_text_classifier(
-        {"dataset_path": str(data), "text_key": "body", "label_key": "meta_label", "trainer": {"fast_dev_run": True}},
+        {
+            "dataset_path": str(data),
+            "text_key": "body",
+            "label_key": "meta_label",
+            "trainer": {"fast_dev_run": True},
+        },
         tmp_path / "run",
     )
     assert Path(r["checkpoint"]).is_file() and r["train_rows"] == 180 and r["val_rows"] == 20
     ev = tc.evaluate_text_classifier(
-        {"checkpoint": r["checkpoint"], "dataset_path": str(data), "text_key": "body", "label_key": "meta_label"},
+        {
+            "checkpoint": r["checkpoint"],
+            "dataset_path": str(data),
+            "text_key": "body",
+            "label_key": "meta_label",
+        },
         tmp_path,
     )
     assert ev["rows"] == 200 and 0.0 <= ev["accuracy"] <= 1.0
@@ -133,14 +163,25 @@ def test_trainer_group_settings_and_the_components_own_max_epochs(tmp_path: Path
     """The `trainer` group reaches the Trainer (one builder, make_trainer); the classifier's own
     `max_epochs` wins over the group's, as the captioner's does."""
     data = _write(tmp_path / "small.jsonl", _read(TRAIN)[:200])
-    r = tc.train_text_classifier({"dataset_path": str(data), "max_epochs": 2,
-                                  "trainer": {"max_epochs": 1, "gradient_clip_val": 1.0}},
-                                 tmp_path / "run")
+    r = tc.train_text_classifier(
+        {
+            "dataset_path": str(data),
+            "max_epochs": 2,
+            "trainer": {"max_epochs": 1, "gradient_clip_val": 1.0},
+        },
+        tmp_path / "run",
+    )
     assert r["epochs"] == 2
     # the gpu presets' bf16-mixed + gradient clipping (Lightning cannot clip a fused optimizer
     # then: the classifier falls back to the plain one; on CPU here, the same code path)
-    r = tc.train_text_classifier({"dataset_path": str(data), "max_epochs": 1, "trainer": {
-        "precision": "bf16-mixed", "gradient_clip_val": 1.0}}, tmp_path / "bf16")
+    r = tc.train_text_classifier(
+        {
+            "dataset_path": str(data),
+            "max_epochs": 1,
+            "trainer": {"precision": "bf16-mixed", "gradient_clip_val": 1.0},
+        },
+        tmp_path / "bf16",
+    )
     assert r["epochs"] == 1 and 0 <= r["val_accuracy"] <= 1
     with pytest.raises(ValueError, match="extra_configs.trainer: expected a mapping"):
         tc.train_text_classifier({"dataset_path": str(data), "trainer": "cpu"}, tmp_path / "bad")
@@ -157,7 +198,8 @@ def test_trainer_keys_read_without_import_match_lightning() -> None:
     assert trainer_arguments() == set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
     assert check_train({"trainer": {"max_epochs": 1, "fast_dev_run": True}}) == []
     assert check_train({"trainer": {"max_epoch": 1}}) == [
-        "trainer.max_epoch: not a setting of lightning.Trainer (did you mean 'max_epochs'?)"]
+        "trainer.max_epoch: not a setting of lightning.Trainer (did you mean 'max_epochs'?)"
+    ]
     assert check_train({"trainer": "${trainer}"}) == []
     assert check_train({"trainer": "cpu"})[0].startswith("trainer: got str; expected a mapping")
 
@@ -179,7 +221,9 @@ def test_missing_keys_and_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'dataset_path' is required"):
         tc.train_text_classifier({}, tmp_path / "run")
     with pytest.raises(ValueError, match=r"missing\.ckpt' does not exist"):
-        tc.evaluate_text_classifier({"checkpoint": str(tmp_path / "missing.ckpt"), "dataset_path": str(TEST)}, tmp_path)
+        tc.evaluate_text_classifier(
+            {"checkpoint": str(tmp_path / "missing.ckpt"), "dataset_path": str(TEST)}, tmp_path
+        )
 
 
 def test_tokenizer_vocab_and_bigrams() -> None:
@@ -188,7 +232,9 @@ def test_tokenizer_vocab_and_bigrams() -> None:
     ids = tok.encode("A b zzz")
     assert ids[:3] == [1, 2, 0]  # lowercased, unknown -> 0
     assert len(ids) == 5 and all(3 <= i < tok.num_ids for i in ids[3:])
-    assert tok.encode("a b") == td.Tokenizer.from_dict(tok.to_dict()).encode("a b")  # stable hashing
+    assert tok.encode("a b") == td.Tokenizer.from_dict(tok.to_dict()).encode(
+        "a b"
+    )  # stable hashing
     assert td.Tokenizer.fit(["x x y z"], min_count=2).vocab == ["x"]
     assert td.Tokenizer.fit(["a b"], ngram_buckets=0).encode("a b") == [1, 2]
 
@@ -196,7 +242,13 @@ def test_tokenizer_vocab_and_bigrams() -> None:
 def test_collate_offsets() -> None:
     import torch
 
-    batch = td.collate_bags([(torch.tensor([1, 2, 3]), torch.tensor(0)), (torch.tensor([4]), torch.tensor(1)), (torch.tensor([5, 6]), torch.tensor(0))])
+    batch = td.collate_bags(
+        [
+            (torch.tensor([1, 2, 3]), torch.tensor(0)),
+            (torch.tensor([4]), torch.tensor(1)),
+            (torch.tensor([5, 6]), torch.tensor(0)),
+        ]
+    )
     assert batch["ids"].tolist() == [1, 2, 3, 4, 5, 6]
     assert batch["offsets"].tolist() == [0, 3, 4]
     assert batch["labels"].tolist() == [0, 1, 0]

@@ -32,10 +32,20 @@ def test_single_op_then_multi_op_flow(tmp_path):
     train = tmp_path / "train.jsonl"
     train.write_text("\n".join(rows) + "\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "djsandbox", "+pipeline=text_pools", f"vars.train={train}",
-         "vars.epochs=2", "vars.stats=[text_len,num_words,special_char_ratio]"],
-        cwd=tmp_path, env={**subprocess_env(), "UV_OFFLINE": "1", "PIP_NO_INDEX": "1"},
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "djsandbox",
+            "+pipeline=text_pools",
+            f"vars.train={train}",
+            "vars.epochs=2",
+            "vars.stats=[text_len,num_words,special_char_ratio]",
+        ],
+        cwd=tmp_path,
+        env={**subprocess_env(), "UV_OFFLINE": "1", "PIP_NO_INDEX": "1"},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Per item (e.g. one model per data pool)" in proc.stdout
     state_file = next((tmp_path / "outputs" / "text_pools").glob("*/*/sandbox_state.json"))
@@ -45,8 +55,9 @@ def test_single_op_then_multi_op_flow(tmp_path):
     # Pools: thirds per stat, together exactly the analysed rows, sorted by the stat.
     pools = single["pools"]["res_1"]
     assert list(pools) == ["text_len", "num_words", "special_char_ratio"]
-    analysed = [json.loads(line) for line in Path(single["analysis"]["res_1"]).read_text()
-                .splitlines()]
+    analysed = [
+        json.loads(line) for line in Path(single["analysis"]["res_1"]).read_text().splitlines()
+    ]
     for stat, paths in pools.items():
         assert len(paths) == 3
         members = [ids(p) for p in paths]
@@ -63,8 +74,13 @@ def test_single_op_then_multi_op_flow(tmp_path):
 
     # Ranking: the top 3 pools by (accuracy, macro_f1), ties in pool order.
     pool_list, metric_list = flat(pools), flat(metrics)
-    expected = [pool_list[i] for i in sorted(range(len(pool_list)), key=lambda i: (
-        -metric_list[i]["accuracy"], -metric_list[i]["macro_f1"], i))][:3]
+    expected = [
+        pool_list[i]
+        for i in sorted(
+            range(len(pool_list)),
+            key=lambda i: (-metric_list[i]["accuracy"], -metric_list[i]["macro_f1"], i),
+        )
+    ][:3]
     ranked = multi["ranking"]["res_1"]
     assert ranked == expected
 
@@ -79,8 +95,12 @@ def test_single_op_then_multi_op_flow(tmp_path):
         expected_ids = set.intersection(*(ranked_ids[i] for i in members))
         assert set(ids(path)) == expected_ids and int(match.group(2)) == len(expected_ids)
         seen.add(members)
-    non_empty = {m for n in range(1, 4) for m in itertools.combinations(range(3), n)
-                 if set.intersection(*(ranked_ids[i] for i in m))}
+    non_empty = {
+        m
+        for n in range(1, 4)
+        for m in itertools.combinations(range(3), n)
+        if set.intersection(*(ranked_ids[i] for i in m))
+    }
     assert seen == non_empty
 
     # Downsampling to the smallest combined pool, then one model per downsampled pool.

@@ -40,19 +40,41 @@ class Profile:
 
 PROFILES = {
     "full": Profile(seeds=(0, 1, 2)),
-    "quick": Profile(seeds=(0,), overrides=(
-        "dataset.max_train_images=300", "dataset.max_test_images=60", "vars.epochs=6",
-        "vars.stats=[text_len,num_words,aspect_ratios]", "vars.min_pool_rows=30")),
-    "smoke": Profile(seeds=(0,), overrides=(
-        "trainer=debug", "dataset.max_train_images=45", "dataset.max_test_images=8",
-        "vars.stats=[text_len,image_sizes]", "vars.top_n=2", "vars.min_pool_rows=1",
-        "vars.max_new_tokens=4")),
+    "quick": Profile(
+        seeds=(0,),
+        overrides=(
+            "dataset.max_train_images=300",
+            "dataset.max_test_images=60",
+            "vars.epochs=6",
+            "vars.stats=[text_len,num_words,aspect_ratios]",
+            "vars.min_pool_rows=30",
+        ),
+    ),
+    "smoke": Profile(
+        seeds=(0,),
+        overrides=(
+            "trainer=debug",
+            "dataset.max_train_images=45",
+            "dataset.max_test_images=8",
+            "vars.stats=[text_len,image_sizes]",
+            "vars.top_n=2",
+            "vars.min_pool_rows=1",
+            "vars.max_new_tokens=4",
+        ),
+    ),
 }
 
 
 def command(seed: int, profile: Profile, run_dir: Path) -> list[str]:
-    return ["-m", "djsandbox", "+pipeline=internvl_coco", "vars.ranking_key=CIDEr",
-            f"vars.seed={seed}", *profile.overrides, f"hydra.run.dir={run_dir}"]
+    return [
+        "-m",
+        "djsandbox",
+        "+pipeline=internvl_coco",
+        "vars.ranking_key=CIDEr",
+        f"vars.seed={seed}",
+        *profile.overrides,
+        f"hydra.run.dir={run_dir}",
+    ]
 
 
 def run_seed(seed: int, profile: Profile, run_dir: Path) -> tuple[dict[str, Any], bool, float]:
@@ -73,8 +95,9 @@ def run_seed(seed: int, profile: Profile, run_dir: Path) -> tuple[dict[str, Any]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
     with open(run_dir / "stdout.txt", "a", encoding="utf-8") as out:
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, stdout=out,
-                              stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     if proc.returncode != 0:
         raise SystemExit(f"seed {seed}: the sandbox run failed; see {run_dir / 'stdout.txt'}")
     return read_context(run_dir), False, time.perf_counter() - start
@@ -90,17 +113,29 @@ def main(argv: list[str] | None = None) -> Path:
         run_dir = inv.runs_dir / f"seed_{seed}"
         context, reused, seconds = run_seed(seed, profile, run_dir)
         contexts.append(context)
-        runs.append({"seed": seed, "work_dir": str(run_dir), "reused": reused,
-                     "seconds": round(seconds, 1),
-                     "command": "python " + " ".join(command(seed, profile, run_dir))})
+        runs.append(
+            {
+                "seed": seed,
+                "work_dir": str(run_dir),
+                "reused": reused,
+                "seconds": round(seconds, 1),
+                "command": "python " + " ".join(command(seed, profile, run_dir)),
+            }
+        )
     measured = analysis.measure(contexts, list(profile.seeds))
     summary = analysis.summarise(measured)
     figure = analysis.pools_figure(summary, inv.out_dir / "pools.png")
     sections = analysis.markdown(summary, measured, figure)
-    md = write_results(inv.out_dir, "Study 4: caption pools (results)", inv.command, inv.profile,
-                       watch, sections, {"profile": asdict(profile), "runs": runs,
-                                         "summary": summary, "measured": measured},
-                       runs=runs)
+    md = write_results(
+        inv.out_dir,
+        "Study 4: caption pools (results)",
+        inv.command,
+        inv.profile,
+        watch,
+        sections,
+        {"profile": asdict(profile), "runs": runs, "summary": summary, "measured": measured},
+        runs=runs,
+    )
     log.info("wrote %s", md)
     return md
 

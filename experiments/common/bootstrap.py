@@ -32,9 +32,13 @@ class Estimate:
         return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
-def bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray], float],
-              n_boot: int = DEFAULT_BOOT, level: float = DEFAULT_LEVEL,
-              seed: int = 0) -> Estimate:
+def bootstrap(
+    values: np.ndarray,
+    statistic: Callable[[np.ndarray], float],
+    n_boot: int = DEFAULT_BOOT,
+    level: float = DEFAULT_LEVEL,
+    seed: int = 0,
+) -> Estimate:
     """`statistic` of `values` (seeds on the last axis) with a percentile interval.
 
     Each bootstrap sample draws seed columns with replacement, the same columns for every row,
@@ -62,8 +66,9 @@ def mean_ci(values: np.ndarray | list[float], **kwargs) -> Estimate:
     return bootstrap(np.asarray(values, dtype=float), lambda v: float(np.mean(v)), **kwargs)
 
 
-def paired_difference(a: np.ndarray | list[float], b: np.ndarray | list[float],
-                      **kwargs) -> Estimate:
+def paired_difference(
+    a: np.ndarray | list[float], b: np.ndarray | list[float], **kwargs
+) -> Estimate:
     """Mean of a - b over seeds (same seed, same index) with its bootstrap interval."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:

@@ -23,8 +23,8 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Invocation:
     profile: str
-    out_dir: Path    # results.md, results.json, figures
-    runs_dir: Path   # run folders
+    out_dir: Path  # results.md, results.json, figures
+    runs_dir: Path  # run folders
     command: str
 
 
@@ -35,18 +35,25 @@ def parser(description: str) -> argparse.ArgumentParser:
     size.add_argument("--smoke", action="store_true", help="the seconds-long test profile")
     p.add_argument("--fresh", action="store_true", help="delete this profile's run folders first")
     p.add_argument("--out", type=Path, help="where results go (default: see module docstring)")
-    p.add_argument("--runs", type=Path, help="where run folders go (default: <study>/runs/<profile>)")
+    p.add_argument(
+        "--runs", type=Path, help="where run folders go (default: <study>/runs/<profile>)"
+    )
     return p
 
 
 def add_single_op_option(p: argparse.ArgumentParser) -> None:
     """For studies that start from study 1's results (see experiments.common.upstream)."""
-    p.add_argument("--single-op", type=Path, dest="single_op",
-                   help="study 1's results.json (default: the one of the same profile)")
+    p.add_argument(
+        "--single-op",
+        type=Path,
+        dest="single_op",
+        help="study 1's results.json (default: the one of the same profile)",
+    )
 
 
-def invocation(args: argparse.Namespace, study_dir: Path, module: str,
-               argv: list[str] | None) -> Invocation:
+def invocation(
+    args: argparse.Namespace, study_dir: Path, module: str, argv: list[str] | None
+) -> Invocation:
     """Resolve the profile and folders; set up quiet logging; honour --fresh."""
     profile = "smoke" if args.smoke else "quick" if args.quick else "full"
     runs = (args.runs or study_dir / "runs" / profile).resolve()
@@ -66,8 +73,9 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
 def quiet_logging() -> None:
     """Progress lines from the drivers; warnings only from the libraries."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.WARNING, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S"
+    )
     logging.getLogger("experiments").setLevel(logging.INFO)
     # Lightning sets its own loggers to INFO when it is imported (later, lazily): filter its
     # chatter at the handlers instead of by logger level.

@@ -37,8 +37,9 @@ def read_rows(path: Path | str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def pool_facts(path: Path | str, stat: str | None = None, label_key: str = "label",
-               id_key: str = "id") -> dict[str, Any]:
+def pool_facts(
+    path: Path | str, stat: str | None = None, label_key: str = "label", id_key: str = "id"
+) -> dict[str, Any]:
     """Rows, share of positive labels, distinct rows, a digest of the (sorted) row ids (two
     pools with the same digest hold the same rows) and, given `stat`, its range in the pool
     and the share of rows at its most common value (read from the Data-Juicer stats the pool
@@ -48,17 +49,20 @@ def pool_facts(path: Path | str, stat: str | None = None, label_key: str = "labe
     facts: dict[str, Any] = {
         "rows": len(rows),
         "distinct_rows": len(set(ids)),
-        "positive_share": (sum(r.get(label_key) == POSITIVE for r in rows) / len(rows)
-                           if rows else float("nan")),
+        "positive_share": (
+            sum(r.get(label_key) == POSITIVE for r in rows) / len(rows) if rows else float("nan")
+        ),
         "digest": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],
     }
     if stat is not None:
-        values = [r[STATS][stat] for r in rows if isinstance(r.get(STATS), dict)
-                  and isinstance(r[STATS].get(stat), (int, float))]
+        values = [
+            r[STATS][stat]
+            for r in rows
+            if isinstance(r.get(STATS), dict) and isinstance(r[STATS].get(stat), (int, float))
+        ]
         facts["stat_min"] = min(values) if values else None
         facts["stat_max"] = max(values) if values else None
-        facts["stat_mode_share"] = (max(Counter(values).values()) / len(values)
-                                    if values else None)
+        facts["stat_mode_share"] = max(Counter(values).values()) / len(values) if values else None
     return facts
 
 
@@ -70,8 +74,10 @@ def majority_accuracy(path: Path | str, label_key: str = "label") -> float:
 
 def study_data(runs_dir: Path, train_rows: int | None, test_rows: int | None) -> tuple[Path, Path]:
     """Training and test files of a profile: the packaged files, or prefixes of them."""
-    return (head_jsonl(TRAIN, runs_dir / "data" / "train.jsonl", train_rows),
-            head_jsonl(TEST, runs_dir / "data" / "test.jsonl", test_rows))
+    return (
+        head_jsonl(TRAIN, runs_dir / "data" / "train.jsonl", train_rows),
+        head_jsonl(TEST, runs_dir / "data" / "test.jsonl", test_rows),
+    )
 
 
 def split_jsonl(src: Path, dst_dir: Path, first_rows: int) -> tuple[Path, Path]:

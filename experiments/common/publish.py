@@ -32,10 +32,16 @@ def _cpu_model() -> str:
 
 def _commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, text=True,
-                               capture_output=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, text=True, capture_output=True, check=True
+        ).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -66,10 +72,12 @@ class Stopwatch:
         self.load_before = os.getloadavg()
 
     def stamp(self) -> dict[str, Any]:
-        return {"started_at": self.started_at,
-                "wall_seconds": round(time.perf_counter() - self.start, 1),
-                "load_average_1_5_15_before": [round(x, 2) for x in self.load_before],
-                "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()]}
+        return {
+            "started_at": self.started_at,
+            "wall_seconds": round(time.perf_counter() - self.start, 1),
+            "load_average_1_5_15_before": [round(x, 2) for x in self.load_before],
+            "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+        }
 
 
 def _clean(value: Any) -> Any:
@@ -92,39 +100,62 @@ def header(title: str, meta: dict[str, Any]) -> str:
     if not reused:
         timing += " for the whole study.\n"
     elif earlier is None:
-        timing += f" for this invocation, which reused {reused} finished run(s) of an earlier one.\n"
+        timing += (
+            f" for this invocation, which reused {reused} finished run(s) of an earlier one.\n"
+        )
     else:
-        timing += (f" for this invocation, which reused {reused} finished run(s) of an earlier "
-                   f"one; those took {earlier:.0f} s when they ran (total "
-                   f"{(wall + earlier) / 60:.1f} min).\n")
-    return (f"# {title}\n\n"
-            f"Produced by `{meta['command']}` (profile `{meta['profile']}`), commit "
-            f"{meta['commit']}, started {meta['run']['started_at']}.\n\n"
-            f"Machine: {m['cpu_cores']} CPU cores ({m['cpu_model']}), {gpu}, torch "
-            f"{m['torch']} with {m['torch_threads']} threads. Load average (1/5/15 min) "
-            f"{meta['run']['load_average_1_5_15_before']} before, "
-            f"{meta['run']['load_average_1_5_15_after']} after (the machine is shared).\n\n"
-            + timing)
+        timing += (
+            f" for this invocation, which reused {reused} finished run(s) of an earlier "
+            f"one; those took {earlier:.0f} s when they ran (total "
+            f"{(wall + earlier) / 60:.1f} min).\n"
+        )
+    return (
+        f"# {title}\n\n"
+        f"Produced by `{meta['command']}` (profile `{meta['profile']}`), commit "
+        f"{meta['commit']}, started {meta['run']['started_at']}.\n\n"
+        f"Machine: {m['cpu_cores']} CPU cores ({m['cpu_model']}), {gpu}, torch "
+        f"{m['torch']} with {m['torch_threads']} threads. Load average (1/5/15 min) "
+        f"{meta['run']['load_average_1_5_15_before']} before, "
+        f"{meta['run']['load_average_1_5_15_after']} after (the machine is shared).\n\n" + timing
+    )
 
 
-def write_results(out_dir: Path, title: str, command: str, profile: str, watch: Stopwatch,
-                  sections: list[str], data: dict[str, Any], reused_runs: int = 0,
-                  runs: list[dict[str, Any]] | None = None) -> Path:
+def write_results(
+    out_dir: Path,
+    title: str,
+    command: str,
+    profile: str,
+    watch: Stopwatch,
+    sections: list[str],
+    data: dict[str, Any],
+    reused_runs: int = 0,
+    runs: list[dict[str, Any]] | None = None,
+) -> Path:
     """results.md (header + sections) and results.json (meta + data); returns results.md.
 
     For the timing line: `runs`, the sandbox runs made or reused (dicts with `reused` and
     `seconds`, their measured wall time), or just the number of `reused_runs`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     reused = [r for r in runs or [] if r.get("reused")]
-    meta = {"command": command, "profile": profile, "commit": _commit(), "machine": machine(),
-            "run": watch.stamp(), "reused_runs": len(reused) if runs is not None else reused_runs,
-            "reused_seconds": (round(sum(r["seconds"] for r in reused), 1)
-                               if runs is not None else None)}
+    meta = {
+        "command": command,
+        "profile": profile,
+        "commit": _commit(),
+        "machine": machine(),
+        "run": watch.stamp(),
+        "reused_runs": len(reused) if runs is not None else reused_runs,
+        "reused_seconds": (
+            round(sum(r["seconds"] for r in reused), 1) if runs is not None else None
+        ),
+    }
     (out_dir / "results.json").write_text(
-        json.dumps(_clean({"meta": meta, **data}), indent=1) + "\n", encoding="utf-8")
+        json.dumps(_clean({"meta": meta, **data}), indent=1) + "\n", encoding="utf-8"
+    )
     md = out_dir / "results.md"
-    md.write_text(header(title, meta) + "\n" + "\n".join(s.rstrip() + "\n" for s in sections),
-                  encoding="utf-8")
+    md.write_text(
+        header(title, meta) + "\n" + "\n".join(s.rstrip() + "\n" for s in sections),
+        encoding="utf-8",
+    )
     include_in_readme(out_dir / "README.md", md)
     return md
 
@@ -141,9 +172,12 @@ def include_in_readme(readme: Path, results_md: Path) -> bool:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         return False
-    body = "\n".join("#" + line if line.startswith("#") else line
-                     for line in results_md.read_text(encoding="utf-8").splitlines())
+    body = "\n".join(
+        "#" + line if line.startswith("#") else line
+        for line in results_md.read_text(encoding="utf-8").splitlines()
+    )
     marker_end = text.index("-->", start) + 3
-    readme.write_text(text[:marker_end] + "\n" + body.rstrip() + "\n" + text[end:],
-                      encoding="utf-8")
+    readme.write_text(
+        text[:marker_end] + "\n" + body.rstrip() + "\n" + text[end:], encoding="utf-8"
+    )
     return True

@@ -26,6 +26,7 @@ log = logging.getLogger("experiments")
 
 def dotlist(overrides: Mapping[str, Any]) -> list[str]:
     """`key=value` strings OmegaConf parses back to the same values (lists included)."""
+
     def text(value: Any) -> str:
         if isinstance(value, (list, tuple)):
             return "[" + ",".join(text(v) for v in value) + "]"
@@ -38,8 +39,10 @@ def dotlist(overrides: Mapping[str, Any]) -> list[str]:
 
 def command_line(config: Path, overrides: Mapping[str, Any]) -> str:
     """The equivalent shell command, for the record."""
-    return " ".join(["dj-sandbox", "--config", str(config)] +
-                     [f"'{item}'" if "[" in item else item for item in dotlist(overrides)])
+    return " ".join(
+        ["dj-sandbox", "--config", str(config)]
+        + [f"'{item}'" if "[" in item else item for item in dotlist(overrides)]
+    )
 
 
 def input_digests(overrides: Mapping[str, Any]) -> dict[str, str]:
@@ -95,9 +98,15 @@ def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Ru
     from djsandbox.cli import load_reference_config
 
     config, work_dir = Path(config).resolve(), Path(work_dir).resolve()
-    asked = json.dumps({"config": str(config), "config_text": config.read_text(),
-                        "overrides": dotlist(overrides), "inputs": input_digests(overrides)},
-                       sort_keys=True)
+    asked = json.dumps(
+        {
+            "config": str(config),
+            "config_text": config.read_text(),
+            "overrides": dotlist(overrides),
+            "inputs": input_digests(overrides),
+        },
+        sort_keys=True,
+    )
     marker = work_dir / ASKED_FILE
     if work_dir.exists() and (not marker.is_file() or marker.read_text() != asked):
         log.warning("%s was run with other settings: running it again", work_dir)
@@ -109,12 +118,13 @@ def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Ru
         return Run(read_context(work_dir), work_dir, True, seconds)
     work_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(asked)
-    full = {**overrides, "work_dir": str(work_dir),
-            "resume": (work_dir / STATE_FILE).is_file()}
+    full = {**overrides, "work_dir": str(work_dir), "resume": (work_dir / STATE_FILE).is_file()}
     cfg = load_reference_config(config, dotlist(full))
     start = time.perf_counter()
-    with open(work_dir / "stdout.txt", "a", encoding="utf-8") as out, \
-            contextlib.redirect_stdout(out):
+    with (
+        open(work_dir / "stdout.txt", "a", encoding="utf-8") as out,
+        contextlib.redirect_stdout(out),
+    ):
         run_sandbox(cfg, [Path.cwd(), config.parent], snapshot=cfg)
     seconds = time.perf_counter() - start
     (work_dir / SECONDS_FILE).write_text(f"{seconds:.1f}\n")

@@ -17,7 +17,9 @@ log = logging.getLogger("experiments")
 
 
 def default_path(profile: str) -> Path:
-    return (SINGLE_OP_DIR if profile == "full" else SINGLE_OP_DIR / "runs" / profile) / "results.json"
+    return (
+        SINGLE_OP_DIR if profile == "full" else SINGLE_OP_DIR / "runs" / profile
+    ) / "results.json"
 
 
 def single_op_results(profile: str, path: Path | None = None) -> tuple[dict[str, Any], Path]:

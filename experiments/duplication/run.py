@@ -45,8 +45,9 @@ PROFILES = {
 }
 
 
-def measure(profile: Profile, best: dict[str, Any], train: Path, test: Path,
-            runs_dir: Path) -> dict[str, Any]:
+def measure(
+    profile: Profile, best: dict[str, Any], train: Path, test: Path, runs_dir: Path
+) -> dict[str, Any]:
     """One run per seed: accuracy of every arm per seed, and the rows each arm trained on."""
     arms: dict[str, dict[str, Any]] = {}
 
@@ -58,28 +59,57 @@ def measure(profile: Profile, best: dict[str, Any], train: Path, test: Path,
 
     runs, reused = [], 0
     for seed in profile.seeds:
-        overrides = {"vars.train": train, "vars.test": test, "vars.stat": best["stat"],
-                     "vars.pool": best["pool"], "vars.base_rows": profile.base_rows,
-                     "vars.fresh_rows": [profile.base_rows * t for t in TIMES],
-                     "vars.epochs": profile.epochs, "vars.long_epochs": 4 * profile.epochs,
-                     "vars.embed_dim": profile.embed_dim, "vars.seed": seed}
+        overrides = {
+            "vars.train": train,
+            "vars.test": test,
+            "vars.stat": best["stat"],
+            "vars.pool": best["pool"],
+            "vars.base_rows": profile.base_rows,
+            "vars.fresh_rows": [profile.base_rows * t for t in TIMES],
+            "vars.epochs": profile.epochs,
+            "vars.long_epochs": 4 * profile.epochs,
+            "vars.embed_dim": profile.embed_dim,
+            "vars.seed": seed,
+        }
         run = run_config(CONFIG, runs_dir / f"seed_{seed}", overrides)
         reused += run.reused
-        runs.append({"seed": seed, "work_dir": str(run.work_dir), "seconds": round(run.seconds, 1),
-                     "reused": run.reused,
-                     "command": command_line(CONFIG, {**overrides, "work_dir": run.work_dir})})
+        runs.append(
+            {
+                "seed": seed,
+                "work_dir": str(run.work_dir),
+                "seconds": round(run.seconds, 1),
+                "reused": run.reused,
+                "command": command_line(CONFIG, {**overrides, "work_dir": run.work_dir}),
+            }
+        )
         ctx = run.context["duplication"]  # pools are lists of paths, so results are lists
         for t, path, m in zip(TIMES, ctx["duplicate"]["res_1"], ctx["test_duplicated"]["res_1"]):
             record(f"best pool x{t}", m, path, t, seed)
         for t in TIMES:
-            record(f"fresh rows x{t}", ctx[f"test_fresh_{t}"]["res_1"][0],
-                   ctx[f"fresh_{t}"]["res_1"][0], t, seed)
-        record(f"best pool x1, {4 * profile.epochs} epochs", ctx["test_long"]["res_1"][0],
-               ctx["base"]["res_1"][0], 1, seed)
+            record(
+                f"fresh rows x{t}",
+                ctx[f"test_fresh_{t}"]["res_1"][0],
+                ctx[f"fresh_{t}"]["res_1"][0],
+                t,
+                seed,
+            )
+        record(
+            f"best pool x1, {4 * profile.epochs} epochs",
+            ctx["test_long"]["res_1"][0],
+            ctx["base"]["res_1"][0],
+            1,
+            seed,
+        )
         log.info("seed %s done (%s)", seed, "reused" if run.reused else f"{run.seconds:.0f} s")
-    return {"profile": asdict(profile), "seeds": list(profile.seeds), "best_pool": best,
-            "arms": arms, "runs": runs, "reused_runs": reused,
-            "majority_accuracy": majority_accuracy(test)}
+    return {
+        "profile": asdict(profile),
+        "seeds": list(profile.seeds),
+        "best_pool": best,
+        "arms": arms,
+        "runs": runs,
+        "reused_runs": reused,
+        "majority_accuracy": majority_accuracy(test),
+    }
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -96,10 +126,16 @@ def main(argv: list[str] | None = None) -> Path:
     measured["single_op_results"] = str(upstream_path)
     summary = analysis.summarise(measured)
     figure = analysis.figure(summary, inv.out_dir / "duplication.png")
-    md = write_results(inv.out_dir, "Study 5: duplicated best pool vs fresh rows (results)",
-                       inv.command, inv.profile, watch, analysis.markdown(summary, measured, figure),
-                       {"summary": summary, "measured": measured},
-                       runs=measured["runs"])
+    md = write_results(
+        inv.out_dir,
+        "Study 5: duplicated best pool vs fresh rows (results)",
+        inv.command,
+        inv.profile,
+        watch,
+        analysis.markdown(summary, measured, figure),
+        {"summary": summary, "measured": measured},
+        runs=measured["runs"],
+    )
     log.info("wrote %s", md)
     return md
 

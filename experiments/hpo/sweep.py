@@ -27,14 +27,27 @@ SETTINGS_FILE = "study_settings.json"
 log = logging.getLogger("experiments")
 
 
-def command(sweep_dir: Path, n_trials: int, sampler_seed: int, overrides: dict[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "djsandbox", "-m", "--config-dir", str(CONF_DIR),
-            "+pipeline=hpo_text", "hpo=optuna", f"hydra.sweep.dir={sweep_dir}",
-            f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.n_trials={n_trials}",
-            "hydra.launcher.n_jobs=1",            # one trial at a time: the 2 cores are shared
-            "hydra.sweeper.max_failure_rate=1.0",  # a trial that keeps no rows fails; go on
-            f"hydra.sweeper.sampler.seed={sampler_seed}",
-            f"vars.recipe={RECIPE}", *[f"{k}={v}" for k, v in overrides.items()]]
+def command(
+    sweep_dir: Path, n_trials: int, sampler_seed: int, overrides: dict[str, Any]
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "djsandbox",
+        "-m",
+        "--config-dir",
+        str(CONF_DIR),
+        "+pipeline=hpo_text",
+        "hpo=optuna",
+        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweeper.study_name={STUDY}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.launcher.n_jobs=1",  # one trial at a time: the 2 cores are shared
+        "hydra.sweeper.max_failure_rate=1.0",  # a trial that keeps no rows fails; go on
+        f"hydra.sweeper.sampler.seed={sampler_seed}",
+        f"vars.recipe={RECIPE}",
+        *[f"{k}={v}" for k, v in overrides.items()],
+    ]
 
 
 def load_trials(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -54,21 +67,37 @@ def load_trials(sweep_dir: Path) -> list[dict[str, Any]]:
         if state_file and state_file.is_file():
             ctx = json.loads(state_file.read_text())["context"]["iterations"][0]
             rows = ctx.get("search", {}).get("train", {}).get("train_metrics", {}).get("train_rows")
-        out.append({"number": t.number, "state": t.state.name, "value": t.value,
-                    "params": dict(t.params), "rows_kept": rows, "run_dir": run_dir})
+        out.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "value": t.value,
+                "params": dict(t.params),
+                "rows_kept": rows,
+                "run_dir": run_dir,
+            }
+        )
     return out
 
 
-def run_sweep(sweep_dir: Path, n_trials: int, sampler_seed: int,
-              overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+def run_sweep(
+    sweep_dir: Path, n_trials: int, sampler_seed: int, overrides: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
     """Run (or continue) the sweep until it holds `n_trials` finished trials.
 
     Returns the trials, the command, and {"reused", "seconds"}: whether nothing was left to
     run, and the sweep's measured wall time over all invocations (kept in the sweep folder)."""
-    settings = json.dumps({"overrides": overrides, "inputs": input_digests(overrides),
-                           "sampler_seed": sampler_seed,
-                           "pipeline": (CONF_DIR / "pipeline" / "hpo_text.yaml").read_text(),
-                           "recipe": RECIPE.read_text()}, sort_keys=True, default=str)
+    settings = json.dumps(
+        {
+            "overrides": overrides,
+            "inputs": input_digests(overrides),
+            "sampler_seed": sampler_seed,
+            "pipeline": (CONF_DIR / "pipeline" / "hpo_text.yaml").read_text(),
+            "recipe": RECIPE.read_text(),
+        },
+        sort_keys=True,
+        default=str,
+    )
     marker = sweep_dir / SETTINGS_FILE
     if sweep_dir.exists() and (not marker.is_file() or marker.read_text() != settings):
         log.warning("%s holds a sweep with other settings: starting over", sweep_dir)
@@ -91,8 +120,9 @@ def run_sweep(sweep_dir: Path, n_trials: int, sampler_seed: int,
         seconds += time.perf_counter() - start
         timing.write_text(f"{seconds:.1f}\n")
         if proc.returncode != 0:
-            raise RuntimeError(f"the sweep failed (exit {proc.returncode}); see "
-                               f"{sweep_dir / 'sweep.log'}")
+            raise RuntimeError(
+                f"the sweep failed (exit {proc.returncode}); see {sweep_dir / 'sweep.log'}"
+            )
         log.info("sweep: done in %.0f s", seconds)
     else:
         log.info("sweep: reusing the %d stored trials", len(done))

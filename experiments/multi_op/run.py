@@ -54,27 +54,39 @@ def combo_members(path: str) -> tuple[int, ...]:
     return tuple(int(i) for i in match.group(1).split("_"))
 
 
-def measure(profile: Profile, picks: list[dict[str, Any]], train: Path, test: Path,
-            runs_dir: Path) -> dict[str, Any]:
+def measure(
+    profile: Profile, picks: list[dict[str, Any]], train: Path, test: Path, runs_dir: Path
+) -> dict[str, Any]:
     """One run per seed; accuracy per intersection and of the random control, per seed."""
     names = [f"{p['stat']} {POOL_NAMES[p['best_pool']]}" for p in picks]
     combos: dict[str, dict[str, Any]] = {}
     random_acc: list[float] = []
     runs, reused = [], 0
     for seed in profile.seeds:
-        overrides = {"vars.train": train, "vars.test": test,
-                     "vars.stats": [p["stat"] for p in picks],
-                     "vars.picks": [p["best_pool"] for p in picks],
-                     "vars.epochs": profile.epochs, "vars.embed_dim": profile.embed_dim,
-                     "vars.seed": seed}
+        overrides = {
+            "vars.train": train,
+            "vars.test": test,
+            "vars.stats": [p["stat"] for p in picks],
+            "vars.picks": [p["best_pool"] for p in picks],
+            "vars.epochs": profile.epochs,
+            "vars.embed_dim": profile.embed_dim,
+            "vars.seed": seed,
+        }
         run = run_config(CONFIG, runs_dir / f"seed_{seed}", overrides)
         reused += run.reused
-        runs.append({"seed": seed, "work_dir": str(run.work_dir), "seconds": round(run.seconds, 1),
-                     "reused": run.reused,
-                     "command": command_line(CONFIG, {**overrides, "work_dir": run.work_dir})})
+        runs.append(
+            {
+                "seed": seed,
+                "work_dir": str(run.work_dir),
+                "seconds": round(run.seconds, 1),
+                "reused": run.reused,
+                "command": command_line(CONFIG, {**overrides, "work_dir": run.work_dir}),
+            }
+        )
         ctx = run.context["multi_op"]
-        for src, down, metrics in zip(ctx["combine"]["res_1"], ctx["downsample"]["res_1"],
-                                      ctx["test"]["res_1"]):
+        for src, down, metrics in zip(
+            ctx["combine"]["res_1"], ctx["downsample"]["res_1"], ctx["test"]["res_1"]
+        ):
             members = combo_members(src)
             label = " ∩ ".join(names[i] for i in members)
             entry = combos.setdefault(label, {"members": list(members), "accuracy": []})
@@ -86,9 +98,16 @@ def measure(profile: Profile, picks: list[dict[str, Any]], train: Path, test: Pa
         if seed == profile.seeds[0]:
             random_facts = pool_facts(ctx["random"]["res_1"][0])
         log.info("seed %s done (%s)", seed, "reused" if run.reused else f"{run.seconds:.0f} s")
-    return {"profile": asdict(profile), "seeds": list(profile.seeds), "picks": picks,
-            "combos": combos, "random": {"accuracy": random_acc, "facts": random_facts},
-            "runs": runs, "reused_runs": reused, "majority_accuracy": majority_accuracy(test)}
+    return {
+        "profile": asdict(profile),
+        "seeds": list(profile.seeds),
+        "picks": picks,
+        "combos": combos,
+        "random": {"accuracy": random_acc, "facts": random_facts},
+        "runs": runs,
+        "reused_runs": reused,
+        "majority_accuracy": majority_accuracy(test),
+    }
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -101,18 +120,25 @@ def main(argv: list[str] | None = None) -> Path:
     upstream, upstream_path = single_op_results(inv.profile, args.single_op)
     picks = upstream["summary"]["top_operators"]
     if len(picks) < 3:
-        raise SystemExit(f"{upstream_path}: study 1 found only {len(picks)} distinct operators; "
-                         "multi_op needs 3")
+        raise SystemExit(
+            f"{upstream_path}: study 1 found only {len(picks)} distinct operators; multi_op needs 3"
+        )
     up = upstream["measured"]["profile"]
     train, test = study_data(inv.runs_dir, up["train_rows"], up["test_rows"])
     measured = measure(profile, picks, train, test, inv.runs_dir)
     measured["single_op_results"] = str(upstream_path)
     summary = analysis.summarise(measured)
     figure = analysis.figure(summary, inv.out_dir / "combos.png")
-    md = write_results(inv.out_dir, "Study 2: multi-operator pools vs random pools (results)",
-                       inv.command, inv.profile, watch, analysis.markdown(summary, measured, figure),
-                       {"summary": summary, "measured": measured},
-                       runs=measured["runs"])
+    md = write_results(
+        inv.out_dir,
+        "Study 2: multi-operator pools vs random pools (results)",
+        inv.command,
+        inv.profile,
+        watch,
+        analysis.markdown(summary, measured, figure),
+        {"summary": summary, "measured": measured},
+        runs=measured["runs"],
+    )
     log.info("wrote %s", md)
     return md
 

@@ -27,8 +27,16 @@ from . import analysis, plots
 STUDY_DIR = Path(__file__).resolve().parent
 CONFIG = STUDY_DIR / "pipeline.yaml"
 NULL_CONFIG = STUDY_DIR / "null_control.yaml"
-ALL_STATS = ("text_len", "alnum_ratio", "special_char_ratio", "char_rep_ratio",
-             "word_rep_ratio", "num_words", "avg_line_length", "max_line_length")
+ALL_STATS = (
+    "text_len",
+    "alnum_ratio",
+    "special_char_ratio",
+    "char_rep_ratio",
+    "word_rep_ratio",
+    "num_words",
+    "avg_line_length",
+    "max_line_length",
+)
 log = logging.getLogger("experiments")
 
 
@@ -40,22 +48,29 @@ class Profile:
     stats: tuple[str, ...] = ALL_STATS
     epochs: int = 3
     embed_dim: int = 64
-    train_rows: int | None = None   # None: all 4,000 training rows
-    test_rows: int | None = None    # None: all 1,000 test rows
+    train_rows: int | None = None  # None: all 4,000 training rows
+    test_rows: int | None = None  # None: all 1,000 test rows
 
 
 PROFILES = {
     "full": Profile(seeds=(0, 1, 2, 3, 4)),
     # three stats: the multi_op study combines three operators
-    "quick": Profile(seeds=(0, 1, 2), stats=("text_len", "alnum_ratio", "char_rep_ratio"),
-                     epochs=2),
-    "smoke": Profile(seeds=(0, 1), stats=("text_len", "alnum_ratio", "special_char_ratio"),
-                     epochs=1, train_rows=240, test_rows=200),
+    "quick": Profile(
+        seeds=(0, 1, 2), stats=("text_len", "alnum_ratio", "char_rep_ratio"), epochs=2
+    ),
+    "smoke": Profile(
+        seeds=(0, 1),
+        stats=("text_len", "alnum_ratio", "special_char_ratio"),
+        epochs=1,
+        train_rows=240,
+        test_rows=200,
+    ),
 }
 
 
-def measure(profile: Profile, runs_dir: Path, tag: str = "seed",
-            null_control: bool = True) -> dict[str, Any]:
+def measure(
+    profile: Profile, runs_dir: Path, tag: str = "seed", null_control: bool = True
+) -> dict[str, Any]:
     """Run the pipeline (and the control) once per seed; accuracy per pool and seed, pool facts.
 
     accuracy[name][pool][i] is seed profile.seeds[i]; name is a stat (pools 0 = low, 1 = mid,
@@ -74,8 +89,12 @@ def measure(profile: Profile, runs_dir: Path, tag: str = "seed",
             acc[i].append(m["accuracy"])
             f1[i].append(m["macro_f1"])
 
-    common = {"vars.train": train, "vars.test": test, "vars.epochs": profile.epochs,
-              "vars.embed_dim": profile.embed_dim}
+    common = {
+        "vars.train": train,
+        "vars.test": test,
+        "vars.epochs": profile.epochs,
+        "vars.embed_dim": profile.embed_dim,
+    }
     for seed in profile.seeds:
         jobs = [(CONFIG, f"{tag}_{seed}", {**common, "vars.stats": list(profile.stats)})]
         if null_control:
@@ -84,9 +103,15 @@ def measure(profile: Profile, runs_dir: Path, tag: str = "seed",
             overrides = {**overrides, "vars.seed": seed}
             run = run_config(config, runs_dir / folder, overrides)
             reused += run.reused
-            runs.append({"seed": seed, "work_dir": str(run.work_dir),
-                         "seconds": round(run.seconds, 1), "reused": run.reused,
-                         "command": command_line(config, {**overrides, "work_dir": run.work_dir})})
+            runs.append(
+                {
+                    "seed": seed,
+                    "work_dir": str(run.work_dir),
+                    "seconds": round(run.seconds, 1),
+                    "reused": run.reused,
+                    "command": command_line(config, {**overrides, "work_dir": run.work_dir}),
+                }
+            )
             first = seed == profile.seeds[0]  # pools and partitions are the same for every seed
             if config == CONFIG:
                 ctx = run.context["single_op"]
@@ -100,14 +125,27 @@ def measure(profile: Profile, runs_dir: Path, tag: str = "seed",
                     name = f"{analysis.NULL_PREFIX}{k}"
                     record(name, ctx[f"test_{k}"]["res_1"]["ignore_stats"])
                     if first:
-                        facts[name] = [pool_facts(p) for p in
-                                       ctx[f"partition_{k}"]["res_1"]["ignore_stats"]]
-            log.info("seed %s: %s done (%s)", seed, config.name,
-                     "reused" if run.reused else f"{run.seconds:.0f} s")
-    return {"profile": asdict(profile), "seeds": list(profile.seeds), "accuracy": accuracy,
-            "macro_f1": macro_f1, "pool_facts": facts, "runs": runs, "reused_runs": reused,
-            "train_path": str(train), "test_path": str(test),
-            "majority_accuracy": majority_accuracy(test)}
+                        facts[name] = [
+                            pool_facts(p) for p in ctx[f"partition_{k}"]["res_1"]["ignore_stats"]
+                        ]
+            log.info(
+                "seed %s: %s done (%s)",
+                seed,
+                config.name,
+                "reused" if run.reused else f"{run.seconds:.0f} s",
+            )
+    return {
+        "profile": asdict(profile),
+        "seeds": list(profile.seeds),
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "pool_facts": facts,
+        "runs": runs,
+        "reused_runs": reused,
+        "train_path": str(train),
+        "test_path": str(test),
+        "majority_accuracy": majority_accuracy(test),
+    }
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -117,12 +155,21 @@ def main(argv: list[str] | None = None) -> Path:
     watch = Stopwatch()
     measured = measure(profile, inv.runs_dir)
     summary = analysis.summarise(measured)
-    figures = [plots.pools_figure(summary, inv.out_dir / "pools.png"),
-               plots.gaps_figure(summary, inv.out_dir / "gaps.png")]
+    figures = [
+        plots.pools_figure(summary, inv.out_dir / "pools.png"),
+        plots.gaps_figure(summary, inv.out_dir / "gaps.png"),
+    ]
     sections = analysis.markdown(summary, measured, figures)
-    md = write_results(inv.out_dir, "Study 1: single-operator pools (results)", inv.command,
-                       inv.profile, watch, sections, {"summary": summary, "measured": measured},
-                       runs=measured["runs"])
+    md = write_results(
+        inv.out_dir,
+        "Study 1: single-operator pools (results)",
+        inv.command,
+        inv.profile,
+        watch,
+        sections,
+        {"summary": summary, "measured": measured},
+        runs=measured["runs"],
+    )
     log.info("wrote %s", md)
     return md
 

@@ -53,18 +53,33 @@ def main(argv: list[str] | None = None) -> Path:
     small, small_path = single_op_results(inv.profile, args.single_op)
     distinct = small["summary"]["distinct_ranking"]
     up = small["measured"]["profile"]
-    large_profile = single_op.Profile(seeds=scale.seeds, stats=tuple(distinct),
-                                      epochs=scale.epochs, embed_dim=scale.embed_dim,
-                                      train_rows=up["train_rows"], test_rows=up["test_rows"])
+    large_profile = single_op.Profile(
+        seeds=scale.seeds,
+        stats=tuple(distinct),
+        epochs=scale.epochs,
+        embed_dim=scale.embed_dim,
+        train_rows=up["train_rows"],
+        test_rows=up["test_rows"],
+    )
     large = single_op.measure(large_profile, inv.runs_dir, tag="large_seed", null_control=False)
     summary = analysis.summarise(small["measured"], large, distinct)
     figure = analysis.figure(summary, inv.out_dir / "transfer.png")
     sections = analysis.markdown(summary, small["measured"], large, small_path, figure)
-    md = write_results(inv.out_dir, "Study 3: operator ranking, small vs larger model (results)",
-                       inv.command, inv.profile, watch, sections,
-                       {"summary": summary, "large": large, "scale": asdict(scale),
-                        "single_op_results": str(small_path)},
-                       runs=large["runs"])
+    md = write_results(
+        inv.out_dir,
+        "Study 3: operator ranking, small vs larger model (results)",
+        inv.command,
+        inv.profile,
+        watch,
+        sections,
+        {
+            "summary": summary,
+            "large": large,
+            "scale": asdict(scale),
+            "single_op_results": str(small_path),
+        },
+        runs=large["runs"],
+    )
     log.info("wrote %s", md)
     return md
 

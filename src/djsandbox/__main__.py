@@ -22,8 +22,9 @@ DEFAULT_PIPELINE = "demo"
 
 def asks_check(argv: list[str]) -> bool:
     """`check=true` on the command line: validate only (see djsandbox.check)."""
-    return any(a.lstrip("+").lower() in ("check=true", "check=1", "check=yes", "check=on")
-               for a in argv)
+    return any(
+        a.lstrip("+").lower() in ("check=true", "check=1", "check=yes", "check=on") for a in argv
+    )
 
 
 def quiet_check_run(argv: list[str]) -> list[str]:
@@ -33,8 +34,10 @@ def quiet_check_run(argv: list[str]) -> list[str]:
     if not asks_check(argv):
         return argv
     if any(a in ("-m", "--multirun") for a in argv):
-        print("djsandbox: check=true checks one run: -m ignored (the sweep's base config is "
-              "checked)", file=sys.stderr)
+        print(
+            "djsandbox: check=true checks one run: -m ignored (the sweep's base config is checked)",
+            file=sys.stderr,
+        )
         argv = [a for a in argv if a not in ("-m", "--multirun")]
     extra = ["hydra.output_subdir=null"]
     if not any(a.lstrip("+").startswith("hydra/job_logging=") for a in argv):

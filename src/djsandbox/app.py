@@ -7,20 +7,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .context import STATE_FILE
 from .errors import SandboxError
-from .atomic import atomic_write_text
 from .redact import redact
+from .reporting.summary import write_summary
 from .run_folders import resume_folder
 from .runner import Runner, RunOutcome
-from .reporting.summary import write_summary
 
 log = logging.getLogger("djsandbox")
 
 
 def _resume_folder(cfg: dict[str, Any], search_siblings: bool) -> Path | None:
-    return resume_folder(cfg.get("resume"), Path(cfg["work_dir"]), STATE_FILE,
-                         "an earlier run", search_siblings)
+    return resume_folder(
+        cfg.get("resume"), Path(cfg["work_dir"]), STATE_FILE, "an earlier run", search_siblings
+    )
 
 
 def load_plugins(modules: list[str]) -> None:
@@ -47,18 +48,22 @@ def prepare(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = 
     return Runner(cfg, base_dirs, make_tracker(cfg))
 
 
-def run_sandbox(cfg: dict[str, Any], base_dirs: list[Path],
-                snapshot: dict[str, Any] | None = None,
-                search_siblings: bool = False) -> RunOutcome:
+def run_sandbox(
+    cfg: dict[str, Any],
+    base_dirs: list[Path],
+    snapshot: dict[str, Any] | None = None,
+    search_siblings: bool = False,
+) -> RunOutcome:
     """Validate and run; writes the config snapshot, state and summary into the run folder."""
     from .data.dj_runtime import prepare_offline_env
 
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
     runner.work_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(runner.work_dir / "config_snapshot.json",
-                      json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1,
-                                 default=str))
+    atomic_write_text(
+        runner.work_dir / "config_snapshot.json",
+        json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1, default=str),
+    )
     runner.tracker.run_started(runner.cfg, runner.work_dir)
     try:
         outcome = runner.run()

@@ -25,8 +25,9 @@ __all__ = ["atomic_paths", "atomic_open", "atomic_write_text", "atomic_write_byt
 
 
 @contextlib.contextmanager
-def atomic_paths(paths: Iterable[str | os.PathLike[str]], *, replace_any: bool = False
-                 ) -> Iterator[list[Path]]:
+def atomic_paths(
+    paths: Iterable[str | os.PathLike[str]], *, replace_any: bool = False
+) -> Iterator[list[Path]]:
     """Temporary paths (not yet created) for ``paths``, moved into place when the block ends
     without error and removed otherwise. Parent folders are created.
 
@@ -38,8 +39,9 @@ def atomic_paths(paths: Iterable[str | os.PathLike[str]], *, replace_any: bool =
     try:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
-            folders.append(Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
-                                                 dir=target.parent)))
+            folders.append(
+                Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+            )
         temps = [folder / target.name for folder, target in zip(folders, targets)]
         yield temps
         for temp, target in zip(temps, targets):
@@ -62,16 +64,19 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(paths: Iterable[str | os.PathLike[str]], mode: str = "w", *,
-                fsync: bool = False) -> Iterator[list[IO[Any]]]:
+def atomic_open(
+    paths: Iterable[str | os.PathLike[str]], mode: str = "w", *, fsync: bool = False
+) -> Iterator[list[IO[Any]]]:
     """Open handles (``mode`` "w" as UTF-8 text, or "wb") for ``paths``; see
     :func:`atomic_paths`. With ``fsync`` the data reaches the disk before the rename."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
     # the ExitStack ends first: handles are closed before atomic_paths renames the files
     with atomic_paths(paths) as temps, contextlib.ExitStack() as stack:
-        handles = [stack.enter_context(open(t, mode, encoding=None if "b" in mode else "utf-8"))
-                   for t in temps]
+        handles = [
+            stack.enter_context(open(t, mode, encoding=None if "b" in mode else "utf-8"))
+            for t in temps
+        ]
         yield handles
         for fh in handles:
             fh.flush()

@@ -15,29 +15,44 @@ from typing import Any, Callable
 from .registry import ComponentSpec, Registry
 from .suggest import did_you_mean
 
+
 def _hook(module: str, name: str, summary: str) -> ComponentSpec:
     return ComponentSpec("Hook", name, f"djsandbox.hooks.{module}:{name}", summary)
 
 
 HOOK_SPECS = (
     _hook("data_juicer", "ProbeViaAnalyzerHook", "analyse a dataset with Data-Juicer's Analyzer"),
-    _hook("model_probe", "ProbeViaModelInferHook",
-          "sample data, run a ModelInferExecutor on it, analyse the outputs with a DJ recipe"),
+    _hook(
+        "model_probe",
+        "ProbeViaModelInferHook",
+        "sample data, run a ModelInferExecutor on it, analyse the outputs with a DJ recipe",
+    ),
     _hook("generic", "GeneralProbeHook", "a GeneralProbe component chosen by extra_configs.type"),
-    _hook("data_juicer", "RefineRecipeViaKSigmaHook",
-          "set filter bounds to mean +- k*std of analysed stats"),
-    ComponentSpec("Hook", "RefineRecipeViaModelFeedbackHook", None,
-                  "refine a recipe from model feedback",
-                  unavailable="not available yet: the reference never implemented it; it arrives "
-                              "with the model-feedback issue (#16)"),
+    _hook(
+        "data_juicer",
+        "RefineRecipeViaKSigmaHook",
+        "set filter bounds to mean +- k*std of analysed stats",
+    ),
+    ComponentSpec(
+        "Hook",
+        "RefineRecipeViaModelFeedbackHook",
+        None,
+        "refine a recipe from model feedback",
+        unavailable="not available yet: the reference never implemented it; it arrives "
+        "with the model-feedback issue (#16)",
+    ),
     _hook("data_juicer", "ProcessDataHook", "process a dataset with Data-Juicer's executor"),
-    *(_hook("generic", f"{kind}Hook", f"a {factory} component chosen by extra_configs.type")
-      for kind, factory in (("DataPoolManipulation", "DataPoolManipulator"),
-                            ("GeneralDataExecutor", "GeneralDataExecutor"),
-                            ("TrainModel", "ModelTrainExecutor"),
-                            ("InferModel", "ModelInferExecutor"),
-                            ("EvaluateData", "DataEvaluator"),
-                            ("EvaluateModel", "ModelEvaluator"))),
+    *(
+        _hook("generic", f"{kind}Hook", f"a {factory} component chosen by extra_configs.type")
+        for kind, factory in (
+            ("DataPoolManipulation", "DataPoolManipulator"),
+            ("GeneralDataExecutor", "GeneralDataExecutor"),
+            ("TrainModel", "ModelTrainExecutor"),
+            ("InferModel", "ModelInferExecutor"),
+            ("EvaluateData", "DataEvaluator"),
+            ("EvaluateModel", "ModelEvaluator"),
+        )
+    ),
 )
 
 # Modules whose SPECS hold components (each imports only the standard library at import time).
@@ -75,9 +90,19 @@ PLANNED = (
 )
 
 HOOKS = Registry("Hook", "hook")
-FACTORIES: dict[str, Registry] = {name: Registry(name) for name in (
-    "DataPoolManipulator", "GeneralDataExecutor", "GeneralProbe", "DataEvaluator",
-    "ModelInferEvaluator", "ModelTrainExecutor", "ModelInferExecutor", "ModelEvaluator")}
+FACTORIES: dict[str, Registry] = {
+    name: Registry(name)
+    for name in (
+        "DataPoolManipulator",
+        "GeneralDataExecutor",
+        "GeneralProbe",
+        "DataEvaluator",
+        "ModelInferEvaluator",
+        "ModelTrainExecutor",
+        "ModelInferExecutor",
+        "ModelEvaluator",
+    )
+}
 
 
 def _register_all() -> None:
@@ -93,15 +118,23 @@ def _register_all() -> None:
 _register_all()
 
 
-def register(factory: str, name: str, summary: str = "", results: int | None = 1,
-             keys: tuple[str, ...] | None = None, required: tuple[str, ...] = (),
-             check: str | Callable[[dict[str, Any]], Any] | None = None) -> Callable[[Any], Any]:
+def register(
+    factory: str,
+    name: str,
+    summary: str = "",
+    results: int | None = 1,
+    keys: tuple[str, ...] | None = None,
+    required: tuple[str, ...] = (),
+    check: str | Callable[[dict[str, Any]], Any] | None = None,
+) -> Callable[[Any], Any]:
     """Decorator for a user component (a module named in `plugins:`), with the fields of a
     built-in spec, so its keys are checked the same way:
     `@register("DataEvaluator", "my_score", results=2, keys=("dataset_path",))`."""
     if factory not in FACTORIES:
-        raise KeyError(f"unknown factory '{factory}'.{did_you_mean(factory, FACTORIES, 'sentence')}"
-                       f" Valid: {', '.join(FACTORIES)}")
+        raise KeyError(
+            f"unknown factory '{factory}'.{did_you_mean(factory, FACTORIES, 'sentence')}"
+            f" Valid: {', '.join(FACTORIES)}"
+        )
     return FACTORIES[factory].register(name, summary, results, keys, required, check)
 
 

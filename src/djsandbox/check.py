@@ -34,11 +34,19 @@ def describe_plan(plan: Plan) -> list[str]:
     header = ("stage", "meta_name", "hook", "type")
     for pipeline, jobs in plan.pipelines.items():
         lines.append(f"pipeline '{pipeline}': {len(jobs)} job(s)")
-        rows = [header] + [(f"{STAGE_KEYS[j.stage]}[{j.index}]", j.meta_name or "-",
-                            str(j.hook), component_type(j)) for j in jobs]
+        rows = [header] + [
+            (
+                f"{STAGE_KEYS[j.stage]}[{j.index}]",
+                j.meta_name or "-",
+                str(j.hook),
+                component_type(j),
+            )
+            for j in jobs
+        ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                  for row in rows]
+        lines += [
+            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows
+        ]
     return lines
 
 
@@ -56,9 +64,11 @@ def check_run(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool 
         from .hpo.reference import study_base
 
         spec, cfg = study_base(cfg, base_dirs)
-        lines.append(f"hpo_config {spec.path}: study '{spec.study_name}', {spec.method}, "
-                     f"{spec.count} trial(s), {spec.goal} {spec.metric}; parameters: "
-                     f"{', '.join(p.name for p in spec.params)}")
+        lines.append(
+            f"hpo_config {spec.path}: study '{spec.study_name}', {spec.method}, "
+            f"{spec.count} trial(s), {spec.goal} {spec.metric}; parameters: "
+            f"{', '.join(p.name for p in spec.params)}"
+        )
     else:
         keys = parse_metric_spec(cfg.get("optimized_metric"))
         check_metric_against_plan(keys, build_plan(cfg).pipelines)
@@ -67,9 +77,15 @@ def check_run(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool 
     runner = prepare(cfg, base_dirs, search_siblings)
     max_iter = runner.cfg.get("max_iter_num", 1)
     iterations = "until iter_targets are met" if max_iter == 0 else f"{max_iter} iteration(s)"
-    lines.insert(0, f"check: the config is valid; nothing was run. project "
-                    f"'{runner.cfg.get('project_name')}', experiment "
-                    f"'{runner.cfg.get('experiment_name')}', {iterations}")
-    lines.insert(1, f"run folder: {runner.work_dir}"
-                    + (" (would be resumed)" if runner.cfg.get("resume") else " (not created)"))
+    lines.insert(
+        0,
+        f"check: the config is valid; nothing was run. project "
+        f"'{runner.cfg.get('project_name')}', experiment "
+        f"'{runner.cfg.get('experiment_name')}', {iterations}",
+    )
+    lines.insert(
+        1,
+        f"run folder: {runner.work_dir}"
+        + (" (would be resumed)" if runner.cfg.get("resume") else " (not created)"),
+    )
     return "\n".join(lines + describe_plan(runner.plan)) + "\n"

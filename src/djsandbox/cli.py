@@ -36,29 +36,35 @@ def load_reference_config(path: Path, overrides: list[str]) -> dict[str, Any]:
         raise ConfigError(f"--config: {path}: expected a mapping at the top level")
     import difflib
 
-    unknown = [k for k in loaded.keys() if k not in GLOBAL_KEYS]
+    unknown = [k for k in loaded if k not in GLOBAL_KEYS]
     if unknown:
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(str(key), GLOBAL_KEYS, n=1)
             hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(hints)}; valid: "
-                          f"{', '.join(GLOBAL_KEYS)}")
+        raise ConfigError(
+            f"{path}: unknown top-level key(s) {', '.join(hints)}; valid: {', '.join(GLOBAL_KEYS)}"
+        )
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(SandboxConfig), loaded,
-                                 OmegaConf.from_dotlist(overrides))
+        merged = OmegaConf.merge(
+            OmegaConf.structured(SandboxConfig), loaded, OmegaConf.from_dotlist(overrides)
+        )
     except Exception as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return split_config(merged)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dj-sandbox", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dj-sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", type=Path, help="sandbox config in the reference format")
     parser.add_argument("--list", action="store_true", help="list hooks and component types")
-    parser.add_argument("--check", action="store_true",
-                        help="validate the config and print what would run; run nothing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the config and print what would run; run nothing",
+    )
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. resume=true")
     args = parser.parse_args(argv)
     if args.list:

@@ -13,20 +13,27 @@ from .errors import SandboxError
 
 log = logging.getLogger("djsandbox")
 
-JOB_FIELDS = ("pipelines", "probe_job_configs", "refine_recipe_job_configs",
-              "execution_job_configs", "evaluation_job_configs")
+JOB_FIELDS = (
+    "pipelines",
+    "probe_job_configs",
+    "refine_recipe_job_configs",
+    "execution_job_configs",
+    "evaluation_job_configs",
+)
 
 
 def split_config(cfg: DictConfig) -> dict[str, Any]:
     """Global keys resolved now; pipelines and job lists kept raw for resolution at run time."""
-    globals_node = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k not in JOB_FIELDS])
+    globals_node = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in JOB_FIELDS])
     try:
         plain: dict[str, Any] = OmegaConf.to_container(globals_node, resolve=True)  # type: ignore
     except Exception as exc:
         raise SandboxError(f"cannot resolve the global keys: {exc}") from None
     for key in JOB_FIELDS:
         node = cfg.get(key)
-        plain[key] = OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+        plain[key] = (
+            OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+        )
     return plain
 
 
@@ -86,8 +93,7 @@ def remove_empty_run_folder() -> None:
         folder = folder.parent
 
 
-def _run_and_measure(cfg: DictConfig, single_run: bool,
-                     sweeper: str) -> float | list[float] | None:
+def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float | list[float] | None:
     from .app import run_sandbox
     from .errors import ConfigError
     from .hpo.objective import check_metric_against_plan, objective_from_context, parse_metric_spec
@@ -105,17 +111,21 @@ def _run_and_measure(cfg: DictConfig, single_run: bool,
         return None
     if plain.get("hpo_config"):
         if not single_run:
-            raise ConfigError("hpo_config runs its own Optuna study; do not combine it with a "
-                              "Hydra multirun (-m). Use one: `hpo_config=FILE` without -m, or "
-                              "-m with hpo=optuna and hydra.sweeper.params")
+            raise ConfigError(
+                "hpo_config runs its own Optuna study; do not combine it with a "
+                "Hydra multirun (-m). Use one: `hpo_config=FILE` without -m, or "
+                "-m with hpo=optuna and hydra.sweeper.params"
+            )
         from .hpo.reference import run_reference_study
 
         run_reference_study(plain, [Path.cwd()], search_siblings=True)
         return None
     keys = parse_metric_spec(plain.get("optimized_metric"))
     if keys is None and not single_run and "optuna" in sweeper.lower():
-        raise ConfigError("optimized_metric is not set: an Optuna sweep needs the run's "
-                          "objective, e.g. optimized_metric=pipeline.meta_name.res_1.accuracy")
+        raise ConfigError(
+            "optimized_metric is not set: an Optuna sweep needs the run's "
+            "objective, e.g. optimized_metric=pipeline.meta_name.res_1.accuracy"
+        )
     check_metric_against_plan(keys, build_plan(plain).pipelines)
     outcome = run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
     value = objective_from_context(keys, outcome.context)

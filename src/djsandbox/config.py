@@ -9,7 +9,7 @@ global schema because the reference accepts two pipeline forms; each job is chec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 STAGES: tuple[str, ...] = ("probe", "refine_recipe", "execution", "evaluation")
 STAGE_KEYS: dict[str, str] = {stage: f"{stage}_job_configs" for stage in STAGES}
@@ -21,12 +21,12 @@ class JobConfig:
     """One job: a hook plus its configs; `input`/`local` rewrite those configs before it runs."""
 
     hook: str = "???"
-    meta_name: Optional[str] = None
+    meta_name: str | None = None
     dj_configs: Any = None  # path (.yaml/.yml/.json) or mapping: a Data-Juicer recipe
     extra_configs: Any = None  # path or mapping: whatever the hook's component needs
-    input: Optional[Dict[str, str]] = None  # {target.key: pipeline.meta_name.result | -1.result}
-    output: Optional[List[str]] = None  # names of the job's results (default res_1, res_2, ...)
-    local: Optional[Dict[str, Any]] = None  # {target.key: value}
+    input: dict[str, str] | None = None  # {target.key: pipeline.meta_name.result | -1.result}
+    output: list[str] | None = None  # names of the job's results (default res_1, res_2, ...)
+    local: dict[str, Any] | None = None  # {target.key: value}
 
 
 @dataclass
@@ -41,14 +41,14 @@ class SandboxConfig:
     max_iter_num: int = 1  # 0: iterate until iter_targets are met
     iter_targets: Any = None  # "pipe.meta.key <= 0.2" or a list of such strings
     iter_targets_mode: str = "all"  # all | any
-    iter_updater: Optional[Dict[str, str]] = None  # {pipe.meta.key: pipe.meta.extra_configs.key}
+    iter_updater: dict[str, str] | None = None  # {pipe.meta.key: pipe.meta.extra_configs.key}
     pipelines: Any = None  # mapping name -> stages, or a list of one-key mappings
     probe_job_configs: Any = None
     refine_recipe_job_configs: Any = None
     execution_job_configs: Any = None
     evaluation_job_configs: Any = None
-    vars: Dict[str, Any] = field(default_factory=dict)  # free user variables: ${vars.x}
-    plugins: List[str] = field(default_factory=list)  # modules that register user components
+    vars: dict[str, Any] = field(default_factory=dict)  # free user variables: ${vars.x}
+    plugins: list[str] = field(default_factory=list)  # modules that register user components
     # The run's objective for sweeps: a context key "pipeline.meta_name.result[.key]", or a
     # list of them (multi-objective). `main` returns its value(s) as float.
     optimized_metric: Any = None

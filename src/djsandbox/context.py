@@ -16,25 +16,31 @@ from typing import Any, Iterator
 
 from omegaconf import OmegaConf
 
-from .errors import ContextLookupError
 from .atomic import atomic_write_text
+from .errors import ContextLookupError
 
 STATE_FILE = "sandbox_state.json"
-_ACTIVE: contextvars.ContextVar["Context | None"] = contextvars.ContextVar("djsandbox_ctx",
-                                                                           default=None)
+_ACTIVE: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "djsandbox_ctx", default=None
+)
 
 
 def _lookup_path(value: Any, parts: list[str], source: str, where: str) -> Any:
     for i, part in enumerate(parts):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+        elif (
+            isinstance(value, list)
+            and part.lstrip("-").isdigit()
+            and -len(value) <= int(part) < len(value)
+        ):
             value = value[int(part)]
         else:
             have = sorted(value) if isinstance(value, dict) else type(value).__name__
             raise ContextLookupError(
                 f"{where}: source '{source}' has no key '{'.'.join(parts[: i + 1])}'; "
-                f"available there: {have}")
+                f"available there: {have}"
+            )
     return value
 
 
@@ -71,26 +77,35 @@ class Context:
         it = self.iteration if iteration is None else iteration
         parts = str(source).split(".")
         if len(parts) < 2 or any(not p for p in parts):
-            raise ContextLookupError(f"{where}: source '{source}' is not of the form "
-                                     "'pipeline.meta_name.result' or '-1.result'")
+            raise ContextLookupError(
+                f"{where}: source '{source}' is not of the form "
+                "'pipeline.meta_name.result' or '-1.result'"
+            )
         results = self.iterations[it] if 0 <= it < len(self.iterations) else {}
         if parts[0] == "-1":
             last = self.last_job(it)
             if last is None:
-                raise ContextLookupError(f"{where}: source '{source}' refers to the previous job, "
-                                         "but no job has finished yet in this iteration")
+                raise ContextLookupError(
+                    f"{where}: source '{source}' refers to the previous job, "
+                    "but no job has finished yet in this iteration"
+                )
             pipeline, name = last
             return _lookup_path(results[pipeline][name], parts[1:], source, where)
         if len(parts) < 3:
-            raise ContextLookupError(f"{where}: source '{source}' needs three parts: "
-                                     "pipeline.meta_name.result")
+            raise ContextLookupError(
+                f"{where}: source '{source}' needs three parts: pipeline.meta_name.result"
+            )
         if parts[0] not in results:
-            raise ContextLookupError(f"{where}: source '{source}': no results from pipeline "
-                                     f"'{parts[0]}' yet; pipelines with results: {sorted(results)}")
+            raise ContextLookupError(
+                f"{where}: source '{source}': no results from pipeline "
+                f"'{parts[0]}' yet; pipelines with results: {sorted(results)}"
+            )
         jobs = results[parts[0]]
         if parts[1] not in jobs:
-            raise ContextLookupError(f"{where}: source '{source}': pipeline '{parts[0]}' has no "
-                                     f"finished job '{parts[1]}'; finished: {sorted(jobs)}")
+            raise ContextLookupError(
+                f"{where}: source '{source}': pipeline '{parts[0]}' has no "
+                f"finished job '{parts[1]}'; finished: {sorted(jobs)}"
+            )
         return _lookup_path(jobs[parts[1]], parts[2:], source, where)
 
     # -- persistence -------------------------------------------------------------------
@@ -98,7 +113,7 @@ class Context:
         return {"iterations": self.iterations, "order": self.order}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Context":
+    def from_dict(cls, data: dict[str, Any]) -> Context:
         ctx = cls()
         ctx.iterations = data.get("iterations", [])
         ctx.order = data.get("order", [])
@@ -122,8 +137,10 @@ _WHERE: contextvars.ContextVar[str] = contextvars.ContextVar("djsandbox_where", 
 def _ctx_resolver(source: Any) -> Any:
     ctx = _ACTIVE.get()
     if ctx is None:
-        raise ContextLookupError(f"${{ctx:{source}}} can only be resolved while a sandbox job "
-                                 "runs (it reads the results of earlier jobs)")
+        raise ContextLookupError(
+            f"${{ctx:{source}}} can only be resolved while a sandbox job "
+            "runs (it reads the results of earlier jobs)"
+        )
     try:
         return ctx.lookup(str(source), where=_WHERE.get())
     except ContextLookupError as exc:
@@ -165,29 +182,39 @@ def to_jsonable(value: Any, where: str) -> Any:
         return to_jsonable(value.tolist(), where)
     if OmegaConf.is_config(value):
         return to_jsonable(OmegaConf.to_container(value, resolve=True), where)
-    raise TypeError(f"{where}: the hook returned a {type(value).__name__}, which cannot be stored "
-                    "in the context; return paths, numbers, strings, lists or dicts")
+    raise TypeError(
+        f"{where}: the hook returned a {type(value).__name__}, which cannot be stored "
+        "in the context; return paths, numbers, strings, lists or dicts"
+    )
 
 
 class RunState:
     """Context plus per-job status, written atomically to `work_dir/sandbox_state.json`."""
 
-    def __init__(self, path: Path, context: Context | None = None,
-                 jobs: dict[str, dict[str, Any]] | None = None,
-                 meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        context: Context | None = None,
+        jobs: dict[str, dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         self.path = path
         self.context = context or Context()
         self.jobs: dict[str, dict[str, Any]] = jobs or {}
         self.meta: dict[str, Any] = meta or {}
 
     @classmethod
-    def load(cls, path: Path) -> "RunState":
+    def load(cls, path: Path) -> RunState:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ContextLookupError(f"cannot resume from {path}: {exc}") from None
-        return cls(path, Context.from_dict(data.get("context", {})), data.get("jobs", {}),
-                   data.get("meta", {}))
+        return cls(
+            path,
+            Context.from_dict(data.get("context", {})),
+            data.get("jobs", {}),
+            data.get("meta", {}),
+        )
 
     def save(self) -> None:
         data = {"meta": self.meta, "context": self.context.to_dict(), "jobs": self.jobs}

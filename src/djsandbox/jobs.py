@@ -26,8 +26,9 @@ def target_root(target: str) -> str:
     return str(target).split(".", 1)[0]
 
 
-def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
-                     produced: set[Path] | None = None) -> tuple[Any, Path | None]:
+def load_side_config(
+    value: Any, key: str, label: str, base_dirs: list[Path], produced: set[Path] | None = None
+) -> tuple[Any, Path | None]:
     """Load `dj_configs`/`extra_configs` when given as a file path; (content, file's folder).
 
     `produced` (validation only): files earlier jobs will write. Such a file that does not
@@ -36,15 +37,19 @@ def load_side_config(value: Any, key: str, label: str, base_dirs: list[Path],
     if not isinstance(value, str) or "${" in value or is_deferred(value):
         return value, None
     if not looks_like_config_file(value):
-        raise ConfigError(f"{label}: {key}: expected a mapping or a path ending in .yaml, .yml "
-                          f"or .json, got {value!r}")
+        raise ConfigError(
+            f"{label}: {key}: expected a mapping or a path ending in .yaml, .yml "
+            f"or .json, got {value!r}"
+        )
     found = find_existing(value, base_dirs)
     if found is None:
         if produced is not None and any(c in produced for c in candidates(value, base_dirs)):
             return deferred(f"file {value}"), None
         tried = ", ".join(str(c) for c in candidates(value, base_dirs))
-        raise ConfigError(f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
-                          "no earlier job writes it")
+        raise ConfigError(
+            f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
+            "no earlier job writes it"
+        )
     try:
         return load_config_file(found), found.parent
     except Exception as exc:  # yaml/json syntax errors: name the file
@@ -65,8 +70,10 @@ def apply_local(body: dict[str, Any], local: dict[str, Any] | None, label: str) 
 
 def _check_target(target: Any, field: str, label: str) -> None:
     if not isinstance(target, str) or target_root(target) not in CONFIG_KEYS:
-        raise ConfigError(f"{label}: {field}: target {target!r} must start with 'dj_configs' or "
-                          "'extra_configs' (e.g. extra_configs.dataset_path)")
+        raise ConfigError(
+            f"{label}: {field}: target {target!r} must start with 'dj_configs' or "
+            "'extra_configs' (e.g. extra_configs.dataset_path)"
+        )
 
 
 def _set_dotted(job: dict[str, Any], target: str, value: Any) -> None:
@@ -82,8 +89,10 @@ def _set_dotted(job: dict[str, Any], target: str, value: Any) -> None:
     if isinstance(node, str) and is_deferred(node):
         return  # validation: the whole config is known only at run time
     if isinstance(node, str):
-        raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node!r}); it is "
-                          "loaded before local/input apply, so this means it could not be loaded")
+        raise ConfigError(
+            f"cannot set {target!r}: {root} is still a path ({node!r}); it is "
+            "loaded before local/input apply, so this means it could not be loaded"
+        )
     for part in rest[:-1]:
         if not isinstance(node.get(part), dict):
             node[part] = {}
@@ -97,9 +106,11 @@ def _ensure_mapping(node: Any, target: str) -> None:
     if "." in target and node.get(root) is None:
         node[root] = {}
     if "." in target and isinstance(node.get(root), str) and not is_deferred(node.get(root)):
-        raise ConfigError(f"cannot set {target!r}: {root} is still a path ({node.get(root)!r}); "
-                          "it is loaded before local/input apply, so this means it could not be "
-                          "loaded")
+        raise ConfigError(
+            f"cannot set {target!r}: {root} is still a path ({node.get(root)!r}); "
+            "it is loaded before local/input apply, so this means it could not be "
+            "loaded"
+        )
 
 
 class ResolvedJob:
@@ -111,8 +122,7 @@ class ResolvedJob:
         self.source_dirs = source_dirs
 
 
-def resolve_interpolated(value: Any, globals_: dict[str, Any], label: str,
-                         context: Context) -> Any:
+def resolve_interpolated(value: Any, globals_: dict[str, Any], label: str, context: Context) -> Any:
     """Resolve a config given as one interpolation (e.g. `${pkg:recipes/x.yaml}`)."""
     if not (isinstance(value, str) and "${" in value):
         return value
@@ -127,13 +137,19 @@ def _resolve(node: Any, key: str, label: str, context: Context) -> Any:
     except OmegaConfBaseException as exc:
         if context.last_error is not None:
             raise ContextLookupError(str(context.last_error)) from None
-        raise ConfigError(f"{label}: cannot resolve {key if key != '__value__' else 'a value'}: "
-                          f"{exc}") from None
+        raise ConfigError(
+            f"{label}: cannot resolve {key if key != '__value__' else 'a value'}: {exc}"
+        ) from None
 
 
-def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
-                base_dirs: list[Path], extra_local: dict[str, Any] | None = None,
-                produced: set[Path] | None = None) -> ResolvedJob:
+def resolve_job(
+    spec: JobSpec,
+    globals_: dict[str, Any],
+    context: Context,
+    base_dirs: list[Path],
+    extra_local: dict[str, Any] | None = None,
+    produced: set[Path] | None = None,
+) -> ResolvedJob:
     """Produce the configs a job runs with, reading `input` sources from the context.
 
     The runner passes the live context; validation passes a planned one (and the files earlier
@@ -155,12 +171,16 @@ def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
     for target, source in (body.get("input") or {}).items():
         _check_target(target, "input", label)
         if not isinstance(source, str):
-            raise ConfigError(f"{label}: input.{target}: source must be a string like "
-                              f"'pipeline.meta_name.result', got {source!r}")
+            raise ConfigError(
+                f"{label}: input.{target}: source must be a string like "
+                f"'pipeline.meta_name.result', got {source!r}"
+            )
         with context.active(f"{label}: input.{target}"):
             inputs[str(target)] = context.lookup(source, where=f"{label}: input.{target}")
-    node = OmegaConf.create({**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
-                            flags={"allow_objects": True})
+    node = OmegaConf.create(
+        {**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
+        flags={"allow_objects": True},
+    )
     resolved = _resolve(node, "__job__", label, context)
     for target, value in inputs.items():
         _set_dotted(resolved, target, copy.deepcopy(value))
@@ -172,7 +192,8 @@ def resolve_job(spec: JobSpec, globals_: dict[str, Any], context: Context,
             if folder is not None:
                 source_dirs.append(folder)
         if value is not None and not isinstance(value, dict) and not is_deferred(value):
-            raise ConfigError(f"{label}: {key}: expected a mapping after loading, got "
-                              f"{type(value).__name__}")
+            raise ConfigError(
+                f"{label}: {key}: expected a mapping after loading, got {type(value).__name__}"
+            )
         out[key] = value
     return ResolvedJob(out["dj_configs"], out["extra_configs"], source_dirs)

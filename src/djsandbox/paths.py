@@ -46,4 +46,3 @@ def load_config_file(path: Path) -> Any:
     import yaml
 
     return yaml.safe_load(text)
-

@@ -69,25 +69,31 @@ def build_plan(cfg: Mapping[str, Any] | DictConfig) -> Plan:
         raise ConfigError(
             "the config uses both pipeline forms: a 'pipelines' field and top-level job lists "
             f"({', '.join(top_level)}). Use one: move the job lists into a named pipeline under "
-            "'pipelines', or drop 'pipelines'.")
+            "'pipelines', or drop 'pipelines'."
+        )
     plan = Plan()
     if pipelines_raw in (None, [], {}):
         if not top_level:
             raise ConfigError(
                 "the config has no jobs: give 'pipelines' or at least one of "
-                f"{', '.join(STAGE_KEYS.values())}.")
+                f"{', '.join(STAGE_KEYS.values())}."
+            )
         plan.pipelines[ANONYMOUS_PIPELINE] = _stage_jobs(ANONYMOUS_PIPELINE, cfg, "the config")
         return plan
     for name, body in _named_pipelines(pipelines_raw):
         if name in plan.pipelines:
             raise ConfigError(f"pipelines: the name '{name}' is used twice; names must be unique.")
         if not isinstance(body, dict):
-            raise ConfigError(f"pipelines.{name}: expected a mapping of job lists "
-                              f"({', '.join(STAGE_KEYS.values())}), got {type(body).__name__}.")
+            raise ConfigError(
+                f"pipelines.{name}: expected a mapping of job lists "
+                f"({', '.join(STAGE_KEYS.values())}), got {type(body).__name__}."
+            )
         unknown = sorted(set(body) - set(STAGE_KEYS.values()))
         if unknown:
-            raise ConfigError(f"pipelines.{name}: unknown key(s) {unknown}; a pipeline holds only "
-                              f"{', '.join(STAGE_KEYS.values())}.")
+            raise ConfigError(
+                f"pipelines.{name}: unknown key(s) {unknown}; a pipeline holds only "
+                f"{', '.join(STAGE_KEYS.values())}."
+            )
         plan.pipelines[name] = _stage_jobs(name, body, f"pipelines.{name}")
     return plan
 
@@ -100,17 +106,23 @@ def _named_pipelines(raw: Any) -> list[tuple[str, Any]]:
         items = []
         for i, item in enumerate(raw):
             if not isinstance(item, dict) or len(item) != 1:
-                raise ConfigError(f"pipelines[{i}]: expected a one-key mapping "
-                                  "{pipeline_name: {probe_job_configs: ...}}, got "
-                                  f"{item!r:.80}.")
+                raise ConfigError(
+                    f"pipelines[{i}]: expected a one-key mapping "
+                    "{pipeline_name: {probe_job_configs: ...}}, got "
+                    f"{item!r:.80}."
+                )
             items.append(next(iter(item.items())))
     else:
-        raise ConfigError(f"pipelines: expected a mapping or a list of one-key mappings, got "
-                          f"{type(raw).__name__}.")
+        raise ConfigError(
+            f"pipelines: expected a mapping or a list of one-key mappings, got "
+            f"{type(raw).__name__}."
+        )
     for name, _ in items:
         if not isinstance(name, str) or not name or "." in name or name == "-1":
-            raise ConfigError(f"pipelines: invalid pipeline name {name!r}; use a non-empty name "
-                              "without dots (dots separate names in input sources).")
+            raise ConfigError(
+                f"pipelines: invalid pipeline name {name!r}; use a non-empty name "
+                "without dots (dots separate names in input sources)."
+            )
     return items
 
 
@@ -121,7 +133,8 @@ def _stage_jobs(pipeline: str, body: Any, where: str) -> list[JobSpec]:
         if raw is None:
             continue
         if not isinstance(raw, list):
-            raise ConfigError(f"{where}.{STAGE_KEYS[stage]}: expected a list of jobs, got "
-                              f"{type(raw).__name__}.")
+            raise ConfigError(
+                f"{where}.{STAGE_KEYS[stage]}: expected a list of jobs, got {type(raw).__name__}."
+            )
         jobs.extend(JobSpec(pipeline, stage, i, job) for i, job in enumerate(raw))
     return jobs

@@ -70,20 +70,28 @@ class PlannedContext(Context):
             if len(parts) < 2 or not parts[1]:
                 return f"source '{source}' must name a result, e.g. '-1.res_1'"
             if not allow_previous or self.previous is None:
-                return (f"source '{source}' refers to the previous job, but this is the first "
-                        "job of the run")
+                return (
+                    f"source '{source}' refers to the previous job, but this is the first "
+                    "job of the run"
+                )
             if not self.previous.has(parts[1]):
-                return (f"source '{source}': the previous job has no result '{parts[1]}'; it "
-                        f"has: {self.previous.describe()}")
+                return (
+                    f"source '{source}': the previous job has no result '{parts[1]}'; it "
+                    f"has: {self.previous.describe()}"
+                )
             return None
         if len(parts) < 3 or not all(parts):
             return f"source '{source}' must be 'pipeline.meta_name.result' or '-1.result'"
         producer = self.producers.get((parts[0], parts[1]))
         if producer is None:
             known = sorted(f"{p}.{m}" for p, m in self.producers)
-            return (f"source '{source}': no earlier job is named '{parts[1]}' in pipeline "
-                    f"'{parts[0]}'; earlier jobs: {', '.join(known) or 'none'}")
+            return (
+                f"source '{source}': no earlier job is named '{parts[1]}' in pipeline "
+                f"'{parts[0]}'; earlier jobs: {', '.join(known) or 'none'}"
+            )
         if not producer.has(parts[2]):
-            return (f"source '{source}': job '{parts[0]}.{parts[1]}' has no result "
-                    f"'{parts[2]}'; it has: {producer.describe()}")
+            return (
+                f"source '{source}': job '{parts[0]}.{parts[1]}' has no result "
+                f"'{parts[2]}'; it has: {producer.describe()}"
+            )
         return None

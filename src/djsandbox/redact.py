@@ -16,22 +16,47 @@ from typing import Any, Iterable
 MASK = "***"
 
 # A key is secret if one of its words is one of these ...
-SECRET_WORDS = frozenset({
-    "password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "authorization",
-    "apikey", "credential", "credentials", "cookie", "netrc",
-})
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "authorization",
+        "apikey",
+        "credential",
+        "credentials",
+        "cookie",
+        "netrc",
+    }
+)
 # ... or two adjacent words are one of these pairs ...
-SECRET_PAIRS = frozenset({
-    ("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("wandb", "key"),
-    ("client", "secret"), ("auth", "key"), ("session", "key"),
-})
+SECRET_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("access", "key"),
+        ("private", "key"),
+        ("secret", "key"),
+        ("wandb", "key"),
+        ("client", "secret"),
+        ("auth", "key"),
+        ("session", "key"),
+    }
+)
 # ... or the whole key is one of these.
 SECRET_KEYS = frozenset({"auth", "key_secret"})
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):"
-                              r"(?P<password>[^@/\s]+)@")
-_TOKEN_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]"
-                           r"{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|Bearer\s+[A-Za-z0-9._~+/=-]{12,})")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):"
+    r"(?P<password>[^@/\s]+)@"
+)
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]"
+    r"{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|Bearer\s+[A-Za-z0-9._~+/=-]{12,})"
+)
 
 
 def _words(key: str) -> list[str]:
@@ -63,8 +88,10 @@ def redact(value: Any) -> Any:
     null secret stays as it is, so a reader can tell a key was not set.
     """
     if isinstance(value, dict):
-        return {k: (MASK if is_secret_key(k) and v not in (None, "") else redact(v))
-                for k, v in value.items()}
+        return {
+            k: (MASK if is_secret_key(k) and v not in (None, "") else redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return type(value)(redact(v) for v in value)
     if isinstance(value, str):

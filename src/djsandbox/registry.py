@@ -63,8 +63,9 @@ class Registry:
 
     def _check_factory(self, spec: ComponentSpec) -> None:
         if spec.factory != self.factory:
-            raise ValueError(f"{spec.name}: a {spec.factory} spec cannot join the {self.factory} "
-                             "registry")
+            raise ValueError(
+                f"{spec.name}: a {spec.factory} spec cannot join the {self.factory} registry"
+            )
 
     def add(self, spec: ComponentSpec) -> ComponentSpec:
         self._check_factory(spec)
@@ -73,15 +74,22 @@ class Registry:
         self._specs[spec.name] = spec
         return spec
 
-    def register(self, name: str, summary: str = "", results: int | None = 1,
-                 keys: tuple[str, ...] | None = None, required: tuple[str, ...] = (),
-                 check: str | Callable[[dict[str, Any]], Any] | None = None,
-                 ) -> Callable[[Any], Any]:
+    def register(
+        self,
+        name: str,
+        summary: str = "",
+        results: int | None = 1,
+        keys: tuple[str, ...] | None = None,
+        required: tuple[str, ...] = (),
+        check: str | Callable[[dict[str, Any]], Any] | None = None,
+    ) -> Callable[[Any], Any]:
         """Decorator for user components, with the same fields as built-in specs:
         `@FACTORIES["ModelTrainExecutor"].register("mine", results=2, keys=("dataset_path",))`."""
 
         def decorate(obj: Any) -> Any:
-            self.add(ComponentSpec(self.factory, name, obj, summary, results, keys, required, check))
+            self.add(
+                ComponentSpec(self.factory, name, obj, summary, results, keys, required, check)
+            )
             return obj
 
         return decorate

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
-from .atomic import atomic_write_text
-from .paths import find_existing, output_path
 from .jobs import resolve_job
+from .paths import find_existing, output_path
 from .plan import JobSpec, Plan, build_plan
 from .redact import redact
-from .targets import parse_targets
 from .reporting.trackers.base import JobRecord, Tracker
+from .targets import parse_targets
 from .validation import validate
 
 log = logging.getLogger("djsandbox")
@@ -46,8 +46,9 @@ def name_results(results: Any, output: list[str] | None, label: str) -> dict[str
     values = list(results) if isinstance(results, tuple) else [results]
     names = list(output or [])
     if len(names) > len(values):
-        raise SandboxError(f"{label}: output names {names} but the hook returned "
-                           f"{len(values)} result(s)")
+        raise SandboxError(
+            f"{label}: output names {names} but the hook returned {len(values)} result(s)"
+        )
     names += [f"res_{i}" for i in range(len(names) + 1, len(values) + 1)]
     return {name: to_jsonable(value, label) for name, value in zip(names, values)}
 
@@ -78,16 +79,18 @@ def iteration_path(value: Any, iteration: int) -> Any:
 
 
 class Runner:
-    def __init__(self, cfg: dict[str, Any], base_dirs: list[Path],
-                 tracker: Tracker | None = None) -> None:
+    def __init__(
+        self, cfg: dict[str, Any], base_dirs: list[Path], tracker: Tracker | None = None
+    ) -> None:
         """`cfg`: the sandbox config as plain data, global keys resolved, jobs raw."""
         register_resolver()
         self.tracker = tracker or Tracker()
         self.cfg = cfg
         self.base_dirs = base_dirs
         self.plan: Plan = build_plan(cfg)
-        self.globals = {k: v for k, v in cfg.items() if not k.endswith("_job_configs")
-                        and k != "pipelines"}
+        self.globals = {
+            k: v for k, v in cfg.items() if not k.endswith("_job_configs") and k != "pipelines"
+        }
         validate(self.plan, cfg, base_dirs, self.globals)
         self.targets = parse_targets(cfg.get("iter_targets"))
         self.work_dir = Path(cfg["work_dir"]).resolve()
@@ -102,10 +105,17 @@ class Runner:
         if self.cfg.get("resume"):
             log.warning("resume requested but %s has no saved state: starting fresh", self.work_dir)
         elif path.exists():
-            raise SandboxError(f"{self.work_dir} already holds a run ({STATE_FILE}); set "
-                               "resume=true to continue it, or choose another work_dir")
-        return RunState(path, meta={"project_name": self.cfg.get("project_name"),
-                                    "experiment_name": self.cfg.get("experiment_name")})
+            raise SandboxError(
+                f"{self.work_dir} already holds a run ({STATE_FILE}); set "
+                "resume=true to continue it, or choose another work_dir"
+            )
+        return RunState(
+            path,
+            meta={
+                "project_name": self.cfg.get("project_name"),
+                "experiment_name": self.cfg.get("experiment_name"),
+            },
+        )
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -119,7 +129,7 @@ class Runner:
         while max_iter == 0 or iteration < max_iter:
             ctx.start_iteration(iteration)
             updates = self._iteration_updates(ctx, iteration)
-            for pipeline, jobs in self.plan.pipelines.items():
+            for jobs in self.plan.pipelines.values():
                 for spec in jobs:
                     self._run_job(spec, state, iteration, updates, outcome, multi=max_iter != 1)
             outcome.iterations_run = iteration + 1
@@ -131,61 +141,121 @@ class Runner:
             iteration += 1
         return outcome
 
-    def _run_job(self, spec: JobSpec, state: RunState, iteration: int,
-                 updates: dict[tuple[str, str], dict[str, Any]], outcome: RunOutcome,
-                 multi: bool) -> None:
+    def _run_job(
+        self,
+        spec: JobSpec,
+        state: RunState,
+        iteration: int,
+        updates: dict[tuple[str, str], dict[str, Any]],
+        outcome: RunOutcome,
+        multi: bool,
+    ) -> None:
         status = state.status(iteration, spec.key)
         if status and status.get("status") == "done":
             log.info("skip (done): iter %d, %s", iteration, spec.label)
             return
         ctx = state.context
         position = self.plan.jobs().index(spec) + 1
-        log.info("run [%d/%d]: iter %d, %s, hook %s", position, len(self.plan.jobs()), iteration,
-                 spec.label, spec.hook)
-        state.set_status(iteration, spec.key, status="running", pipeline=spec.pipeline,
-                         stage=spec.stage, index=spec.index, meta_name=spec.meta_name,
-                         hook=spec.hook, started=time.time(), error=None)
+        log.info(
+            "run [%d/%d]: iter %d, %s, hook %s",
+            position,
+            len(self.plan.jobs()),
+            iteration,
+            spec.label,
+            spec.hook,
+        )
+        state.set_status(
+            iteration,
+            spec.key,
+            status="running",
+            pipeline=spec.pipeline,
+            stage=spec.stage,
+            index=spec.index,
+            meta_name=spec.meta_name,
+            hook=spec.hook,
+            started=time.time(),
+            error=None,
+        )
         state.save()
         started = time.perf_counter()
         job_dir = self.job_dir(spec, iteration)
         try:
             run = self._job_run(spec, ctx, iteration, updates, multi)
-            atomic_write_text(job_dir / "job_config.json", json.dumps(
-                redact({"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}),
-                indent=1, default=str))
+            atomic_write_text(
+                job_dir / "job_config.json",
+                json.dumps(
+                    redact({"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}),
+                    indent=1,
+                    default=str,
+                ),
+            )
             hook = HOOKS.get(spec.hook).load()()
             results = name_results(hook.run(run), spec.body.get("output"), spec.label)
         except BaseException as exc:
             error_log = job_dir / "error.log"
             atomic_write_text(error_log, traceback.format_exc())
-            state.set_status(iteration, spec.key, status="failed",
-                             elapsed=time.perf_counter() - started,
-                             error=f"{type(exc).__name__}: {exc}", error_log=str(error_log))
+            state.set_status(
+                iteration,
+                spec.key,
+                status="failed",
+                elapsed=time.perf_counter() - started,
+                error=f"{type(exc).__name__}: {exc}",
+                error_log=str(error_log),
+            )
             state.save()
             if isinstance(exc, (KeyboardInterrupt, SystemExit, SandboxError)):
                 raise
-            raise JobFailedError(f"{spec.label} (hook {spec.hook}) failed: "
-                                 f"{type(exc).__name__}: {exc} (traceback: {error_log})") from exc
+            raise JobFailedError(
+                f"{spec.label} (hook {spec.hook}) failed: "
+                f"{type(exc).__name__}: {exc} (traceback: {error_log})"
+            ) from exc
         ctx.record(spec.pipeline, spec.context_name, results)
         elapsed = time.perf_counter() - started
         notes = to_jsonable(run.notes, spec.label)
-        state.set_status(iteration, spec.key, status="done", elapsed=elapsed,
-                         finished=time.time(), notes=notes, job_dir=str(run.job_dir))
+        state.set_status(
+            iteration,
+            spec.key,
+            status="done",
+            elapsed=elapsed,
+            finished=time.time(),
+            notes=notes,
+            job_dir=str(run.job_dir),
+        )
         state.save()
         outcome.executed.append(f"{iteration}/{spec.key}")
-        self.tracker.job_finished(JobRecord(iteration, spec.pipeline, spec.context_name,
-                                            str(spec.hook), spec.stage, results, notes, elapsed,
-                                            run.job_dir))
+        self.tracker.job_finished(
+            JobRecord(
+                iteration,
+                spec.pipeline,
+                spec.context_name,
+                str(spec.hook),
+                spec.stage,
+                results,
+                notes,
+                elapsed,
+                run.job_dir,
+            )
+        )
 
     def job_dir(self, spec: JobSpec, iteration: int) -> Path:
         """The job's own folder: its component writes here, and so do its config and errors."""
-        path = self.work_dir / f"iter_{iteration}" / spec.pipeline / (
-            f"{spec.stage}_{spec.index}_{spec.context_name}")
+        path = (
+            self.work_dir
+            / f"iter_{iteration}"
+            / spec.pipeline
+            / (f"{spec.stage}_{spec.index}_{spec.context_name}")
+        )
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _job_run(self, spec: JobSpec, ctx: Context, iteration: int,
-                 updates: dict[tuple[str, str], dict[str, Any]], multi: bool) -> JobRun:
+    def _job_run(
+        self,
+        spec: JobSpec,
+        ctx: Context,
+        iteration: int,
+        updates: dict[tuple[str, str], dict[str, Any]],
+        multi: bool,
+    ) -> JobRun:
         extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
         resolved = resolve_job(spec, self.globals, ctx, self.base_dirs, extra_local)
         dj, extra = resolved.dj_configs, resolved.extra_configs
@@ -199,12 +269,21 @@ class Runner:
         if isinstance(extra, dict):
             extra = absolute_paths(extra, base_dirs)
         job_dir = self.job_dir(spec, iteration)
-        return JobRun(label=spec.label, pipeline=spec.pipeline, name=spec.context_name,
-                      iteration=iteration, dj_configs=dj, extra_configs=extra, job_dir=job_dir,
-                      base_dirs=base_dirs, context=ctx)
+        return JobRun(
+            label=spec.label,
+            pipeline=spec.pipeline,
+            name=spec.context_name,
+            iteration=iteration,
+            dj_configs=dj,
+            extra_configs=extra,
+            job_dir=job_dir,
+            base_dirs=base_dirs,
+            context=ctx,
+        )
 
-    def _iteration_updates(self, ctx: Context,
-                           iteration: int) -> dict[tuple[str, str], dict[str, Any]]:
+    def _iteration_updates(
+        self, ctx: Context, iteration: int
+    ) -> dict[tuple[str, str], dict[str, Any]]:
         """`iter_updater`: results of the previous iteration become `local` values of jobs."""
         updates: dict[tuple[str, str], dict[str, Any]] = {}
         if iteration == 0:
@@ -216,8 +295,10 @@ class Runner:
         return updates
 
     def _targets_met(self, ctx: Context, iteration: int) -> bool:
-        met = [t.met(ctx.lookup(t.key, iteration=iteration, where="iter_targets"))
-               for t in self.targets]
+        met = [
+            t.met(ctx.lookup(t.key, iteration=iteration, where="iter_targets"))
+            for t in self.targets
+        ]
         for target, ok in zip(self.targets, met):
             log.info("iteration %d: target %s: %s", iteration, target, "met" if ok else "not met")
         return all(met) if self.cfg.get("iter_targets_mode", "all") == "all" else any(met)

@@ -23,8 +23,7 @@ def is_list(value: Any) -> bool:
 
 def is_nested(value: Any) -> bool:
     """A mapping, or a list holding lists or mappings (not a flat list of values)."""
-    return is_mapping(value) or (is_list(value) and any(is_list(v) or is_mapping(v)
-                                                        for v in value))
+    return is_mapping(value) or (is_list(value) and any(is_list(v) or is_mapping(v) for v in value))
 
 
 def leaves(value: Any) -> list[Any]:
@@ -50,8 +49,10 @@ def map_structure(value: Any, fn: Callable[[Any, Path], Any], out_dir: Path) -> 
     if is_list(value) and not isinstance(value, tuple):
         return [map_structure(v, fn, out_dir / str(i)) for i, v in enumerate(value)]
     if is_mapping(value):
-        return {k: map_structure(v, fn, out_dir / re.sub(r"[^\w.-]", "_", str(k)))
-                for k, v in value.items()}
+        return {
+            k: map_structure(v, fn, out_dir / re.sub(r"[^\w.-]", "_", str(k)))
+            for k, v in value.items()
+        }
     return fn(value, out_dir)
 
 
@@ -62,8 +63,10 @@ def split_pairs(value: Any) -> tuple[Any, Any]:
         return [p[0] for p in pairs], [p[1] for p in pairs]
     if is_mapping(value):
         pairs_by_key = {k: split_pairs(v) for k, v in value.items()}
-        return ({k: p[0] for k, p in pairs_by_key.items()},
-                {k: p[1] for k, p in pairs_by_key.items()})
+        return (
+            {k: p[0] for k, p in pairs_by_key.items()},
+            {k: p[1] for k, p in pairs_by_key.items()},
+        )
     return value
 
 
@@ -75,7 +78,8 @@ def as_path_list(value: Any, key: str) -> list[str]:
     out: list[str] = []
     for leaf in leaves(value):
         if not isinstance(leaf, (str, os.PathLike)):
-            raise ValueError(f"{key}: expected a path or a list of paths, got "
-                             f"{type(leaf).__name__}")
+            raise ValueError(
+                f"{key}: expected a path or a list of paths, got {type(leaf).__name__}"
+            )
         out.append(os.fspath(leaf))
     return out

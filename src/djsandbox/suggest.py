@@ -13,7 +13,7 @@ def closest(name: object, valid: Iterable[str]) -> str | None:
 
 
 def did_you_mean(name: object, valid: Iterable[str], style: str = "paren") -> str:
-    """" (did you mean 'x'?)" (style "paren") or " Did you mean 'x'?" (style "sentence");
+    """ " (did you mean 'x'?)" (style "paren") or " Did you mean 'x'?" (style "sentence");
     empty when nothing is close."""
     match = closest(name, valid)
     if match is None:
@@ -21,9 +21,14 @@ def did_you_mean(name: object, valid: Iterable[str], style: str = "paren") -> st
     return f" Did you mean '{match}'?" if style == "sentence" else f" (did you mean '{match}'?)"
 
 
-def unknown_keys(given: Iterable[object], valid: Iterable[str], where: str,
-                 owner: str) -> list[str]:
+def unknown_keys(
+    given: Iterable[object], valid: Iterable[str], where: str, owner: str
+) -> list[str]:
     """'<where><key>: not a setting of <owner> (did you mean ...?); valid: ...' per unknown key."""
     valid = list(valid)
-    return [f"{where}{key}: not a setting of {owner}{did_you_mean(key, valid)}; valid: "
-            f"{', '.join(valid)}" for key in given if key not in valid]
+    return [
+        f"{where}{key}: not a setting of {owner}{did_you_mean(key, valid)}; valid: "
+        f"{', '.join(valid)}"
+        for key in given
+        if key not in valid
+    ]

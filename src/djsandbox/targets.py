@@ -10,8 +10,12 @@ from typing import Any, Callable
 from .errors import ConfigError
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
-    "<": operator.lt, ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
 }
 _PATTERN = re.compile(r"^\s*(?P<key>[^\s<>=!]+)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<value>\S+)\s*$")
 
@@ -24,8 +28,9 @@ class Target:
 
     def met(self, current: Any) -> bool:
         if isinstance(current, bool) or not isinstance(current, (int, float)):
-            raise ConfigError(f"iter_targets: '{self}': the value of {self.key} is {current!r}, "
-                              "not a number")
+            raise ConfigError(
+                f"iter_targets: '{self}': the value of {self.key} is {current!r}, not a number"
+            )
         return _OPS[self.op](float(current), self.value)
 
     def __str__(self) -> str:
@@ -35,8 +40,10 @@ class Target:
 def parse_target(text: Any) -> Target:
     match = _PATTERN.match(str(text))
     if not match:
-        raise ConfigError(f"iter_targets: cannot parse {text!r}; expected 'pipeline.meta_name.key "
-                          f"OP number' with OP one of {', '.join(_OPS)}")
+        raise ConfigError(
+            f"iter_targets: cannot parse {text!r}; expected 'pipeline.meta_name.key "
+            f"OP number' with OP one of {', '.join(_OPS)}"
+        )
     try:
         value = float(match["value"])
     except ValueError:

@@ -35,8 +35,11 @@ def _result_count(hook: Hook, job: dict[str, Any]) -> int | None:
     registry = hook.registry()
     if hook.result_count is not None or registry is None:
         return hook.result_count
-    kind = (job.get("extra_configs") or {}).get("type") if isinstance(
-        job.get("extra_configs"), dict) else None
+    kind = (
+        (job.get("extra_configs") or {}).get("type")
+        if isinstance(job.get("extra_configs"), dict)
+        else None
+    )
     return registry.get(kind).results if isinstance(kind, str) and kind in registry else None
 
 
@@ -48,14 +51,17 @@ def _get_dotted(data: Any, dotted: str) -> Any:
     return data
 
 
-def validate(plan: Plan, cfg: dict[str, Any], base_dirs: list[Path],
-             globals_: dict[str, Any]) -> None:
+def validate(
+    plan: Plan, cfg: dict[str, Any], base_dirs: list[Path], globals_: dict[str, Any]
+) -> None:
     """Raise one ConfigError listing every problem found in the run."""
     problems: list[str] = []
     if cfg.get("hpo_config"):  # the front ends run the study; each trial comes here without it
-        problems.append("hpo_config: a study is run by `dj-sandbox --config` or `python -m "
-                        "djsandbox hpo_config=FILE` (djsandbox.hpo.reference.run_reference_study); "
-                        "a single run cannot use it: remove hpo_config to run the pipelines once")
+        problems.append(
+            "hpo_config: a study is run by `dj-sandbox --config` or `python -m "
+            "djsandbox hpo_config=FILE` (djsandbox.hpo.reference.run_reference_study); "
+            "a single run cannot use it: remove hpo_config to run the pipelines once"
+        )
     planned = PlannedContext()
     produced_files: set[Path] = set()
     for spec in plan.jobs():
@@ -67,8 +73,12 @@ def validate(plan: Plan, cfg: dict[str, Any], base_dirs: list[Path],
 
 def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
     """The job mapping itself: keys, hook name, meta_name, output, input/local types."""
-    problems = [f"{label}: unknown job key '{key}'{did_you_mean(key, JOB_KEYS)}; valid: "
-                f"{', '.join(JOB_KEYS)}" for key in body if key not in JOB_KEYS]
+    problems = [
+        f"{label}: unknown job key '{key}'{did_you_mean(key, JOB_KEYS)}; valid: "
+        f"{', '.join(JOB_KEYS)}"
+        for key in body
+        if key not in JOB_KEYS
+    ]
     hook_name = body.get("hook")
     if not hook_name:
         problems.append(f"{label}: hook: missing; valid: {', '.join(HOOKS.names())}")
@@ -80,20 +90,29 @@ def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
     if meta is not None and (not isinstance(meta, str) or "." in meta or meta == "-1"):
         problems.append(f"{label}: meta_name: expected a name without dots, got {meta!r}")
     output = body.get("output")
-    if output is not None and not (isinstance(output, list) and all(
-            isinstance(o, str) and o and "." not in o for o in output)):
-        problems.append(f"{label}: output: expected a list of result names without dots, "
-                        f"got {output!r}")
+    if output is not None and not (
+        isinstance(output, list) and all(isinstance(o, str) and o and "." not in o for o in output)
+    ):
+        problems.append(
+            f"{label}: output: expected a list of result names without dots, got {output!r}"
+        )
     for field in ("input", "local"):
         value = body.get(field)
         if value is not None and not isinstance(value, dict):
-            problems.append(f"{label}: {field}: expected a mapping {{target.key: ...}}, "
-                            f"got {type(value).__name__}")
+            problems.append(
+                f"{label}: {field}: expected a mapping {{target.key: ...}}, "
+                f"got {type(value).__name__}"
+            )
     return problems
 
 
-def _check_job(spec: JobSpec, planned: PlannedContext, produced_files: set[Path],
-               base_dirs: list[Path], globals_: dict[str, Any]) -> list[str]:
+def _check_job(
+    spec: JobSpec,
+    planned: PlannedContext,
+    produced_files: set[Path],
+    base_dirs: list[Path],
+    globals_: dict[str, Any],
+) -> list[str]:
     label, body = spec.label, spec.body
     if not isinstance(body, dict):
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
@@ -120,33 +139,41 @@ def _check_job(spec: JobSpec, planned: PlannedContext, produced_files: set[Path]
         problems += _hook_problems(label, hook, job, base_dirs, produced_files)
         count = _result_count(hook, job)
         if output is not None and count is not None and len(output) > count:
-            problems.append(f"{label}: output: {len(output)} names given but {body['hook']} "
-                            f"returns {count} result(s)")
+            problems.append(
+                f"{label}: output: {len(output)} names given but {body['hook']} "
+                f"returns {count} result(s)"
+            )
     # A job with errors still produces: its readers are checked against what it would give,
     # or against anything when that is unknowable (one mistake, one message).
-    planned.add(spec.pipeline, spec.context_name,
-                Producer(output, count, anything=bool(problems) and output is None
-                         and count is None))
+    planned.add(
+        spec.pipeline,
+        spec.context_name,
+        Producer(output, count, anything=bool(problems) and output is None and count is None),
+    )
     return problems
 
 
-def _hook_problems(label: str, hook: Hook, job: dict[str, Any], base_dirs: list[Path],
-                   produced_files: set[Path]) -> list[str]:
+def _hook_problems(
+    label: str, hook: Hook, job: dict[str, Any], base_dirs: list[Path], produced_files: set[Path]
+) -> list[str]:
     """The hook's and component's checks, then the files the job reads and writes."""
     for key in CONFIG_KEYS:
         value = job.get(key)
         if value is not None and not isinstance(value, dict) and not is_deferred(value):
-            return [f"{label}: {key}: expected a mapping or a file path, got "
-                    f"{type(value).__name__}"]
+            return [
+                f"{label}: {key}: expected a mapping or a file path, got {type(value).__name__}"
+            ]
     problems = [f"{label}: {p}" for p in hook.check(job)]
     for dotted in INPUT_FILE_KEYS:
         value = _get_dotted(job, dotted)
         if not _is_plain_path(value):
             continue
         if find_existing(value, base_dirs) is None and not any(
-                c in produced_files for c in candidates(value, base_dirs)):
-            problems.append(f"{label}: {dotted}: file {value!r} does not exist and no "
-                            "earlier job writes it")
+            c in produced_files for c in candidates(value, base_dirs)
+        ):
+            problems.append(
+                f"{label}: {dotted}: file {value!r} does not exist and no earlier job writes it"
+            )
     for dotted in OUTPUT_FILE_KEYS:
         value = _get_dotted(job, dotted)
         if _is_plain_path(value):
@@ -155,8 +182,13 @@ def _hook_problems(label: str, hook: Hook, job: dict[str, Any], base_dirs: list[
 
 
 def _is_plain_path(value: Any) -> bool:
-    return (isinstance(value, str) and bool(value) and not is_deferred(value)
-            and "${" not in value and " " not in value)
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and not is_deferred(value)
+        and "${" not in value
+        and " " not in value
+    )
 
 
 def _check_iterations(cfg: dict[str, Any], planned: PlannedContext, plan: Plan) -> list[str]:
@@ -172,24 +204,28 @@ def _check_iterations(cfg: dict[str, Any], planned: PlannedContext, plan: Plan) 
     except ConfigError as exc:
         return problems + [str(exc)]
     if max_iter == 0 and not targets:
-        problems.append("max_iter_num: 0 means 'iterate until iter_targets are met', but "
-                        "iter_targets is empty")
+        problems.append(
+            "max_iter_num: 0 means 'iterate until iter_targets are met', but iter_targets is empty"
+        )
     for target in targets:
-        if (why := planned.source_problem(target.key, allow_previous=False)):
+        if why := planned.source_problem(target.key, allow_previous=False):
             problems.append(f"iter_targets: {target}: {why}")
     updater = cfg.get("iter_updater") or {}
     if not isinstance(updater, dict):
         return problems + [f"iter_updater: expected a mapping, got {type(updater).__name__}"]
     names = {(job.pipeline, job.meta_name) for job in plan.jobs()}
     for source, target in updater.items():
-        if (why := planned.source_problem(str(source), allow_previous=False)):
+        if why := planned.source_problem(str(source), allow_previous=False):
             problems.append(f"iter_updater: {source}: {why}")
         parts = str(target).split(".")
         if len(parts) < 4 or parts[2] not in CONFIG_KEYS:
-            problems.append(f"iter_updater.{source}: target {target!r} must be "
-                            "'pipeline.meta_name.(dj_configs|extra_configs).key'")
+            problems.append(
+                f"iter_updater.{source}: target {target!r} must be "
+                "'pipeline.meta_name.(dj_configs|extra_configs).key'"
+            )
         elif (parts[0], parts[1]) not in names:
-            problems.append(f"iter_updater.{source}: target {target!r}: no job '{parts[1]}' in "
-                            f"pipeline '{parts[0]}'")
+            problems.append(
+                f"iter_updater.{source}: target {target!r}: no job '{parts[1]}' in "
+                f"pipeline '{parts[0]}'"
+            )
     return problems
-

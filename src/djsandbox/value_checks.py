@@ -8,8 +8,9 @@ from typing import Any, Mapping
 from .shapes import is_list, is_mapping
 
 
-def number(cfg: Mapping[str, Any], key: str, kind: type, low: float,
-            high: float = float("inf")) -> list[str]:
+def number(
+    cfg: Mapping[str, Any], key: str, kind: type, low: float, high: float = float("inf")
+) -> list[str]:
     value = cfg.get(key)
     if value is None:
         return []
@@ -21,19 +22,29 @@ def number(cfg: Mapping[str, Any], key: str, kind: type, low: float,
 
 
 def strings(cfg: Mapping[str, Any], *keys: str, expected: str = "a non-empty string") -> list[str]:
-    return [f"{k}: got {cfg[k]!r}; expected {expected}" for k in keys
-            if cfg.get(k) is not None and (not isinstance(cfg[k], str) or not cfg[k])]
+    return [
+        f"{k}: got {cfg[k]!r}; expected {expected}"
+        for k in keys
+        if cfg.get(k) is not None and (not isinstance(cfg[k], str) or not cfg[k])
+    ]
 
 
 def mappings(cfg: Mapping[str, Any], *keys: str) -> list[str]:
-    return [f"{k}: got {type(cfg[k]).__name__}; expected a mapping" for k in keys
-            if cfg.get(k) is not None and not is_mapping(cfg[k])]
+    return [
+        f"{k}: got {type(cfg[k]).__name__}; expected a mapping"
+        for k in keys
+        if cfg.get(k) is not None and not is_mapping(cfg[k])
+    ]
 
 
 def datasets(cfg: Mapping[str, Any], key: str = "dataset_path") -> list[str]:
     value = cfg.get(key)
-    if value is None or (isinstance(value, str) and value) or (
-            (is_list(value) or is_mapping(value)) and len(value)):
+    if (
+        value is None
+        or (isinstance(value, str) and value)
+        or ((is_list(value) or is_mapping(value)) and len(value))
+    ):
         return []
-    return [f"{key}: got {value!r}; expected a dataset path, or a non-empty list or mapping "
-            "of them"]
+    return [
+        f"{key}: got {value!r}; expected a dataset path, or a non-empty list or mapping of them"
+    ]

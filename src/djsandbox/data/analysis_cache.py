@@ -21,15 +21,32 @@ from ..atomic import atomic_paths, atomic_write_text
 
 log = logging.getLogger("djsandbox")
 
-_NOT_IN_KEY = {"dataset_path", "export_path", "work_dir", "np", "project_name", "job_id",
-               "open_monitor", "open_tracer", "trace_num", "use_cache", "ds_cache_dir",
-               "cache_compress", "export_in_parallel", "export_shard_size", "skip_op_error",
-               "strict_preflight", "keep_stats_in_res_ds", "export_original_dataset"}
+_NOT_IN_KEY = {
+    "dataset_path",
+    "export_path",
+    "work_dir",
+    "np",
+    "project_name",
+    "job_id",
+    "open_monitor",
+    "open_tracer",
+    "trace_num",
+    "use_cache",
+    "ds_cache_dir",
+    "cache_compress",
+    "export_in_parallel",
+    "export_shard_size",
+    "skip_op_error",
+    "strict_preflight",
+    "keep_stats_in_res_ds",
+    "export_original_dataset",
+}
 
 
 def cache_root() -> Path:
     base = os.environ.get("DJSANDBOX_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "djsandbox")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "djsandbox"
+    )
     return Path(base) / "analysis"
 
 
@@ -60,8 +77,11 @@ def _ops_without_bounds(process: Any) -> Any:
     for item in process:
         if isinstance(item, dict) and len(item) == 1:
             name, args = next(iter(item.items()))
-            args = {k: v for k, v in (args or {}).items()
-                    if not (k.startswith("min_") or k.startswith("max_"))}
+            args = {
+                k: v
+                for k, v in (args or {}).items()
+                if not (k.startswith("min_") or k.startswith("max_"))
+            }
             out.append({name: args})
         else:
             out.append(item)
@@ -74,8 +94,11 @@ def analysis_key(recipe: Mapping[str, Any], dataset: Path) -> str:
     material = {
         "dataset": file_digest(dataset),
         "data_juicer": version("py-data-juicer"),
-        "recipe": {k: (_ops_without_bounds(v) if k == "process" else v)
-                   for k, v in sorted(recipe.items()) if k not in _NOT_IN_KEY},
+        "recipe": {
+            k: (_ops_without_bounds(v) if k == "process" else v)
+            for k, v in sorted(recipe.items())
+            if k not in _NOT_IN_KEY
+        },
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -91,8 +114,12 @@ def _place(cached: Path, target: Path) -> None:
         shutil.copyfile(cached, target)
 
 
-def cached_analysis(recipe: Mapping[str, Any], dataset: Path | None, export_path: Path | None,
-                    compute: Callable[[], tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+def cached_analysis(
+    recipe: Mapping[str, Any],
+    dataset: Path | None,
+    export_path: Path | None,
+    compute: Callable[[], tuple[str, dict[str, Any]]],
+) -> tuple[str, dict[str, Any]]:
     """`compute()` once per key; later calls reuse the stored export and summary."""
     if dataset is None or not dataset.is_file():
         return compute()

@@ -39,7 +39,9 @@ def summarize_overall(overall: Any) -> dict[str, dict[str, float | None]]:
         values = dict(zip(index, overall[column].tolist()))
         if finite_float(values.get("mean")) is None:
             continue
-        out[str(column)] = {row: finite_float(values.get(row)) for row in STAT_ROWS if row in values}
+        out[str(column)] = {
+            row: finite_float(values.get(row)) for row in STAT_ROWS if row in values
+        }
         for row, value in values.items():  # extra percentiles asked for in `percentiles`
             if row.endswith("%") and row not in out[str(column)]:
                 out[str(column)][row] = finite_float(value)

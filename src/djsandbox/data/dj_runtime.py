@@ -215,10 +215,14 @@ def check_process(process: Any, strict: bool = True) -> None:
 
     for index, item in enumerate(process):
         if not isinstance(item, dict) or len(item) != 1:
-            raise RecipeError(f"process[{index}]", f"expected one {{op_name: {{args}}}}, got {item!r}")
+            raise RecipeError(
+                f"process[{index}]", f"expected one {{op_name: {{args}}}}, got {item!r}"
+            )
         op_name, op_args = next(iter(item.items()))
         if op_args is not None and not isinstance(op_args, dict):
-            raise RecipeError(f"process[{index}].{op_name}", f"expected a mapping of args, got {op_args!r}")
+            raise RecipeError(
+                f"process[{index}].{op_name}", f"expected a mapping of args, got {op_args!r}"
+            )
         if not strict and op_name in OPERATORS.modules:
             continue
         try:

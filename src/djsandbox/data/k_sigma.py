@@ -37,7 +37,7 @@ def _registry() -> Mapping[str, type]:
     return OPERATORS.modules
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module_stat_keys(module_name: str) -> tuple[str, ...]:
     module = sys.modules.get(module_name)
     try:
@@ -89,8 +89,12 @@ def _unwrap(annotation: Any) -> tuple[Any, list[tuple[Any, float]]]:
     if origin is typing.Annotated:
         base, *meta = typing.get_args(annotation)
         for m in meta:
-            for attr, op in (("ge", operator.ge), ("gt", operator.gt),
-                             ("le", operator.le), ("lt", operator.lt)):
+            for attr, op in (
+                ("ge", operator.ge),
+                ("gt", operator.gt),
+                ("le", operator.le),
+                ("lt", operator.lt),
+            ):
                 bound = getattr(m, attr, None)
                 if isinstance(bound, (int, float)):
                     restrictions.append((op, bound))
@@ -127,7 +131,9 @@ def bound_args_for_op(op_name: str) -> dict[str, inspect.Parameter]:
     return out
 
 
-def _key_for_arg(op_name: str, arg: str, op_args: Mapping[str, Any], candidates: list[str]) -> str | None:
+def _key_for_arg(
+    op_name: str, arg: str, op_args: Mapping[str, Any], candidates: list[str]
+) -> str | None:
     if op_name in _LONE_BOUNDS and arg in _LONE_BOUNDS[op_name]:
         key = _LONE_BOUNDS[op_name][arg]
         return key if key in candidates else None
@@ -148,14 +154,16 @@ def _param_default(op_name: str, arg: str) -> Any:
     return None if p is None or p.default is inspect.Parameter.empty else p.default
 
 
-def _coerce(value: float, kind: type, is_min: bool, restrictions: list[tuple[Any, float]]) -> int | float:
+def _coerce(
+    value: float, kind: type, is_min: bool, restrictions: list[tuple[Any, float]]
+) -> int | float:
     """Round ints outward (floor a lower bound, ceil an upper one) so integer stats on the
     boundary stay in, then clamp into the type's allowed range (e.g. [0, 1])."""
-    out: int | float = (math.floor(value) if is_min else math.ceil(value)) if kind is int else float(value)
+    out: int | float = (
+        (math.floor(value) if is_min else math.ceil(value)) if kind is int else float(value)
+    )
     for op, bound in restrictions:
-        if op is operator.ge and out < bound:
-            out = bound
-        elif op is operator.le and out > bound:
+        if op is operator.ge and out < bound or op is operator.le and out > bound:
             out = bound
         elif op is operator.gt and out <= bound:
             out = bound + 1 if kind is int else math.nextafter(bound, math.inf)
@@ -203,7 +211,9 @@ def refine_recipe_k_sigma(
             mean, std = finite_float(stats[key].get("mean")), finite_float(stats[key].get("std"))
             if mean is None or std is None:
                 continue
-            old = op_args.get(arg, None if param.default is inspect.Parameter.empty else param.default)
+            old = op_args.get(
+                arg, None if param.default is inspect.Parameter.empty else param.default
+            )
             kind, restrictions = _unwrap(param.annotation)
             if kind not in (int, float):
                 fallback = old if old is not None else param.default
@@ -215,8 +225,16 @@ def refine_recipe_k_sigma(
             op_args[arg] = new
             changed = True
             changes.append(
-                {"index": index, "op": op_name, "arg": arg, "old": old, "new": new,
-                 "stat": key, "mean": mean, "std": std}
+                {
+                    "index": index,
+                    "op": op_name,
+                    "arg": arg,
+                    "old": old,
+                    "new": new,
+                    "stat": key,
+                    "mean": mean,
+                    "std": std,
+                }
             )
         if changed:
             item[op_name] = op_args

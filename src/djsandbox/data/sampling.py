@@ -30,8 +30,9 @@ def sampling_problems(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
-def sample_rows(path: Path, out_path: Path, ratio: float = 1.0, algo: str = "random",
-                seed: int = 42) -> tuple[Path, int]:
+def sample_rows(
+    path: Path, out_path: Path, ratio: float = 1.0, algo: str = "random", seed: int = 42
+) -> tuple[Path, int]:
     """Write round(rows * ratio) rows (at least one) of a JSONL/JSON/Parquet file to
     `out_path` as JSONL; returns (out_path, rows written)."""
     from .jsonl import load_rows
@@ -44,7 +45,7 @@ def sample_rows(path: Path, out_path: Path, ratio: float = 1.0, algo: str = "ran
     if algo == "head":
         chosen = rows[:count]
     elif algo == "tail":
-        chosen = rows[len(rows) - count:]
+        chosen = rows[len(rows) - count :]
     else:
         keep = sorted(random.Random(seed).sample(range(len(rows)), count))
         chosen = [rows[i] for i in keep]

@@ -32,20 +32,30 @@ from ..shapes import as_path_list
 
 _PAIR_KEYS = ("predicted_dataset_path", "ground_truth_dataset_path")
 SPECS = (
-    ComponentSpec("DataEvaluator", "accuracy", f"{__name__}:accuracy_evaluator",
-                  "share of predicted labels equal to the ground truth",
-                  keys=_PAIR_KEYS + ("predicted_label_key", "ground_truth_label_key"),
-                  required=("predicted_dataset_path",)),
-    ComponentSpec("DataEvaluator", "mse", f"{__name__}:mse_evaluator",
-                  "mean squared error between predicted and true values",
-                  keys=_PAIR_KEYS + ("predicted_value_key", "ground_truth_value_key"),
-                  required=("predicted_dataset_path",)),
+    ComponentSpec(
+        "DataEvaluator",
+        "accuracy",
+        f"{__name__}:accuracy_evaluator",
+        "share of predicted labels equal to the ground truth",
+        keys=_PAIR_KEYS + ("predicted_label_key", "ground_truth_label_key"),
+        required=("predicted_dataset_path",),
+    ),
+    ComponentSpec(
+        "DataEvaluator",
+        "mse",
+        f"{__name__}:mse_evaluator",
+        "mean squared error between predicted and true values",
+        keys=_PAIR_KEYS + ("predicted_value_key", "ground_truth_value_key"),
+        required=("predicted_dataset_path",),
+    ),
 )
 
 _MISSING = object()
 
 
-def macro_f1(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any] | None = None) -> float:
+def macro_f1(
+    y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any] | None = None
+) -> float:
     """Unweighted mean of per-class F1, computed here so the metric has no sklearn dependency.
 
     Classes are ``labels`` if given, else every class seen in y_true or y_pred. Values compare as
@@ -90,7 +100,9 @@ def nested_get(obj: Any, key: str) -> Any:
     return _MISSING
 
 
-def _pairs(cfg: dict, pred_key_name: str, gt_key_name: str) -> tuple[list[tuple[str, str]], str, str]:
+def _pairs(
+    cfg: dict, pred_key_name: str, gt_key_name: str
+) -> tuple[list[tuple[str, str]], str, str]:
     preds = as_path_list(cfg.get("predicted_dataset_path"), "predicted_dataset_path")
     gts = as_path_list(cfg.get("ground_truth_dataset_path"), "ground_truth_dataset_path")
     if not preds:
@@ -107,7 +119,9 @@ def _pairs(cfg: dict, pred_key_name: str, gt_key_name: str) -> tuple[list[tuple[
     return list(zip(preds, gts or preds)), str(pred_key), str(gt_key)
 
 
-def _aligned_values(pred_path: str, gt_path: str, pred_key: str, gt_key: str) -> list[tuple[Any, Any]]:
+def _aligned_values(
+    pred_path: str, gt_path: str, pred_key: str, gt_key: str
+) -> list[tuple[Any, Any]]:
     pred_rows = load_rows(pred_path)
     gt_rows = pred_rows if gt_path == pred_path else load_rows(gt_path)
     if len(pred_rows) != len(gt_rows):
@@ -126,7 +140,9 @@ def _aligned_values(pred_path: str, gt_path: str, pred_key: str, gt_key: str) ->
     return out
 
 
-def _best(cfg: dict, pred_key_name: str, gt_key_name: str, score: Callable, pick: Callable) -> float:
+def _best(
+    cfg: dict, pred_key_name: str, gt_key_name: str, score: Callable, pick: Callable
+) -> float:
     pairs, pred_key, gt_key = _pairs(cfg, pred_key_name, gt_key_name)
     return float(pick(score(pp, gp, _aligned_values(pp, gp, pred_key, gt_key)) for pp, gp in pairs))
 
@@ -169,7 +185,8 @@ def mse_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
 
     def score(pp: str, gp: str, vals: list[tuple[Any, Any]]) -> float:
         errs = [
-            (_number(p, pp, i, pred_key) - _number(g, gp, i, gt_key)) ** 2 for i, (p, g) in enumerate(vals)
+            (_number(p, pp, i, pred_key) - _number(g, gp, i, gt_key)) ** 2
+            for i, (p, g) in enumerate(vals)
         ]
         return float(np.mean(errs))
 

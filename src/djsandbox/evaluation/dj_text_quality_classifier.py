@@ -24,12 +24,24 @@ from ..value_checks import strings
 DJ = "dj_text_quality_classifier"
 
 SPECS = (
-    ComponentSpec("DataEvaluator", DJ, f"{__name__}:run_dj_text_quality_classifier",
-                  "Data-Juicer's GPT-3-style quality classifier (needs Spark and its model "
-                  "locally); returns (mean score, details)", results=2,
-                  keys=("dataset_path", "model", "model_dir", "tokenizer", "keep_method",
-                        "text_key", "export_path"),
-                  check=f"{__name__}:check_dj_text_quality_classifier"),
+    ComponentSpec(
+        "DataEvaluator",
+        DJ,
+        f"{__name__}:run_dj_text_quality_classifier",
+        "Data-Juicer's GPT-3-style quality classifier (needs Spark and its model "
+        "locally); returns (mean score, details)",
+        results=2,
+        keys=(
+            "dataset_path",
+            "model",
+            "model_dir",
+            "tokenizer",
+            "keep_method",
+            "text_key",
+            "export_path",
+        ),
+        check=f"{__name__}:check_dj_text_quality_classifier",
+    ),
 )
 
 DJ_NAMED_MODELS: dict[str, tuple[str | None, str]] = {
@@ -50,8 +62,10 @@ def check_dj_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
         if not isinstance(v, str) or not v:
             problems.append(f"dataset_path: got {v!r}; expected one dataset path")
         elif not v.endswith((".json", ".jsonl", ".parquet")) and "${" not in v:
-            problems.append(f"dataset_path: {v!r}; Data-Juicer's classifier reads only .json, "
-                            ".jsonl or .parquet files")
+            problems.append(
+                f"dataset_path: {v!r}; Data-Juicer's classifier reads only .json, "
+                ".jsonl or .parquet files"
+            )
     else:
         problems.append("dataset_path: missing; expected the dataset to score")
     problems += strings(cfg, "model", "model_dir", "tokenizer", "text_key", "export_path")
@@ -62,8 +76,10 @@ def check_dj_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
     if model in DJ_NAMED_MODELS:
         tok, km = DJ_NAMED_MODELS[model]
         if "tokenizer" in cfg and cfg["tokenizer"] != tok:
-            problems.append(f"tokenizer: Data-Juicer always uses {tok!r} with its {model!r} model; "
-                            "remove the setting or point model to your own model folder")
+            problems.append(
+                f"tokenizer: Data-Juicer always uses {tok!r} with its {model!r} model; "
+                "remove the setting or point model to your own model folder"
+            )
         if keep is not None and keep != km:
             problems.append(f"keep_method: Data-Juicer always uses {km!r} with its {model!r} model")
     if not problems:  # what it needs on this machine is known before the run too
@@ -99,9 +115,11 @@ def resolve_dj_model(cfg: dict[str, Any]) -> tuple[Path, str | None, str]:
         models_dir = dj_models_dir(cfg)
         path = models_dir / f"{model}_quality_model"
         tokenizer, keep = DJ_NAMED_MODELS[model]
-        origin = (f"Data-Juicer's {model!r} quality classifier is downloaded from its model store "
-                  f"as {model}_quality_model.zip; unzip it into {str(models_dir)!r}, or set "
-                  "`model_dir` to the folder holding it, or `model` to the model folder itself")
+        origin = (
+            f"Data-Juicer's {model!r} quality classifier is downloaded from its model store "
+            f"as {model}_quality_model.zip; unzip it into {str(models_dir)!r}, or set "
+            "`model_dir` to the folder holding it, or `model` to the model folder itself"
+        )
     else:
         path = Path(model).expanduser()
         tokenizer, keep = cfg.get("tokenizer"), cfg.get("keep_method", "gpt3")
@@ -111,15 +129,19 @@ def resolve_dj_model(cfg: dict[str, Any]) -> tuple[Path, str | None, str]:
         raise ValueError(f"model: no Spark PipelineModel folder at {str(path)!r} ({origin})")
     missing = [d for d in ("metadata", "stages") if not (path / d).is_dir()]
     if missing:
-        raise ValueError(f"model: {str(path)!r} is not a Spark PipelineModel folder (no "
-                         f"{' or '.join(missing)} inside)")
+        raise ValueError(
+            f"model: {str(path)!r} is not a Spark PipelineModel folder (no "
+            f"{' or '.join(missing)} inside)"
+        )
     tok_path = None
     if tokenizer:
         candidates = [Path(tokenizer).expanduser(), models_dir / tokenizer]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            raise ValueError(f"tokenizer: sentencepiece model {tokenizer!r} not found at "
-                             f"{', '.join(repr(str(c)) for c in candidates)}")
+            raise ValueError(
+                f"tokenizer: sentencepiece model {tokenizer!r} not found at "
+                f"{', '.join(repr(str(c)) for c in candidates)}"
+            )
         tok_path = str(found.resolve())
     return path.resolve(), tok_path, str(keep)
 
@@ -132,15 +154,20 @@ def missing_dj_dependencies(sentencepiece: bool = False) -> list[str]:
     import importlib.util
 
     missing = []
-    needed = {"pyspark": "pip install pyspark", "wget": "imported by Data-Juicer's qc_utils",
-              "tabulate": "writes overall.md"}
+    needed = {
+        "pyspark": "pip install pyspark",
+        "wget": "imported by Data-Juicer's qc_utils",
+        "tabulate": "writes overall.md",
+    }
     if sentencepiece:
         needed["sentencepiece"] = "the tokenizer of the chinese and code models"
     for module, why in needed.items():
         if importlib.util.find_spec(module) is None:
             missing.append(f"the Python package {module!r} ({why})")
     java_home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (java_home and (Path(java_home) / "bin" / "java").exists()):
+    if shutil.which("java") is None and not (
+        java_home and (Path(java_home) / "bin" / "java").exists()
+    ):
         missing.append("a Java runtime for Spark ('java' on PATH or JAVA_HOME)")
     return missing
 
@@ -163,7 +190,9 @@ def summarize_overall(overall: Any, score_column: str = "doc_score") -> dict[str
     return out
 
 
-def run_dj_text_quality_classifier(cfg: dict[str, Any], out_dir: Path) -> tuple[float, dict[str, Any]]:
+def run_dj_text_quality_classifier(
+    cfg: dict[str, Any], out_dir: Path
+) -> tuple[float, dict[str, Any]]:
     """Score ``dataset_path`` with Data-Juicer's GPT-3-style quality classifier.
 
     ``model``: ``gpt3`` (default), ``chinese``, ``code`` (looked up in ``model_dir``, default
@@ -182,16 +211,28 @@ def run_dj_text_quality_classifier(cfg: dict[str, Any], out_dir: Path) -> tuple[
     model_path, tokenizer, keep = resolve_dj_model(cfg)
     missing = missing_dj_dependencies(sentencepiece=tokenizer is not None)
     if missing:
-        raise ValueError(f"{DJ}: Data-Juicer's quality classifier runs on Spark and needs "
-                         f"{'; '.join(missing)}")
+        raise ValueError(
+            f"{DJ}: Data-Juicer's quality classifier runs on Spark and needs {'; '.join(missing)}"
+        )
     export = Path(cfg.get("export_path") or Path(out_dir) / "dj_quality_scores.jsonl")
     # Spark writes the result folder itself (picking the output format from the export's
     # suffix); it lands in a fresh temporary place and replaces the export when done.
     with atomic_paths([export], replace_any=True) as (result,):
-        overall = _dj_predict_score()(str(dataset), str(result), model=str(model_path),
-                                      tokenizer=tokenizer, keep_method=keep,
-                                      text_key=cfg.get("text_key", "text"), overall_stats=True)
+        overall = _dj_predict_score()(
+            str(dataset),
+            str(result),
+            model=str(model_path),
+            tokenizer=tokenizer,
+            keep_method=keep,
+            text_key=cfg.get("text_key", "text"),
+            overall_stats=True,
+        )
         stats = summarize_overall(overall)
-    details = {"dataset_path": str(dataset), "model": cfg.get("model", "gpt3"),
-               "model_path": str(model_path), "export_path": str(export), **stats}
+    details = {
+        "dataset_path": str(dataset),
+        "model": cfg.get("model", "gpt3"),
+        "model_path": str(model_path),
+        "export_path": str(export),
+        **stats,
+    }
     return stats["mean"], details

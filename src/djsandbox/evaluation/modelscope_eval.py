@@ -20,15 +20,29 @@ from ..models.modelscope_train import missing_modelscope
 from ..registry import ComponentSpec
 from ..value_checks import mappings, number, strings
 
-KEYS = ("model_name", "model_path", "task", "dataset_path", "text_key", "export_path",
-        "infer_res_key", "max_rows", "model_params")
+KEYS = (
+    "model_name",
+    "model_path",
+    "task",
+    "dataset_path",
+    "text_key",
+    "export_path",
+    "infer_res_key",
+    "max_rows",
+    "model_params",
+)
 
 SPECS = (
-    ComponentSpec("ModelInferEvaluator", "modelscope", f"{__name__}:run",
-                  "a ModelScope pipeline over a dataset's texts (needs the modelscope extra); "
-                  "returns the export path",
-                  keys=KEYS, required=("dataset_path", "task"),
-                  check=f"{__name__}:check_modelscope_eval"),
+    ComponentSpec(
+        "ModelInferEvaluator",
+        "modelscope",
+        f"{__name__}:run",
+        "a ModelScope pipeline over a dataset's texts (needs the modelscope extra); "
+        "returns the export path",
+        keys=KEYS,
+        required=("dataset_path", "task"),
+        check=f"{__name__}:check_modelscope_eval",
+    ),
 )
 
 
@@ -47,14 +61,20 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def infer_rows(pipe: Callable[[str], Any], rows: list[dict[str, Any]], text_key: str,
-               res_key: str, source: str = "dataset") -> list[dict[str, Any]]:
+def infer_rows(
+    pipe: Callable[[str], Any],
+    rows: list[dict[str, Any]],
+    text_key: str,
+    res_key: str,
+    source: str = "dataset",
+) -> list[dict[str, Any]]:
     """Rows with `pipe(row[text_key])` stored under `res_key`, in order."""
     out = []
     for i, row in enumerate(rows):
         if text_key not in row:
-            raise ValueError(f"text_key: {source} row {i} has no key {text_key!r}; it has "
-                             f"{sorted(row)}")
+            raise ValueError(
+                f"text_key: {source} row {i} has no key {text_key!r}; it has {sorted(row)}"
+            )
         out.append({**row, res_key: jsonable(pipe(row[text_key]))})
     return out
 
@@ -77,11 +97,15 @@ def build_pipeline(cfg: dict[str, Any]) -> Callable[[str], Any]:
     from modelscope.pipelines import pipeline
 
     try:
-        return pipeline(task=str(cfg["task"]), model=str(model), **dict(cfg.get("model_params") or {}))
+        return pipeline(
+            task=str(cfg["task"]), model=str(model), **dict(cfg.get("model_params") or {})
+        )
     except Exception as exc:  # ModelScope raises many kinds for a model it cannot find
-        raise ValueError(f"model_name: cannot build a {cfg['task']!r} pipeline for {model!r} "
-                         f"(runs are offline: give a local folder or a cached model): "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise ValueError(
+            f"model_name: cannot build a {cfg['task']!r} pipeline for {model!r} "
+            f"(runs are offline: give a local folder or a cached model): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> str:
@@ -93,8 +117,13 @@ def run(cfg: dict[str, Any], out_dir: Path) -> str:
         raise ValueError(f"dataset_path: file {str(src)!r} does not exist")
     rows = read_rows(src, cfg.get("max_rows"))
     pipe = build_pipeline(cfg)
-    out = infer_rows(pipe, rows, str(cfg.get("text_key") or "text"),
-                     str(cfg.get("infer_res_key") or "prediction"), str(src))
+    out = infer_rows(
+        pipe,
+        rows,
+        str(cfg.get("text_key") or "text"),
+        str(cfg.get("infer_res_key") or "prediction"),
+        str(src),
+    )
     dst = export_target(cfg, src, Path(out_dir))
     write_jsonl_atomic(out, dst)
     return str(dst)
@@ -104,6 +133,14 @@ def check_modelscope_eval(cfg: dict[str, Any]) -> list[str]:
     problems = [f"type: {why}"] if (why := missing_modelscope()) else []
     if not (cfg.get("model_name") or cfg.get("model_path")):
         problems.append("model_name: missing; give model_name (or model_path) and task")
-    problems += strings(cfg, "model_name", "model_path", "task", "dataset_path", "text_key",
-                         "export_path", "infer_res_key") + mappings(cfg, "model_params")
+    problems += strings(
+        cfg,
+        "model_name",
+        "model_path",
+        "task",
+        "dataset_path",
+        "text_key",
+        "export_path",
+        "infer_res_key",
+    ) + mappings(cfg, "model_params")
     return problems + number(cfg, "max_rows", int, 1)

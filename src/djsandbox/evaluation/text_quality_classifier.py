@@ -13,188 +13,52 @@ Module imports are stdlib only: validation imports this module to run the checks
 from __future__ import annotations
 
 import json
-import math
-import re
-import warnings
-import zlib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..atomic import atomic_open
 from ..registry import ComponentSpec
 from ..shapes import as_path_list, is_list
 from ..value_checks import strings
+from .hashed_ngram_model import (
+    OURS,
+    HashedFeatures,
+    TextQualityModel,
+    _auc,
+    fit_logistic,
+)
 from .text_rows import read_texts, text_rows
 
-OURS = "text_quality_classifier"
-
 SPECS = (
-    ComponentSpec("DataEvaluator", OURS, f"{__name__}:run_text_quality_classifier",
-                  "hashed n-gram logistic regression trained offline on positive/negative "
-                  "JSONL; returns (mean score, details) or (model, facts)", results=2,
-                  keys=("positive_path", "negative_path", "dataset_path", "text_key",
-                        "model_path", "export_path", "score_key", "num_buckets", "ngram", "l2",
-                        "max_iter", "val_ratio", "seed", "batch_size"),
-                  check=f"{__name__}:check_text_quality_classifier"),
+    ComponentSpec(
+        "DataEvaluator",
+        OURS,
+        f"{__name__}:run_text_quality_classifier",
+        "hashed n-gram logistic regression trained offline on positive/negative "
+        "JSONL; returns (mean score, details) or (model, facts)",
+        results=2,
+        keys=(
+            "positive_path",
+            "negative_path",
+            "dataset_path",
+            "text_key",
+            "model_path",
+            "export_path",
+            "score_key",
+            "num_buckets",
+            "ngram",
+            "l2",
+            "max_iter",
+            "val_ratio",
+            "seed",
+            "batch_size",
+        ),
+        check=f"{__name__}:check_text_quality_classifier",
+    ),
 )
 
-MODEL_FORMAT = "djsandbox.text_quality_classifier"
-MODEL_VERSION = 1
 DEFAULT_MODEL_NAME = "text_quality_model.npz"
 DEFAULT_SCORES_NAME = "scores.jsonl"
-
-_TOKEN_RE = re.compile(r"\w+")
-
-
-# ------------------------------------------------------------------------------ features
-
-
-def terms(text: str, ngram: int = 2) -> list[str]:
-    """Lowercased word tokens and their word n-grams up to ``ngram`` (space-joined, so an
-    n-gram can never equal a unigram)."""
-    toks = _TOKEN_RE.findall(text.lower())
-    out = list(toks)
-    for n in range(2, ngram + 1):
-        out += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
-    return out
-
-
-class HashedFeatures:
-    """Texts -> sparse rows of ``log1p(term count)`` over ``num_buckets`` CRC32 buckets,
-    L2-normalised so that long and short documents score on the same scale.
-
-    CRC32 rather than ``hash()``: Python salts string hashes per process, which would make a
-    saved model meaningless in the next one.
-    """
-
-    def __init__(self, num_buckets: int, ngram: int) -> None:
-        self.num_buckets = int(num_buckets)
-        self.ngram = int(ngram)
-        self._cache: dict[str, int] = {}
-
-    def bucket(self, term: str) -> int:
-        b = self._cache.get(term)
-        if b is None:
-            b = zlib.crc32(term.encode("utf-8")) % self.num_buckets
-            if len(self._cache) < 2_000_000:
-                self._cache[term] = b
-        return b
-
-    def transform(self, texts: Iterable[str]) -> Any:
-        import numpy as np
-        from scipy import sparse
-
-        indptr, indices, values = [0], [], []
-        for text in texts:
-            counts: dict[int, int] = {}
-            for t in terms(text, self.ngram):
-                b = self.bucket(t)
-                counts[b] = counts.get(b, 0) + 1
-            cols = sorted(counts)
-            vals = [math.log1p(counts[c]) for c in cols]
-            norm = math.sqrt(sum(v * v for v in vals)) or 1.0
-            indices += cols
-            values += [v / norm for v in vals]
-            indptr.append(len(indices))
-        n = len(indptr) - 1
-        return sparse.csr_matrix(
-            (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int64),
-             np.asarray(indptr, dtype=np.int64)), shape=(n, self.num_buckets))
-
-
-# --------------------------------------------------------------------------------- model
-
-
-class TextQualityModel:
-    """Logistic regression over :class:`HashedFeatures`; ``score`` is P(positive)."""
-
-    def __init__(self, weights: Any, bias: float, num_buckets: int, ngram: int,
-                 info: dict[str, Any] | None = None) -> None:
-        self.weights = weights
-        self.bias = float(bias)
-        self.features = HashedFeatures(num_buckets, ngram)
-        self.info = dict(info or {})
-
-    def score(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        z = self.features.transform(texts) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
-
-    def save(self, path: Path) -> None:
-        """Only the non-zero weights are stored (unseen buckets stay exactly zero)."""
-        import numpy as np
-
-        nz = np.flatnonzero(self.weights)
-        meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION,
-                "num_buckets": self.features.num_buckets, "ngram": self.features.ngram,
-                "bias": self.bias, "info": self.info}
-        with atomic_open([path], "wb") as (fh,):
-            np.savez_compressed(fh, indices=nz.astype(np.int64), values=self.weights[nz],
-                                meta=np.array(json.dumps(meta)))
-
-    @classmethod
-    def load(cls, path: Path | str) -> "TextQualityModel":
-        import numpy as np
-
-        p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"model_path: model file {str(p)!r} does not exist")
-        try:
-            with np.load(p, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                indices, values = data["indices"], data["values"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"model_path: {str(p)!r} is not a {OURS} model ({exc})") from None
-        if meta.get("format") != MODEL_FORMAT or meta.get("version") != MODEL_VERSION:
-            raise ValueError(f"model_path: {str(p)!r} is not a {OURS} model of version "
-                             f"{MODEL_VERSION} (found {meta.get('format')!r} {meta.get('version')!r})")
-        weights = np.zeros(int(meta["num_buckets"]), dtype=np.float64)
-        weights[indices] = values
-        return cls(weights, meta["bias"], meta["num_buckets"], meta["ngram"], meta.get("info"))
-
-
-def _auc(scores: Any, labels: Any) -> float | None:
-    """Area under the ROC curve (ties counted half); None with one class."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    if len(np.unique(labels)) < 2:
-        return None
-    return float(roc_auc_score(labels, scores))
-
-
-def fit_logistic(X: Any, y: Any, l2: float, max_iter: int) -> tuple[Any, float, dict[str, Any]]:
-    """Class-balanced, L2-regularised logistic regression (scikit-learn's Newton-CG:
-    deterministic, 5x faster than its L-BFGS on these features, and unlike liblinear it leaves
-    the bias unregularised).
-
-    The objective is the class-weighted mean log loss plus ``l2/2 * |w|^2`` (the bias is not
-    regularised), i.e. scikit-learn's with ``C = 1 / (l2 * n)`` (``l2 = 0``: none). Only the buckets seen in
-    training are fitted; the others stay exactly zero, which keeps the problem and the saved
-    model small.
-    """
-    import numpy as np
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    cols = np.unique(X.indices)
-    Xs = X[:, cols].tocsr()
-    n = Xs.shape[0]
-    clf = LogisticRegression(C=1.0 / (l2 * n) if l2 > 0 else np.inf, class_weight="balanced",
-                             solver="newton-cg", tol=1e-6, max_iter=int(max_iter))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # reported as "converged": false
-        clf.fit(Xs, y)
-    w, bias = clf.coef_[0], float(clf.intercept_[0])
-    sw = np.where(y == 1, n / (2.0 * y.sum()), n / (2.0 * (n - y.sum()))) / n  # sums to 1
-    z = Xs @ w + bias
-    loss = float(sw @ np.logaddexp(0.0, np.where(y == 1, -z, z)) + 0.5 * l2 * (w @ w))
-    weights = np.zeros(X.shape[1], dtype=np.float64)
-    weights[cols] = w
-    iterations = int(clf.n_iter_[0])
-    return weights, bias, {"iterations": iterations, "converged": iterations < int(max_iter),
-                           "final_loss": loss}
 
 
 # --------------------------------------------------------------- text_quality_classifier
@@ -222,13 +86,20 @@ def check_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
         problems.append(f"{missing}: missing; training needs both positive_path and negative_path")
     training = has_pos or has_neg
     if not training and "dataset_path" not in cfg:
-        problems.append("dataset_path: missing; give dataset_path to score, positive_path and "
-                        "negative_path to train, or all three to train then score")
+        problems.append(
+            "dataset_path: missing; give dataset_path to score, positive_path and "
+            "negative_path to train, or all three to train then score"
+        )
     if not training and "dataset_path" in cfg and "model_path" not in cfg:
         problems.append("model_path: missing; scoring without training needs a trained model file")
     problems += strings(cfg, "text_key", "score_key", "model_path", "export_path")
-    ints = {"num_buckets": (2, 2 ** 26), "ngram": (1, 4), "max_iter": (1, 10_000),
-            "seed": (0, 2 ** 32 - 1), "batch_size": (1, 10_000_000)}
+    ints = {
+        "num_buckets": (2, 2**26),
+        "ngram": (1, 4),
+        "max_iter": (1, 10_000),
+        "seed": (0, 2**32 - 1),
+        "batch_size": (1, 10_000_000),
+    }
     for key, (lo, hi) in ints.items():
         v = cfg.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
@@ -237,12 +108,16 @@ def check_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
     if l2 is not None and (isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0):
         problems.append(f"l2: got {l2!r}; expected a number >= 0")
     vr = cfg.get("val_ratio")
-    if vr is not None and (isinstance(vr, bool) or not isinstance(vr, (int, float)) or not 0 <= vr < 1):
+    if vr is not None and (
+        isinstance(vr, bool) or not isinstance(vr, (int, float)) or not 0 <= vr < 1
+    ):
         problems.append(f"val_ratio: got {vr!r}; expected a number in [0, 1)")
     return problems
 
 
-def train_text_quality(cfg: dict[str, Any], model_path: Path) -> tuple[TextQualityModel, dict[str, Any]]:
+def train_text_quality(
+    cfg: dict[str, Any], model_path: Path
+) -> tuple[TextQualityModel, dict[str, Any]]:
     """Train on ``positive_path`` (label 1) vs ``negative_path`` (label 0) and save the model.
 
     ``val_ratio`` of each class (default 0.1, chosen with ``seed``) is held out and reported
@@ -253,7 +128,9 @@ def train_text_quality(cfg: dict[str, Any], model_path: Path) -> tuple[TextQuali
     text_key = cfg.get("text_key", "text")
     pos_paths = as_path_list(cfg["positive_path"], "positive_path")
     neg_paths = as_path_list(cfg["negative_path"], "negative_path")
-    overlap = {str(Path(p).resolve()) for p in pos_paths} & {str(Path(p).resolve()) for p in neg_paths}
+    overlap = {str(Path(p).resolve()) for p in pos_paths} & {
+        str(Path(p).resolve()) for p in neg_paths
+    }
     if overlap:
         raise ValueError(f"negative_path: {sorted(overlap)} is also a positive_path")
     pos = read_texts(pos_paths, text_key, "positive_path")
@@ -273,16 +150,27 @@ def train_text_quality(cfg: dict[str, Any], model_path: Path) -> tuple[TextQuali
     train = ~val
     for key, cls in (("positive_path", 1), ("negative_path", 0)):
         if not (y[train] == cls).any():
-            raise ValueError(f"{key}: no training rows left after holding out val_ratio={val_ratio}")
+            raise ValueError(
+                f"{key}: no training rows left after holding out val_ratio={val_ratio}"
+            )
 
-    features = HashedFeatures(int(cfg.get("num_buckets", 2 ** 18)), int(cfg.get("ngram", 2)))
+    features = HashedFeatures(int(cfg.get("num_buckets", 2**18)), int(cfg.get("ngram", 2)))
     X = features.transform(texts)
-    weights, bias, fit_info = fit_logistic(X[train], y[train], float(cfg.get("l2", 1e-4)),
-                                           int(cfg.get("max_iter", 100)))
-    info: dict[str, Any] = {"text_key": text_key, "positive_path": pos_paths, "negative_path": neg_paths,
-                            "num_positive": len(pos), "num_negative": len(neg),
-                            "train_rows": int(train.sum()), "val_rows": int(val.sum()),
-                            "l2": float(cfg.get("l2", 1e-4)), "seed": int(cfg.get("seed", 42)), **fit_info}
+    weights, bias, fit_info = fit_logistic(
+        X[train], y[train], float(cfg.get("l2", 1e-4)), int(cfg.get("max_iter", 100))
+    )
+    info: dict[str, Any] = {
+        "text_key": text_key,
+        "positive_path": pos_paths,
+        "negative_path": neg_paths,
+        "num_positive": len(pos),
+        "num_negative": len(neg),
+        "train_rows": int(train.sum()),
+        "val_rows": int(val.sum()),
+        "l2": float(cfg.get("l2", 1e-4)),
+        "seed": int(cfg.get("seed", 42)),
+        **fit_info,
+    }
     model = TextQualityModel(weights, bias, features.num_buckets, features.ngram, info)
     z = X @ weights + bias
     p = 1.0 / (1.0 + np.exp(-z))
@@ -295,15 +183,21 @@ def train_text_quality(cfg: dict[str, Any], model_path: Path) -> tuple[TextQuali
     return model, dict(info, model_path=str(model_path))
 
 
-def score_dataset(model: TextQualityModel, dataset_paths: list[str], text_key: str,
-                  export_path: Path, score_key: str = "doc_score",
-                  batch_size: int = 4096) -> dict[str, Any]:
+def score_dataset(
+    model: TextQualityModel,
+    dataset_paths: list[str],
+    text_key: str,
+    export_path: Path,
+    score_key: str = "doc_score",
+    batch_size: int = 4096,
+) -> dict[str, Any]:
     """Score every row, streaming; each row is written to ``export_path`` (JSONL) with its
     score under ``score_key`` (``doc_score``, as Data-Juicer's classifier), atomically."""
     import numpy as np
 
     chunks = []
     with atomic_open([export_path]) as (out,):
+
         def flush(rows: list[dict[str, Any]], texts: list[str]) -> None:
             scores = model.score(texts)
             chunks.append(scores)
@@ -325,10 +219,19 @@ def score_dataset(model: TextQualityModel, dataset_paths: list[str], text_key: s
         if scores.size == 0:
             raise ValueError(f"dataset_path: {dataset_paths} hold no rows to score")
     q = np.quantile(scores, [0.25, 0.5, 0.75])
-    return {"dataset_path": dataset_paths, "export_path": str(export_path), "score_key": score_key,
-            "num_rows": int(scores.size), "mean": float(scores.mean()), "std": float(scores.std()),
-            "min": float(scores.min()), "25%": float(q[0]), "50%": float(q[1]), "75%": float(q[2]),
-            "max": float(scores.max())}
+    return {
+        "dataset_path": dataset_paths,
+        "export_path": str(export_path),
+        "score_key": score_key,
+        "num_rows": int(scores.size),
+        "mean": float(scores.mean()),
+        "std": float(scores.std()),
+        "min": float(scores.min()),
+        "25%": float(q[0]),
+        "50%": float(q[1]),
+        "75%": float(q[2]),
+        "max": float(scores.max()),
+    }
 
 
 def run_text_quality_classifier(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, dict[str, Any]]:
@@ -356,9 +259,14 @@ def run_text_quality_classifier(cfg: dict[str, Any], out_dir: Path) -> tuple[Any
         assert training is not None
         return str(model_path), training
     text_key = cfg.get("text_key", model.info.get("text_key", "text"))
-    details = score_dataset(model, as_path_list(cfg["dataset_path"], "dataset_path"), text_key,
-                            Path(cfg.get("export_path") or out_dir / DEFAULT_SCORES_NAME),
-                            cfg.get("score_key", "doc_score"), int(cfg.get("batch_size", 4096)))
+    details = score_dataset(
+        model,
+        as_path_list(cfg["dataset_path"], "dataset_path"),
+        text_key,
+        Path(cfg.get("export_path") or out_dir / DEFAULT_SCORES_NAME),
+        cfg.get("score_key", "doc_score"),
+        int(cfg.get("batch_size", 4096)),
+    )
     details["model_path"] = str(model_path)
     if training is not None:
         details["training"] = training

@@ -19,11 +19,18 @@ from ..suggest import unknown_keys
 
 # Keys that name input files the job reads / output files it writes, checked at validation.
 INPUT_FILE_KEYS: tuple[str, ...] = (
-    "dj_configs.dataset_path", "extra_configs.dataset_path", "extra_configs.predicted_dataset_path",
-    "extra_configs.ground_truth_dataset_path", "extra_configs.test_dataset_path")
+    "dj_configs.dataset_path",
+    "extra_configs.dataset_path",
+    "extra_configs.predicted_dataset_path",
+    "extra_configs.ground_truth_dataset_path",
+    "extra_configs.test_dataset_path",
+)
 OUTPUT_FILE_KEYS: tuple[str, ...] = (
-    "dj_configs.export_path", "extra_configs.export_path", "extra_configs.path_k_sigma_recipe",
-    "extra_configs.predictions_path")
+    "dj_configs.export_path",
+    "extra_configs.export_path",
+    "extra_configs.path_k_sigma_recipe",
+    "extra_configs.predictions_path",
+)
 
 
 @dataclass
@@ -55,14 +62,18 @@ def component_problems(spec: ComponentSpec, extra: dict[str, Any]) -> list[str]:
     one), required keys, then the component's own check on the values known now (values
     produced by earlier jobs are deferred and left to run time)."""
     given = [k for k in extra if k != "type"]
-    problems = [] if spec.keys is None else unknown_keys(given, spec.keys, "extra_configs.",
-                                                         f"'{spec.name}'")
+    problems = (
+        []
+        if spec.keys is None
+        else unknown_keys(given, spec.keys, "extra_configs.", f"'{spec.name}'")
+    )
     absent = [key for key in spec.required if extra.get(key) in (None, "")]
     missing = [f"extra_configs.{key}: missing; '{spec.name}' needs it" for key in absent]
     if not problems:  # with a typo in a key the check would report the wrong thing
         later = deferred_keys(extra) | set(absent)  # said once, above
-        problems += [f"extra_configs.{p}" for p in spec.problems(known(extra))
-                     if _key_of(p) not in later]
+        problems += [
+            f"extra_configs.{p}" for p in spec.problems(known(extra)) if _key_of(p) not in later
+        ]
     return problems + missing
 
 
@@ -80,22 +91,27 @@ class Hook:
         """Problems with a job's resolved config (deferred values skipped), as 'key: message'."""
         problems: list[str] = []
         if self.needs_dj_configs and not job.get("dj_configs"):
-            problems.append("dj_configs: this hook needs a Data-Juicer recipe (a path or a mapping)")
+            problems.append(
+                "dj_configs: this hook needs a Data-Juicer recipe (a path or a mapping)"
+            )
         registry = self.registry()
         if registry is not None:
             extra = job.get("extra_configs")
             component_type = extra.get("type") if isinstance(extra, dict) else None
             if component_type is None:
                 if not is_deferred(extra):  # a file an earlier job writes
-                    problems.append(f"extra_configs.type: missing; valid: "
-                                    f"{', '.join(sorted(registry.names()))}")
+                    problems.append(
+                        f"extra_configs.type: missing; valid: {', '.join(sorted(registry.names()))}"
+                    )
             elif is_deferred(component_type):
                 pass  # set from an earlier job's results at run time
             elif component_type not in registry:
                 problems.append(f"extra_configs.type: {registry.unknown_message(component_type)}")
             elif registry.get(component_type).unavailable:
-                problems.append(f"extra_configs.type: '{component_type}' is "
-                                f"{registry.get(component_type).unavailable}")
+                problems.append(
+                    f"extra_configs.type: '{component_type}' is "
+                    f"{registry.get(component_type).unavailable}"
+                )
             else:
                 problems += component_problems(registry.get(component_type), extra)
         return problems

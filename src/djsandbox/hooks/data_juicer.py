@@ -20,8 +20,12 @@ def recipe_problems(recipe: Any) -> list[str]:
         return []
     from ..data.dj_runtime import RecipeError, check_process
 
-    process = [{op: known(args) if isinstance(args, dict) else args for op, args in item.items()}
-               if isinstance(item, dict) else item for item in recipe["process"]]
+    process = [
+        {op: known(args) if isinstance(args, dict) else args for op, args in item.items()}
+        if isinstance(item, dict)
+        else item
+        for item in recipe["process"]
+    ]
     try:
         check_process(process, strict=recipe.get("strict_preflight", True) is not False)
     except RecipeError as exc:
@@ -56,11 +60,15 @@ class ProbeViaAnalyzerHook(DataJuicerHook):
         if run.extra("cache", True) is False:
             export_path, summary = compute()
         else:
-            dataset = find_existing(recipe.get("dataset_path", ""), run.base_dirs) \
-                if isinstance(recipe.get("dataset_path"), str) else None
+            dataset = (
+                find_existing(recipe.get("dataset_path", ""), run.base_dirs)
+                if isinstance(recipe.get("dataset_path"), str)
+                else None
+            )
             export = recipe.get("export_path")
             export_path, summary = cached_analysis(
-                recipe, dataset, output_path(export, run.base_dirs) if export else None, compute)
+                recipe, dataset, output_path(export, run.base_dirs) if export else None, compute
+            )
         run.notes["rows"] = summary.get("rows")
         run.notes["analysis_cache"] = summary.get("cache")
         return export_path, summary
@@ -88,10 +96,10 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
         if stats is None:
             stats = self._analysed_stats(run)
         target = run.extra("path_k_sigma_recipe")
-        path = (output_path(target, run.base_dirs) if target
-                else run.job_dir / "k_sigma_recipe.yaml")
-        recipe, changes = refine_recipe_k_sigma(run.dj_configs or {}, stats,
-                                                k=float(run.extra("k", 3)))
+        path = output_path(target, run.base_dirs) if target else run.job_dir / "k_sigma_recipe.yaml"
+        recipe, changes = refine_recipe_k_sigma(
+            run.dj_configs or {}, stats, k=float(run.extra("k", 3))
+        )
         write_recipe(recipe, Path(path))
         run.notes["changes"] = changes
         return str(path)
@@ -105,7 +113,8 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
         raise SandboxError(
             f"{run.label}: no analysed stats found under meta_name '{run.name}' in pipeline "
             f"'{run.pipeline}'. Run a ProbeViaAnalyzerHook with the same meta_name earlier in "
-            "the pipeline, or pass the stats summary as extra_configs.stats.")
+            "the pipeline, or pass the stats summary as extra_configs.stats."
+        )
 
 
 class ProcessDataHook(DataJuicerHook):

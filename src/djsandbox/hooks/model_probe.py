@@ -31,8 +31,11 @@ class ProbeViaModelInferHook(Hook):
         accepts (e.g. `seed`) goes to both."""
         registry = self.registry()
         name = extra.get("type")
-        accepted = registry.get(name).keys or () if (
-            registry is not None and isinstance(name, str) and name in registry) else ()
+        accepted = (
+            registry.get(name).keys or ()
+            if (registry is not None and isinstance(name, str) and name in registry)
+            else ()
+        )
         sampling = {k: extra[k] for k in SAMPLE_KEYS if k in extra}
         component = {k: v for k, v in extra.items() if k not in SAMPLE_KEYS or k in accepted}
         return sampling, component
@@ -56,12 +59,17 @@ class ProbeViaModelInferHook(Hook):
         source = cfg.get("dataset_path")
         found = find_existing(source, run.base_dirs) if isinstance(source, str) else None
         if found is None:
-            raise ValueError(f"extra_configs.dataset_path: {source!r} does not exist; expected "
-                             "the dataset to probe the model with")
-        sampled, count = sample_rows(found, run.job_dir / "sampled.jsonl",
-                                     float(sampling.get("sample_ratio", 1.0)),
-                                     str(sampling.get("sample_algo", "random")),
-                                     int(sampling.get("seed", 42)))
+            raise ValueError(
+                f"extra_configs.dataset_path: {source!r} does not exist; expected "
+                "the dataset to probe the model with"
+            )
+        sampled, count = sample_rows(
+            found,
+            run.job_dir / "sampled.jsonl",
+            float(sampling.get("sample_ratio", 1.0)),
+            str(sampling.get("sample_algo", "random")),
+            int(sampling.get("seed", 42)),
+        )
         run.notes["sampled_rows"] = count
         cfg["dataset_path"] = str(sampled)
         cfg.setdefault("export_path", str(run.job_dir / "inferred.jsonl"))

@@ -35,14 +35,18 @@ def parse_metric_spec(spec: Any) -> list[str] | None:
         return None
     keys = [spec] if isinstance(spec, str) else spec
     if not isinstance(keys, (list, tuple)) or not keys:
-        raise ConfigError(f"optimized_metric: expected a key 'pipeline.meta_name.result' or a "
-                          f"list of them, got {spec!r}")
+        raise ConfigError(
+            f"optimized_metric: expected a key 'pipeline.meta_name.result' or a "
+            f"list of them, got {spec!r}"
+        )
     for key in keys:
         parts = str(key).split(".") if isinstance(key, str) else []
         if len(parts) < 3 or any(not p for p in parts) or parts[0] == "-1":
-            raise ConfigError(f"optimized_metric: {key!r} is not of the form "
-                              "'pipeline.meta_name.result[.key]' (e.g. "
-                              "refined.test.res_1.accuracy)")
+            raise ConfigError(
+                f"optimized_metric: {key!r} is not of the form "
+                "'pipeline.meta_name.result[.key]' (e.g. "
+                "refined.test.res_1.accuracy)"
+            )
     return [str(k) for k in keys]
 
 
@@ -51,12 +55,16 @@ def check_metric_against_plan(keys: list[str] | None, pipelines: dict[str, list[
     for key in keys or []:
         pipeline, meta_name = key.split(".")[:2]
         if pipeline not in pipelines:
-            raise ConfigError(f"optimized_metric: {key!r}: no pipeline '{pipeline}'; pipelines: "
-                              f"{sorted(pipelines)}")
+            raise ConfigError(
+                f"optimized_metric: {key!r}: no pipeline '{pipeline}'; pipelines: "
+                f"{sorted(pipelines)}"
+            )
         names = [spec.context_name for spec in pipelines[pipeline]]
         if meta_name not in names:
-            raise ConfigError(f"optimized_metric: {key!r}: pipeline '{pipeline}' has no job "
-                              f"'{meta_name}'; its jobs: {names}")
+            raise ConfigError(
+                f"optimized_metric: {key!r}: pipeline '{pipeline}' has no job "
+                f"'{meta_name}'; its jobs: {names}"
+            )
 
 
 def available_keys(context: Context, iteration: int, depth: int = 2) -> list[str]:
@@ -81,26 +89,38 @@ def available_keys(context: Context, iteration: int, depth: int = 2) -> list[str
 def _as_float(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         if value is None:
-            raise ObjectiveError(f"optimized_metric {key!r} is None (a NaN or missing value in "
-                                 "the run's results); the trial counts as failed")
+            raise ObjectiveError(
+                f"optimized_metric {key!r} is None (a NaN or missing value in "
+                "the run's results); the trial counts as failed"
+            )
         hint = ""
         if isinstance(value, dict):
-            numeric = [k for k, v in value.items()
-                       if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            numeric = [
+                k
+                for k, v in value.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)
+            ]
             examples = ", ".join(f"{key}.{k}" for k in numeric[:5])
-            hint = (f"; name one of its numeric keys, e.g. {examples}" if numeric
-                    else f"; its keys: {sorted(value)}")
-        raise ObjectiveError(f"optimized_metric {key!r} is a {type(value).__name__}, not a "
-                             f"number{hint}")
+            hint = (
+                f"; name one of its numeric keys, e.g. {examples}"
+                if numeric
+                else f"; its keys: {sorted(value)}"
+            )
+        raise ObjectiveError(
+            f"optimized_metric {key!r} is a {type(value).__name__}, not a number{hint}"
+        )
     number = float(value)
     if not math.isfinite(number):
-        raise ObjectiveError(f"optimized_metric {key!r} is {number}; a sweep needs a finite "
-                             "number, so the trial counts as failed")
+        raise ObjectiveError(
+            f"optimized_metric {key!r} is {number}; a sweep needs a finite "
+            "number, so the trial counts as failed"
+        )
     return number
 
 
-def objective_from_context(keys: list[str] | None, context: Context,
-                           iteration: int | None = None) -> float | list[float] | None:
+def objective_from_context(
+    keys: list[str] | None, context: Context, iteration: int | None = None
+) -> float | list[float] | None:
     """The objective read from the final iteration (or `iteration`): one float for one key,
     a list of floats for several, None when no metric is configured."""
     if not keys:
@@ -113,7 +133,9 @@ def objective_from_context(keys: list[str] | None, context: Context,
         except ContextLookupError as exc:
             known = available_keys(context, last)
             listing = ", ".join(known[:MAX_LISTED]) + (" ..." if len(known) > MAX_LISTED else "")
-            raise ObjectiveError(f"{exc}. Keys available in the final iteration ({last}): "
-                                 f"{listing or '(none: no job finished)'}") from None
+            raise ObjectiveError(
+                f"{exc}. Keys available in the final iteration ({last}): "
+                f"{listing or '(none: no job finished)'}"
+            ) from None
         values.append(_as_float(key, value))
     return values[0] if len(values) == 1 else values

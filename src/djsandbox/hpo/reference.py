@@ -25,173 +25,21 @@ import copy
 import json
 import logging
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..atomic import atomic_write_text
 from ..errors import ConfigError, SandboxError
-from ..paths import find_existing, load_config_file
 from ..run_folders import resume_folder
 from .objective import check_metric_against_plan, objective_from_context, parse_metric_spec
+from .reference_config import (
+    MAX_FAILURES_IN_A_ROW,
+    STUDY_FILE,
+    HpoSpec,
+    load_hpo_config,
+)
 
 log = logging.getLogger("djsandbox")
-
-METHODS = ("bayes", "random", "grid")
-GOALS = ("maximize", "minimize")
-KNOWN_KEYS = ("sweep_name", "sweep_max_count", "sweep_count", "method", "metric", "parameters",
-              "early_terminate", "seed", "description", "name", "project", "entity", "program")
-DISTRIBUTIONS = ("constant", "categorical", "int_uniform", "uniform", "q_uniform",
-                 "log_uniform", "log_uniform_values", "q_log_uniform_values")
-DEFAULT_COUNT = 10
-MAX_FAILURES_IN_A_ROW = 3  # then the study stops: the config, not the sampled values, is wrong
-STUDY_FILE = "optuna.db"
-
-
-@dataclass
-class Param:
-    """One search dimension: `suggest(trial)` gives the value applied to the config."""
-
-    name: str
-    suggest: Callable[[Any], Any]
-    grid: list[Any] | None  # the values, when discrete (GridSampler needs them)
-
-
-@dataclass
-class HpoSpec:
-    path: Path
-    study_name: str
-    count: int
-    method: str
-    metric: str
-    goal: str
-    params: list[Param] = field(default_factory=list)
-    seed: int | None = None
-
-
-# -- reading the file -------------------------------------------------------------------------
-def load_hpo_config(value: Any, base_dirs: list[Path]) -> HpoSpec:
-    """Parse and check the file; every problem is a ConfigError naming the file and the key."""
-    if isinstance(value, dict):
-        path, raw = Path("<hpo_config mapping>"), value
-    else:
-        found = find_existing(str(value), base_dirs)
-        if found is None or not found.is_file():
-            raise ConfigError(f"hpo_config: file {value!r} does not exist (looked in: "
-                              f"{', '.join(str(b) for b in base_dirs)})")
-        path = found
-        try:
-            raw = load_config_file(found)
-        except Exception as exc:
-            raise ConfigError(f"hpo_config {path}: cannot parse: {exc}") from None
-    where = f"hpo_config {path}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    unknown = [k for k in raw if k not in KNOWN_KEYS]
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid: {', '.join(KNOWN_KEYS)}")
-    method = raw.get("method", "bayes")
-    if method not in METHODS:
-        raise ConfigError(f"{where}: method: {method!r} is not one of {', '.join(METHODS)}")
-    metric = raw.get("metric")
-    if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
-        raise ConfigError(f"{where}: metric: expected {{name: pipeline.meta_name.result, goal: "
-                          f"maximize|minimize}}, got {metric!r}")
-    goal = metric.get("goal", "maximize")
-    if goal not in GOALS:
-        raise ConfigError(f"{where}: metric.goal: {goal!r} is not one of {', '.join(GOALS)}")
-    try:
-        parse_metric_spec(metric["name"])
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: metric.name: {exc}") from None
-    count = raw.get("sweep_max_count", raw.get("sweep_count", DEFAULT_COUNT))
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"{where}: sweep_max_count: expected a positive integer, got {count!r}")
-    seed = raw.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ConfigError(f"{where}: seed: expected an integer, got {seed!r}")
-    parameters = raw.get("parameters")
-    if not isinstance(parameters, dict) or not parameters:
-        raise ConfigError(f"{where}: parameters: expected a mapping {{op.arg: {{min, max}} | "
-                          "{values: [...]}}} with at least one entry")
-    params = [_param(str(name), spec, f"{where}: parameters.{name}", method)
-              for name, spec in parameters.items()]
-    if raw.get("early_terminate"):
-        log.info("%s: early_terminate %s is ignored: a sandbox trial reports its objective once, "
-                 "when the run ends, so there is nothing to stop early", where,
-                 raw["early_terminate"])
-    name = raw.get("sweep_name") or raw.get("name") or "hpo"
-    return HpoSpec(path, str(name), count, method, metric["name"], goal, params, seed)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-    return value
-
-
-def _param(name: str, spec: Any, where: str, method: str) -> Param:
-    """Translate one wandb parameter spec into an Optuna suggestion."""
-    if len(name.split(".")) != 2 or not all(name.split(".")):
-        raise ConfigError(f"{where}: the name must be 'op_name.argument' (e.g. "
-                          "text_length_filter.min_len) or 'vars.name'")
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: expected a mapping such as {{min: 1, max: 9}} or "
-                          f"{{values: [...]}}, got {spec!r}")
-    kind = spec.get("distribution")
-    if kind is None:
-        kind = ("constant" if "value" in spec else "categorical" if "values" in spec
-                else "int_uniform" if all(isinstance(spec.get(k), int) and
-                                          not isinstance(spec.get(k), bool) for k in ("min", "max"))
-                else "uniform" if "min" in spec or "max" in spec else None)
-    if kind not in DISTRIBUTIONS:
-        raise ConfigError(f"{where}: distribution {kind!r} is not supported; use one of "
-                          f"{', '.join(DISTRIBUTIONS)} (or give min/max, values or value)")
-    if kind == "constant":
-        value = spec.get("value")
-        return Param(name, lambda trial: value, [value])
-    if kind == "categorical":
-        values = spec.get("values")
-        if not isinstance(values, list) or not values or not all(
-                v is None or isinstance(v, (bool, int, float, str)) for v in values):
-            raise ConfigError(f"{where}: values: expected a non-empty list of numbers, strings, "
-                              f"booleans or null, got {values!r}")
-        if "probabilities" in spec:
-            log.info("%s: probabilities are ignored (Optuna samples choices without priors)", where)
-        return Param(name, lambda trial: trial.suggest_categorical(name, values), list(values))
-    for key in ("min", "max"):
-        if key not in spec:
-            raise ConfigError(f"{where}: {key}: missing (distribution {kind})")
-    low, high = _number(spec["min"], f"{where}.min"), _number(spec["max"], f"{where}.max")
-    if low > high:
-        raise ConfigError(f"{where}: min {low} is greater than max {high}")
-    q = _number(spec.get("q", 1), f"{where}.q")
-    integral = all(isinstance(v, int) for v in (low, high, q))
-    if kind in ("int_uniform", "q_uniform") and integral:
-        step = int(q)
-        grid = list(range(int(low), int(high) + 1, step))
-        return Param(name, lambda trial: trial.suggest_int(name, int(low), int(high), step=step),
-                     grid)
-    if kind == "int_uniform":
-        raise ConfigError(f"{where}: int_uniform needs integer min and max")
-    if kind in ("uniform", "q_uniform"):
-        step = float(q) if kind == "q_uniform" else None
-        grid = ([low + i * step for i in range(int((high - low) // step) + 1)]
-                if step else None)
-        return Param(name, lambda trial: trial.suggest_float(name, low, high, step=step), grid)
-    if kind == "log_uniform":  # wandb: min/max are natural-log exponents
-        low, high = math.exp(low), math.exp(high)
-    if low <= 0:
-        raise ConfigError(f"{where}: {kind} needs min > 0, got {low}")
-    if kind == "q_log_uniform_values" and integral:
-        def int_log(trial: Any) -> int:
-            raw = trial.suggest_int(name, int(low), int(high), log=True)
-            return max(int(low), int(round(raw / q) * q)) if q != 1 else raw
-        return Param(name, int_log, None)
-    if kind == "q_log_uniform_values":
-        return Param(name, lambda trial: round(trial.suggest_float(name, low, high, log=True) / q)
-                     * q, None)
-    return Param(name, lambda trial: trial.suggest_float(name, low, high, log=True), None)
 
 
 # -- applying values to a config ----------------------------------------------------------------
@@ -210,8 +58,9 @@ def recipe_targets(cfg: dict[str, Any], base_dirs: list[Path]) -> dict[str, list
         if not isinstance(body, dict) or "dj_configs" in (body.get("input") or {}):
             continue
         try:
-            recipe = resolve_interpolated(body.get("dj_configs"), globals_, spec.label,
-                                          PlannedContext())
+            recipe = resolve_interpolated(
+                body.get("dj_configs"), globals_, spec.label, PlannedContext()
+            )
             recipe, _ = load_side_config(recipe, "dj_configs", spec.label, base_dirs)
         except SandboxError:
             continue  # not loadable before the run: validation reports it if it is an error
@@ -228,13 +77,16 @@ def check_targets(spec: HpoSpec, cfg: dict[str, Any], base_dirs: list[Path]) -> 
     for param in spec.params:
         root, _ = param.name.split(".")
         if root != "vars" and root not in targets:
-            raise ConfigError(f"hpo_config {spec.path}: parameters.{param.name}: no job's "
-                              f"dj_configs recipe has an op '{root}' in its process list; ops "
-                              f"found: {sorted(targets) or '(no recipe is known before the run)'}")
+            raise ConfigError(
+                f"hpo_config {spec.path}: parameters.{param.name}: no job's "
+                f"dj_configs recipe has an op '{root}' in its process list; ops "
+                f"found: {sorted(targets) or '(no recipe is known before the run)'}"
+            )
 
 
-def apply_values(cfg: dict[str, Any], values: dict[str, Any],
-                 base_dirs: list[Path]) -> dict[str, Any]:
+def apply_values(
+    cfg: dict[str, Any], values: dict[str, Any], base_dirs: list[Path]
+) -> dict[str, Any]:
     """A copy of the plain config with the sampled values written into it."""
     out = copy.deepcopy(cfg)
     targets = recipe_targets(out, base_dirs)
@@ -257,8 +109,10 @@ def _sampler(spec: HpoSpec) -> Any:
     if spec.method == "grid":
         missing = [p.name for p in spec.params if p.grid is None]
         if missing:
-            raise ConfigError(f"hpo_config {spec.path}: method grid needs discrete parameters "
-                              f"(values, or integer/q_uniform min-max); not discrete: {missing}")
+            raise ConfigError(
+                f"hpo_config {spec.path}: method grid needs discrete parameters "
+                f"(values, or integer/q_uniform min-max); not discrete: {missing}"
+            )
         return optuna.samplers.GridSampler({p.name: p.grid for p in spec.params})
     if spec.method == "random":
         return optuna.samplers.RandomSampler(seed=spec.seed)
@@ -280,8 +134,12 @@ def study_folder(cfg: dict[str, Any], search_siblings: bool) -> Path:
     """The folder of the study: `work_dir`; with `resume` an earlier study folder (a given
     one, or for Hydra's timestamped run folders the newest sibling holding a study)."""
     work_dir = Path(cfg["work_dir"]).resolve()
-    return resume_folder(cfg.get("resume"), work_dir, STUDY_FILE, "an earlier hpo_config study",
-                         search_siblings) or work_dir
+    return (
+        resume_folder(
+            cfg.get("resume"), work_dir, STUDY_FILE, "an earlier hpo_config study", search_siblings
+        )
+        or work_dir
+    )
 
 
 def study_base(cfg: dict[str, Any], base_dirs: list[Path]) -> tuple[HpoSpec, dict[str, Any]]:
@@ -297,8 +155,9 @@ def study_base(cfg: dict[str, Any], base_dirs: list[Path]) -> tuple[HpoSpec, dic
     return spec, base
 
 
-def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
-                        search_siblings: bool = False) -> Any:
+def run_reference_study(
+    cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool = False
+) -> Any:
     """Run (or continue) the study described by `cfg['hpo_config']`; returns the best trial."""
     import optuna
 
@@ -309,21 +168,40 @@ def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
     work_dir = study_folder(cfg, search_siblings)
     work_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{work_dir / STUDY_FILE}"
-    study = optuna.create_study(study_name=spec.study_name, storage=storage, load_if_exists=True,
-                                sampler=_sampler(spec), direction=spec.goal)
+    study = optuna.create_study(
+        study_name=spec.study_name,
+        storage=storage,
+        load_if_exists=True,
+        sampler=_sampler(spec),
+        direction=spec.goal,
+    )
     _reopen_interrupted(study)
     done = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
     count = spec.count
     if spec.method == "grid":
         count = min(count, math.prod(len(p.grid or []) for p in spec.params))
     remaining = max(0, count - len(done))
-    log.info("hpo: study '%s' (%s, %s %s) in %s: %d trial(s) finished, %d to run",
-             spec.study_name, spec.method, spec.goal, spec.metric, storage, len(done), remaining)
+    log.info(
+        "hpo: study '%s' (%s, %s %s) in %s: %d trial(s) finished, %d to run",
+        spec.study_name,
+        spec.method,
+        spec.goal,
+        spec.metric,
+        storage,
+        len(done),
+        remaining,
+    )
     failures_in_a_row = [0]
 
     def objective(trial: Any) -> float:
-        values = {p.name: (trial.suggest_categorical(p.name, p.grid) if spec.method == "grid"
-                           else p.suggest(trial)) for p in spec.params}
+        values = {
+            p.name: (
+                trial.suggest_categorical(p.name, p.grid)
+                if spec.method == "grid"
+                else p.suggest(trial)
+            )
+            for p in spec.params
+        }
         trial_cfg = apply_values(base, values, base_dirs)
         trial_cfg["work_dir"] = str(work_dir / f"trial_{trial.number}")
         trial.set_user_attr("work_dir", trial_cfg["work_dir"])
@@ -336,8 +214,11 @@ def run_reference_study(cfg: dict[str, Any], base_dirs: list[Path],
             failures_in_a_row[0] += 1
             log.warning("hpo: trial %d failed: %s", trial.number, exc)
             if failures_in_a_row[0] >= MAX_FAILURES_IN_A_ROW:
-                log.error("hpo: %d trials failed in a row; stopping the study (fix the config, "
-                          "then run the same command to continue)", failures_in_a_row[0])
+                log.error(
+                    "hpo: %d trials failed in a row; stopping the study (fix the config, "
+                    "then run the same command to continue)",
+                    failures_in_a_row[0],
+                )
                 trial.study.stop()
             raise
         failures_in_a_row[0] = 0
@@ -356,16 +237,24 @@ def report_best(study: Any, spec: HpoSpec, work_dir: Path) -> Any:
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        raise SandboxError(f"hpo: none of the {len(trials)} trial(s) of study "
-                           f"'{spec.study_name}' finished; see the trial folders in {work_dir}")
+        raise SandboxError(
+            f"hpo: none of the {len(trials)} trial(s) of study "
+            f"'{spec.study_name}' finished; see the trial folders in {work_dir}"
+        )
     best = study.best_trial
-    result = {"study_name": spec.study_name, "metric": spec.metric, "goal": spec.goal,
-              "best_trial": best.number, "best_value": best.value,
-              "best_params": best.user_attrs.get("values", best.params),
-              "best_work_dir": best.user_attrs.get("work_dir"),
-              "trials": len(trials), "complete": len(complete),
-              "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
-              "storage": f"sqlite:///{work_dir / STUDY_FILE}"}
+    result = {
+        "study_name": spec.study_name,
+        "metric": spec.metric,
+        "goal": spec.goal,
+        "best_trial": best.number,
+        "best_value": best.value,
+        "best_params": best.user_attrs.get("values", best.params),
+        "best_work_dir": best.user_attrs.get("work_dir"),
+        "trials": len(trials),
+        "complete": len(complete),
+        "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
+        "storage": f"sqlite:///{work_dir / STUDY_FILE}",
+    }
     atomic_write_text(work_dir / "hpo_result.json", json.dumps(result, indent=1, default=str))
     try:
         from ..reporting.sweep_report import write_sweep_report
@@ -374,8 +263,11 @@ def report_best(study: Any, spec: HpoSpec, work_dir: Path) -> Any:
         write_sweep_report(study, work_dir / "sweep_report")
     except Exception as exc:  # noqa: BLE001 - a report never fails a finished study
         log.warning("could not write the sweep report: %s", exc)
-    print(f"\nHPO study '{spec.study_name}': {result['complete']} of {result['trials']} trials "
-          f"complete, {result['failed']} failed\nbest trial #{best.number}: {spec.metric} = "
-          f"{best.value} with {result['best_params']}\n  run folder: {result['best_work_dir']}\n"
-          f"  study: {result['storage']}", flush=True)
+    print(
+        f"\nHPO study '{spec.study_name}': {result['complete']} of {result['trials']} trials "
+        f"complete, {result['failed']} failed\nbest trial #{best.number}: {spec.metric} = "
+        f"{best.value} with {result['best_params']}\n  run folder: {result['best_work_dir']}\n"
+        f"  study: {result['storage']}",
+        flush=True,
+    )
     return best

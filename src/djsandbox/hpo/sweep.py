@@ -36,8 +36,9 @@ def _storage_summary(storage: Any, study_name: Any) -> str:
 
         for summary in optuna.study.get_all_study_summaries(storage):
             if summary.study_name == study_name:
-                return (f"; the stored study already holds {summary.n_trials} trial(s): "
-                        "continuing it")
+                return (
+                    f"; the stored study already holds {summary.n_trials} trial(s): continuing it"
+                )
     except Exception as exc:  # a report, never a reason to stop the sweep
         return f"; (could not read the study: {exc})"
     return "; new study"
@@ -66,15 +67,22 @@ class SweepFolder(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         _pin_subdir_timestamp(config)
         sweeper = config.hydra.get("sweeper") or {}
-        log.info("sweep folder %s; study %s in %s%s", sweep_dir, sweeper.get("study_name"),
-                 sweeper.get("storage"),
-                 _storage_summary(sweeper.get("storage"), sweeper.get("study_name")))
+        log.info(
+            "sweep folder %s; study %s in %s%s",
+            sweep_dir,
+            sweeper.get("study_name"),
+            sweeper.get("storage"),
+            _storage_summary(sweeper.get("storage"), sweeper.get("study_name")),
+        )
         _launched[0] = 0
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Write the sweep report (best trial, history, importances, all trials)."""
-        write_sweep_report_for(config.hydra.get("sweeper") or {}, config.get("optimized_metric"),
-                               Path(str(config.hydra.sweep.dir)) / "report")
+        write_sweep_report_for(
+            config.hydra.get("sweeper") or {},
+            config.get("optimized_metric"),
+            Path(str(config.hydra.sweep.dir)) / "report",
+        )
 
 
 def write_sweep_report_for(sweeper: Any, metric: Any, out_dir: Path) -> Path | None:
@@ -111,7 +119,8 @@ def tag_trial(config: DictConfig, trial: Any) -> None:
         job_cfg = copy.deepcopy(config)  # keeps the resolver cache, so the same timestamp
         with read_write(job_cfg), open_dict(job_cfg):
             job_cfg.hydra.job.num = num
-        trial.set_user_attr("run_dir", str(Path(str(job_cfg.hydra.sweep.dir)) /
-                                           str(job_cfg.hydra.sweep.subdir)))
+        trial.set_user_attr(
+            "run_dir", str(Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir))
+        )
     except Exception as exc:  # noqa: BLE001 - bookkeeping only
         log.debug("could not resolve the run folder of trial %d: %s", trial.number, exc)

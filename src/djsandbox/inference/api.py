@@ -24,19 +24,34 @@ from typing import Any, Mapping
 
 from ..registry import ComponentSpec
 from .messages import Messages
-from .rows import COMMON_KEYS, ALIASES, RowSpec, canonical, run_datasets
+from .rows import ALIASES, COMMON_KEYS, RowSpec, canonical, run_datasets
 
 log = logging.getLogger(__name__)
 
-KEYS = ("model", "base_url", "api_endpoint", "api_key", "concurrency", "max_retries",
-        "max_retry_num", "retry_backoff", "request_timeout")
+KEYS = (
+    "model",
+    "base_url",
+    "api_endpoint",
+    "api_key",
+    "concurrency",
+    "max_retries",
+    "max_retry_num",
+    "retry_backoff",
+    "request_timeout",
+)
 
 SPECS = (
-    ComponentSpec("ModelInferExecutor", "api", f"{__name__}:run",
-                  "any OpenAI-compatible endpoint, concurrent, retried, failed rows "
-                  "recorded; returns (export path(s), {rows, ok, failed})",
-                  results=2, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
-                  check="djsandbox.inference.checks:check_api"),
+    ComponentSpec(
+        "ModelInferExecutor",
+        "api",
+        f"{__name__}:run",
+        "any OpenAI-compatible endpoint, concurrent, retried, failed rows "
+        "recorded; returns (export path(s), {rows, ok, failed})",
+        results=2,
+        keys=COMMON_KEYS + KEYS,
+        required=("dataset_path",),
+        check="djsandbox.inference.checks:check_api",
+    ),
 )
 API_ALIASES = {**ALIASES, "max_retry_num": "max_retries", "api_endpoint": "base_url"}
 ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
@@ -49,8 +64,11 @@ class RequestFailed(Exception):
 
 def missing_credentials(cfg: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
     """'key: problem' for base_url / api_key set neither in the config nor the environment."""
-    return [f"{key}: missing; set extra_configs.{key} or the {env} environment variable"
-            for key, env in ENV.items() if not cfg.get(key) and not environ.get(env)]
+    return [
+        f"{key}: missing; set extra_configs.{key} or the {env} environment variable"
+        for key, env in ENV.items()
+        if not cfg.get(key) and not environ.get(env)
+    ]
 
 
 def normalize_base_url(url: str) -> str:
@@ -72,7 +90,7 @@ class ApiSettings:
     generation: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
-    def from_cfg(cls, cfg: Mapping[str, Any], environ: Mapping[str, str]) -> "ApiSettings":
+    def from_cfg(cls, cfg: Mapping[str, Any], environ: Mapping[str, str]) -> ApiSettings:
         problems = missing_credentials(cfg, environ)
         if not cfg.get("model"):
             problems.append("model: missing; expected the model name the server serves")
@@ -80,16 +98,20 @@ class ApiSettings:
             raise ValueError("; ".join(problems))
         generation = cfg.get("generation") or {}
         if not isinstance(generation, Mapping):
-            raise ValueError(f"generation: expected a mapping of chat.completions arguments "
-                             f"(max_tokens, temperature, ...), got {type(generation).__name__}")
-        return cls(base_url=normalize_base_url(str(cfg.get("base_url") or environ[ENV["base_url"]])),
-                   api_key=str(cfg.get("api_key") or environ[ENV["api_key"]]),
-                   model=str(cfg["model"]),
-                   concurrency=_number(cfg, "concurrency", 4, int, 1),
-                   max_retries=_number(cfg, "max_retries", 3, int, 0),
-                   retry_backoff=_number(cfg, "retry_backoff", 1.0, float, 0),
-                   request_timeout=_number(cfg, "request_timeout", 60.0, float, 0.001),
-                   generation=tuple(dict(generation).items()))
+            raise ValueError(
+                f"generation: expected a mapping of chat.completions arguments "
+                f"(max_tokens, temperature, ...), got {type(generation).__name__}"
+            )
+        return cls(
+            base_url=normalize_base_url(str(cfg.get("base_url") or environ[ENV["base_url"]])),
+            api_key=str(cfg.get("api_key") or environ[ENV["api_key"]]),
+            model=str(cfg["model"]),
+            concurrency=_number(cfg, "concurrency", 4, int, 1),
+            max_retries=_number(cfg, "max_retries", 3, int, 0),
+            retry_backoff=_number(cfg, "retry_backoff", 1.0, float, 0),
+            request_timeout=_number(cfg, "request_timeout", 60.0, float, 0.001),
+            generation=tuple(dict(generation).items()),
+        )
 
     def __repr__(self) -> str:  # never show the key
         return f"ApiSettings(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"
@@ -111,10 +133,18 @@ def run(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, dict[str, int]]:
     settings = ApiSettings.from_cfg(cfg, os.environ)
     import openai
 
-    client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key,
-                           timeout=settings.request_timeout, max_retries=0)  # we retry ourselves
-    log.info("api inference: model %r at %s, %d concurrent requests", settings.model,
-             settings.base_url, settings.concurrency)
+    client = openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        timeout=settings.request_timeout,
+        max_retries=0,
+    )  # we retry ourselves
+    log.info(
+        "api inference: model %r at %s, %d concurrent requests",
+        settings.model,
+        settings.base_url,
+        settings.concurrency,
+    )
 
     def generate(requests: list[Messages]) -> list[str | BaseException]:
         with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
@@ -124,8 +154,12 @@ def run(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, dict[str, int]]:
         paths, totals = run_datasets(cfg, out_dir, generate, spec)
     finally:
         client.close()
-    log.info("api inference summary: %d rows, %d ok, %d failed", totals["rows"], totals["ok"],
-             totals["failed"])
+    log.info(
+        "api inference summary: %d rows, %d ok, %d failed",
+        totals["rows"],
+        totals["ok"],
+        totals["failed"],
+    )
     return paths, totals
 
 
@@ -150,8 +184,9 @@ def ask(client: Any, settings: ApiSettings, messages: Messages) -> str | BaseExc
     attempt = 0
     while True:
         try:
-            reply = client.chat.completions.create(model=settings.model, messages=messages,
-                                                   **dict(settings.generation))
+            reply = client.chat.completions.create(
+                model=settings.model, messages=messages, **dict(settings.generation)
+            )
             return reply.choices[0].message.content or ""
         except (IndexError, AttributeError, TypeError) as exc:
             return RequestFailed(f"unexpected response shape ({exc})")
@@ -159,9 +194,14 @@ def ask(client: Any, settings: ApiSettings, messages: Messages) -> str | BaseExc
             transient = is_transient(exc)
             if not transient or attempt >= settings.max_retries:
                 return RequestFailed(f"{_reason(exc)} (after {attempt + 1} attempt(s))")
-            delay = settings.retry_backoff * 2 ** attempt
-            log.warning("api request failed (%s); retry %d/%d in %.2fs", _reason(exc),
-                        attempt + 1, settings.max_retries, delay)
+            delay = settings.retry_backoff * 2**attempt
+            log.warning(
+                "api request failed (%s); retry %d/%d in %.2fs",
+                _reason(exc),
+                attempt + 1,
+                settings.max_retries,
+                delay,
+            )
             _sleep(delay)
             attempt += 1
 

@@ -25,18 +25,29 @@ def _canonical(cfg: Mapping[str, Any], aliases: dict[str, str]) -> tuple[dict[st
 
 
 def _common_infer(cfg: dict[str, Any]) -> list[str]:
-    problems = [p for key, default in (("build_messages_fn", messages.DEFAULT_BUILD),
-                                       ("parse_output_fn", messages.DEFAULT_PARSE))
-                if (p := messages.name_problem(cfg.get(key, default), key))]
+    problems = [
+        p
+        for key, default in (
+            ("build_messages_fn", messages.DEFAULT_BUILD),
+            ("parse_output_fn", messages.DEFAULT_PARSE),
+        )
+        if (p := messages.name_problem(cfg.get(key, default), key))
+    ]
     problems += datasets(cfg) + number(cfg, "max_rows", int, 1)
-    problems += strings(cfg, "export_path", "infer_res_key", "prompt_key", "text_key",
-                         "system_prompt")
+    problems += strings(
+        cfg, "export_path", "infer_res_key", "prompt_key", "text_key", "system_prompt"
+    )
     problems += mappings(cfg, "generation", "func_kwargs")
     export, data = cfg.get("export_path"), cfg.get("dataset_path")
-    if isinstance(export, str) and export.endswith(FILE_SUFFIXES) and (
-            is_list(data) or is_mapping(data)):
-        problems.append(f"export_path: {export!r} names a file, but dataset_path holds several "
-                        "datasets; give a folder")
+    if (
+        isinstance(export, str)
+        and export.endswith(FILE_SUFFIXES)
+        and (is_list(data) or is_mapping(data))
+    ):
+        problems.append(
+            f"export_path: {export!r} names a file, but dataset_path holds several "
+            "datasets; give a folder"
+        )
     return problems
 
 
@@ -51,15 +62,16 @@ def check_huggingface(cfg: dict[str, Any]) -> list[str]:
     problems += _common_infer(cfg) + _model_path(cfg) + mappings(cfg, "model_params")
     problems += number(cfg, "batch_size", int, 1) + number(cfg, "seed", int, 0)
     device = cfg.get("device")
-    if device is not None and (not isinstance(device, str)
-                               or device.split(":")[0] not in ("cpu", "cuda", "mps")):
+    if device is not None and (
+        not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda", "mps")
+    ):
         problems.append(f"device: got {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
     return problems
 
 
 def check_vllm(cfg: dict[str, Any]) -> list[str]:
     cfg, problems = _canonical(cfg, LOCAL_MODEL_ALIASES)
-    if (why := missing_vllm()):
+    if why := missing_vllm():
         problems.append(f"type: {why}")
     return problems + _common_infer(cfg) + _model_path(cfg) + mappings(cfg, "model_params")
 
@@ -72,5 +84,7 @@ def check_api(cfg: dict[str, Any], environ: Mapping[str, str] | None = None) -> 
     problems += api.missing_credentials(cfg, os.environ if environ is None else environ)
     problems += strings(cfg, "model", "base_url", "api_key")
     problems += number(cfg, "concurrency", int, 1) + number(cfg, "max_retries", int, 0)
-    problems += number(cfg, "retry_backoff", float, 0) + number(cfg, "request_timeout", float, 0.001)
+    problems += number(cfg, "retry_backoff", float, 0) + number(
+        cfg, "request_timeout", float, 0.001
+    )
     return problems

@@ -22,11 +22,17 @@ log = logging.getLogger(__name__)
 KEYS = ("model_path", "model", "model_params", "device", "batch_size", "seed")
 
 SPECS = (
-    ComponentSpec("ModelInferExecutor", "huggingface", f"{__name__}:run",
-                  "transformers generate() over a local causal LM (chat template, "
-                  "batches); returns the export path(s)",
-                  results=1, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
-                  check="djsandbox.inference.checks:check_huggingface"),
+    ComponentSpec(
+        "ModelInferExecutor",
+        "huggingface",
+        f"{__name__}:run",
+        "transformers generate() over a local causal LM (chat template, "
+        "batches); returns the export path(s)",
+        results=1,
+        keys=COMMON_KEYS + KEYS,
+        required=("dataset_path",),
+        check="djsandbox.inference.checks:check_huggingface",
+    ),
 )
 GENERATION_DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "do_sample": False}
 
@@ -37,8 +43,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> Any:
     spec = RowSpec.from_cfg(cfg)  # bad function names fail before the model loads
     batch_size = _positive_int(cfg.get("batch_size", 8), "batch_size")
     generation = generation_kwargs(cfg.get("generation"))
-    model, tokenizer = load_causal_lm(cfg.get("model_path"), cfg.get("device", "cpu"),
-                                      cfg.get("model_params"))
+    model, tokenizer = load_causal_lm(
+        cfg.get("model_path"), cfg.get("device", "cpu"), cfg.get("model_params")
+    )
     if cfg.get("seed") is not None:
         import torch
 
@@ -48,8 +55,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> Any:
         texts = [prompt_text(tokenizer, m) for m in requests]
         out: list[str | BaseException] = []
         for start in range(0, len(texts), batch_size):
-            out.extend(generate_batch(model, tokenizer, texts[start:start + batch_size],
-                                      generation))
+            out.extend(
+                generate_batch(model, tokenizer, texts[start : start + batch_size], generation)
+            )
         return out
 
     paths, totals = run_datasets(cfg, out_dir, generate, spec)
@@ -66,28 +74,37 @@ def _positive_int(value: Any, key: str) -> int:
 def generation_kwargs(settings: Any) -> dict[str, Any]:
     """Defaults (greedy, 64 new tokens) <- user settings; `max_tokens` means max_new_tokens."""
     if settings is not None and not isinstance(settings, Mapping):
-        raise ValueError(f"generation: expected a mapping of generate() arguments, got "
-                         f"{type(settings).__name__}")
+        raise ValueError(
+            f"generation: expected a mapping of generate() arguments, got {type(settings).__name__}"
+        )
     user = dict(settings or {})
     if "max_tokens" in user:
         user.setdefault("max_new_tokens", user.pop("max_tokens"))
     return {**GENERATION_DEFAULTS, **user}
 
 
-def load_causal_lm(model_path: Any, device: Any = "cpu", model_params: Any = None) -> tuple[Any, Any]:
+def load_causal_lm(
+    model_path: Any, device: Any = "cpu", model_params: Any = None
+) -> tuple[Any, Any]:
     """(model in eval mode on `device`, tokenizer padding on the left); clear errors."""
     if not model_path:
-        raise ValueError("model_path: missing; expected a local model folder written by "
-                         "save_pretrained (config.json, weights and tokenizer files)")
+        raise ValueError(
+            "model_path: missing; expected a local model folder written by "
+            "save_pretrained (config.json, weights and tokenizer files)"
+        )
     if model_params is not None and not isinstance(model_params, Mapping):
-        raise ValueError(f"model_params: expected a mapping of from_pretrained() arguments, got "
-                         f"{type(model_params).__name__}")
-    if not isinstance(device, str) or not device.split(":")[0] in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"model_params: expected a mapping of from_pretrained() arguments, got "
+            f"{type(model_params).__name__}"
+        )
+    if not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
     path = Path(str(model_path)).expanduser()
     if path.exists() and not (path / "config.json").is_file():
-        raise ValueError(f"model_path: {str(path)!r} has no config.json; expected a folder "
-                         "written by save_pretrained")
+        raise ValueError(
+            f"model_path: {str(path)!r} has no config.json; expected a folder "
+            "written by save_pretrained"
+        )
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -95,12 +112,15 @@ def load_causal_lm(model_path: Any, device: Any = "cpu", model_params: Any = Non
     source = str(path) if path.exists() else str(model_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
-                                                     **dict(model_params or {}))
+        model = AutoModelForCausalLM.from_pretrained(
+            source, local_files_only=True, **dict(model_params or {})
+        )
     except (OSError, ValueError) as exc:  # missing files; a config transformers cannot read
-        raise ValueError(f"model_path: cannot load {str(model_path)!r} as a local causal LM "
-                         f"(runs are offline: give a folder written by save_pretrained): "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise ValueError(
+            f"model_path: cannot load {str(model_path)!r} as a local causal LM "
+            f"(runs are offline: give a folder written by save_pretrained): "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
     tokenizer.padding_side = "left"  # decoder-only models continue from the right end
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -116,15 +136,17 @@ def prompt_text(tokenizer: Any, messages: Messages) -> str:
     return "\n".join(m["content"] for m in messages) + "\n"
 
 
-def generate_batch(model: Any, tokenizer: Any, texts: list[str],
-                   generation: dict[str, Any]) -> list[str]:
+def generate_batch(
+    model: Any, tokenizer: Any, texts: list[str], generation: dict[str, Any]
+) -> list[str]:
     """Decoded continuations (prompt and special tokens removed), in input order."""
     import torch
 
     templated = bool(getattr(tokenizer, "chat_template", None))
-    enc = tokenizer(texts, return_tensors="pt", padding=True,
-                    add_special_tokens=not templated).to(model.device)
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=not templated).to(
+        model.device
+    )
     kwargs = {"pad_token_id": tokenizer.pad_token_id, **generation}
     with torch.no_grad():
         out = model.generate(**enc, **kwargs)
-    return tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)

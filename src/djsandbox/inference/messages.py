@@ -32,8 +32,7 @@ DEFAULT_PARSE = "parse_output"
 # Keys tried, in order, when the config names no prompt_key/text_key.
 PROMPT_KEYS = ("prompt", "query", "text", "question", "instruction")
 QUESTION_KEYS = ("question", "problem", "query", "prompt", "text")
-MATH_SYSTEM_PROMPT = ("Please reason step by step, and put your final answer within "
-                      "\\boxed{}.")
+MATH_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
 def register_build_messages(name: str) -> Callable[[BuildFn], BuildFn]:
@@ -70,8 +69,10 @@ def name_problem(name: Any, key: str) -> str | None:
         except (ImportError, ValueError):
             found = False
         return None if found else f"{key}: module {module!r} of {name!r} cannot be found"
-    return (f"{key}: unknown function {name!r}; valid: {', '.join(sorted(table))} "
-            f"(or 'package.module:function')")
+    return (
+        f"{key}: unknown function {name!r}; valid: {', '.join(sorted(table))} "
+        f"(or 'package.module:function')"
+    )
 
 
 def resolve(name: Any, key: str) -> Callable[..., Any]:
@@ -100,8 +101,9 @@ def row_text(row: dict[str, Any], settings: dict[str, Any], fallbacks: tuple[str
     for name in fallbacks:
         if name in row:
             return str(row[name])
-    raise ValueError(f"prompt_key: not set and the row has none of {list(fallbacks)}; "
-                     f"it has {sorted(row)}")
+    raise ValueError(
+        f"prompt_key: not set and the row has none of {list(fallbacks)}; it has {sorted(row)}"
+    )
 
 
 @register_build_messages("build_input")
@@ -124,8 +126,10 @@ register_build_messages("build_messages")(build_input)
 def build_messages_for_math_qa(row: dict[str, Any], **settings: Any) -> Messages:
     """Step-by-step reasoning with the final answer in \\boxed{}, for the row's question."""
     system = settings.get("system_prompt") or MATH_SYSTEM_PROMPT
-    return [{"role": "system", "content": str(system)},
-            {"role": "user", "content": row_text(row, settings, QUESTION_KEYS)}]
+    return [
+        {"role": "system", "content": str(system)},
+        {"role": "user", "content": row_text(row, settings, QUESTION_KEYS)},
+    ]
 
 
 @register_parse_output("parse_output")

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..atomic import atomic_open
-from ..shapes import map_structure
 from ..data.jsonl import numbered_rows
+from ..shapes import map_structure
 from . import messages as msg
 
 log = logging.getLogger(__name__)
@@ -31,13 +31,28 @@ log = logging.getLogger(__name__)
 Generate = Callable[[list[msg.Messages]], list["str | BaseException"]]
 
 # The reference's key names, accepted as aliases of ours (executors add their own).
-ALIASES = {"build_messages_func": "build_messages_fn", "parse_output_func": "parse_output_fn",
-           "sampling_params": "generation"}
+ALIASES = {
+    "build_messages_func": "build_messages_fn",
+    "parse_output_func": "parse_output_fn",
+    "sampling_params": "generation",
+}
 LOCAL_MODEL_ALIASES = {**ALIASES, "model": "model_path"}
-COMMON_KEYS = ("dataset_path", "export_path", "infer_res_key", "build_messages_fn",
-               "parse_output_fn", "build_messages_func", "parse_output_func", "func_kwargs",
-               "prompt_key", "text_key", "system_prompt", "max_rows", "generation",
-               "sampling_params")
+COMMON_KEYS = (
+    "dataset_path",
+    "export_path",
+    "infer_res_key",
+    "build_messages_fn",
+    "parse_output_fn",
+    "build_messages_func",
+    "parse_output_func",
+    "func_kwargs",
+    "prompt_key",
+    "text_key",
+    "system_prompt",
+    "max_rows",
+    "generation",
+    "sampling_params",
+)
 FILE_SUFFIXES = (".jsonl", ".json")
 
 
@@ -63,21 +78,23 @@ class RowSpec:
     max_rows: int | None = None
 
     @classmethod
-    def from_cfg(cls, cfg: dict[str, Any]) -> "RowSpec":
+    def from_cfg(cls, cfg: dict[str, Any]) -> RowSpec:
         settings = dict(cfg.get("func_kwargs") or {})
         for key in ("prompt_key", "text_key", "system_prompt"):
             if cfg.get(key) is not None:
                 settings[key] = cfg[key]
         max_rows = cfg.get("max_rows")
-        if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
-                                     or max_rows < 1):
+        if max_rows is not None and (
+            isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1
+        ):
             raise ValueError(f"max_rows: expected an integer >= 1, got {max_rows!r}")
-        return cls(build=msg.resolve(cfg.get("build_messages_fn", msg.DEFAULT_BUILD),
-                                     "build_messages_fn"),
-                   parse=msg.resolve(cfg.get("parse_output_fn", msg.DEFAULT_PARSE),
-                                     "parse_output_fn"),
-                   settings=settings, infer_res_key=str(cfg.get("infer_res_key") or "response"),
-                   max_rows=max_rows)
+        return cls(
+            build=msg.resolve(cfg.get("build_messages_fn", msg.DEFAULT_BUILD), "build_messages_fn"),
+            parse=msg.resolve(cfg.get("parse_output_fn", msg.DEFAULT_PARSE), "parse_output_fn"),
+            settings=settings,
+            infer_res_key=str(cfg.get("infer_res_key") or "response"),
+            max_rows=max_rows,
+        )
 
 
 def infer_file(spec: RowSpec, src: Path, dst: Path, generate: Generate) -> dict[str, int]:
@@ -91,7 +108,7 @@ def infer_file(spec: RowSpec, src: Path, dst: Path, generate: Generate) -> dict[
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{src}:{lineno}: build_messages_fn failed: {exc}") from None
         several = bool(built) and isinstance(built[0], list)
-        for messages in (built if several else [built]):
+        for messages in built if several else [built]:
             requests.append(messages)
             owners.append((len(rows), several))
         rows.append(row)
@@ -111,8 +128,11 @@ def infer_file(spec: RowSpec, src: Path, dst: Path, generate: Generate) -> dict[
             row[spec.infer_res_key] = None
             row[f"{spec.infer_res_key}_error"] = errors[index]
         else:
-            row[spec.infer_res_key] = answers[index] if several_of.get(index) else (
-                answers[index][0] if answers[index] else None)
+            row[spec.infer_res_key] = (
+                answers[index]
+                if several_of.get(index)
+                else (answers[index][0] if answers[index] else None)
+            )
     write_jsonl_atomic(rows, dst)
     return {"rows": len(rows), "ok": len(rows) - failed, "failed": failed}
 
@@ -133,13 +153,16 @@ def export_file(src: Path, export_path: Any, folder: Path, single: bool) -> Path
     if export_path and single and str(export_path).endswith(FILE_SUFFIXES):
         return Path(export_path)
     if export_path and not single and str(export_path).endswith(FILE_SUFFIXES):
-        raise ValueError(f"export_path: {str(export_path)!r} names a file, but dataset_path "
-                         "holds several datasets; give a folder")
+        raise ValueError(
+            f"export_path: {str(export_path)!r} names a file, but dataset_path "
+            "holds several datasets; give a folder"
+        )
     return folder / f"{src.name.rsplit('.', 1)[0]}_inference.jsonl"
 
 
-def run_datasets(cfg: dict[str, Any], out_dir: Path, generate: Generate,
-                 spec: RowSpec | None = None) -> tuple[Any, dict[str, int]]:
+def run_datasets(
+    cfg: dict[str, Any], out_dir: Path, generate: Generate, spec: RowSpec | None = None
+) -> tuple[Any, dict[str, int]]:
     """Infer over `dataset_path` (a path, list or mapping): (export path(s), totals)."""
     spec = spec or RowSpec.from_cfg(cfg)
     datasets = cfg.get("dataset_path")
@@ -158,8 +181,14 @@ def run_datasets(cfg: dict[str, Any], out_dir: Path, generate: Generate,
         counts = infer_file(spec, src, dst, generate)
         for k in totals:
             totals[k] += counts[k]
-        log.info("inference on %s: %d rows, %d ok, %d failed -> %s", src, counts["rows"],
-                 counts["ok"], counts["failed"], dst)
+        log.info(
+            "inference on %s: %d rows, %d ok, %d failed -> %s",
+            src,
+            counts["rows"],
+            counts["ok"],
+            counts["failed"],
+            dst,
+        )
         return str(dst)
 
     return map_structure(datasets, one, base), totals

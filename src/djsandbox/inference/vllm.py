@@ -20,16 +20,23 @@ from .rows import COMMON_KEYS, LOCAL_MODEL_ALIASES, RowSpec, canonical, run_data
 KEYS = ("model_path", "model", "model_params")
 
 SPECS = (
-    ComponentSpec("ModelInferExecutor", "vllm", f"{__name__}:run",
-                  "vLLM chat generation (needs the vllm extra and a CUDA GPU); returns "
-                  "the export path(s)",
-                  results=1, keys=COMMON_KEYS + KEYS, required=("dataset_path",),
-                  check="djsandbox.inference.checks:check_vllm"),
+    ComponentSpec(
+        "ModelInferExecutor",
+        "vllm",
+        f"{__name__}:run",
+        "vLLM chat generation (needs the vllm extra and a CUDA GPU); returns the export path(s)",
+        results=1,
+        keys=COMMON_KEYS + KEYS,
+        required=("dataset_path",),
+        check="djsandbox.inference.checks:check_vllm",
+    ),
 )
 GENERATION_DEFAULTS: dict[str, Any] = {"max_tokens": 256, "temperature": 0.0}
-NEEDS = ("vllm needs the `vllm` extra and a CUDA GPU; install it with "
-         "pip install 'djsandbox[vllm]' on a machine with an NVIDIA GPU, or use "
-         "type: huggingface (CPU or GPU) or type: api (any OpenAI-compatible server)")
+NEEDS = (
+    "vllm needs the `vllm` extra and a CUDA GPU; install it with "
+    "pip install 'djsandbox[vllm]' on a machine with an NVIDIA GPU, or use "
+    "type: huggingface (CPU or GPU) or type: api (any OpenAI-compatible server)"
+)
 
 
 def missing_vllm() -> str | None:
@@ -63,8 +70,9 @@ def load(cfg: dict[str, Any]) -> tuple[Any, Any]:
     if not torch.cuda.is_available():
         raise RuntimeError(f"{NEEDS} (no CUDA GPU is visible to torch)")
     if not cfg.get("model_path"):
-        raise ValueError("model_path: missing; expected a local model folder or a hub id in "
-                         "the local cache")
+        raise ValueError(
+            "model_path: missing; expected a local model folder or a hub id in the local cache"
+        )
     model_params = dict(cfg.get("model_params") or {})
     model_params.setdefault("tensor_parallel_size", torch.cuda.device_count())
     generation = {**GENERATION_DEFAULTS, **dict(cfg.get("generation") or {})}

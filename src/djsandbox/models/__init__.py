@@ -12,30 +12,59 @@ from .checks import TRAIN_KEYS
 _CLASSIFIER_DATA_KEYS = ("dataset_path", "text_key", "label_key")
 
 SPECS = (
-    ComponentSpec("ModelTrainExecutor", "text_classifier",
-                  "djsandbox.models.text_classifier:run_train",
-                  "Lightning EmbeddingBag text classifier (CPU, seconds); returns (checkpoint, "
-                  "metrics)", results=2,
-                  keys=_CLASSIFIER_DATA_KEYS + (
-                      "val_ratio", "seed", "max_epochs", "batch_size", "lr", "embed_dim",
-                      "dropout", "weight_decay", "max_vocab", "min_count", "ngram_buckets",
-                      "num_workers", "trainer", "enable_progress_bar"),
-                  required=("dataset_path",),
-                  check="djsandbox.models.text_classifier_checks:check_train"),
-    ComponentSpec("ModelEvaluator", "text_classifier",
-                  "djsandbox.models.text_classifier:run_evaluate",
-                  "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
-                  keys=_CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path",
-                                                "predicted_label_key"),
-                  required=("checkpoint", "dataset_path")),
-    ComponentSpec("ModelTrainExecutor", "huggingface", "djsandbox.models.causal_lm:run",
-                  "Lightning fine-tuning of a causal LM (model_path or a tiny one built "
-                  "offline), full or LoRA (merged); returns (checkpoint, metrics)", results=2,
-                  keys=TRAIN_KEYS, required=("dataset_path",),
-                  check="djsandbox.models.checks:check_hf_train"),
-    ComponentSpec("ModelTrainExecutor", "modelscope", "djsandbox.models.modelscope_train:run",
-                  "a ModelScope trainer by name (needs the modelscope extra); other keys "
-                  "override its config; returns the work dir",
-                  keys=None, required=("model_name", "trainer_name"),
-                  check="djsandbox.models.checks:check_modelscope_train"),
+    ComponentSpec(
+        "ModelTrainExecutor",
+        "text_classifier",
+        "djsandbox.models.text_classifier:run_train",
+        "Lightning EmbeddingBag text classifier (CPU, seconds); returns (checkpoint, metrics)",
+        results=2,
+        keys=_CLASSIFIER_DATA_KEYS
+        + (
+            "val_ratio",
+            "seed",
+            "max_epochs",
+            "batch_size",
+            "lr",
+            "embed_dim",
+            "dropout",
+            "weight_decay",
+            "max_vocab",
+            "min_count",
+            "ngram_buckets",
+            "num_workers",
+            "trainer",
+            "enable_progress_bar",
+        ),
+        required=("dataset_path",),
+        check="djsandbox.models.text_classifier_checks:check_train",
+    ),
+    ComponentSpec(
+        "ModelEvaluator",
+        "text_classifier",
+        "djsandbox.models.text_classifier:run_evaluate",
+        "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
+        keys=_CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path", "predicted_label_key"),
+        required=("checkpoint", "dataset_path"),
+    ),
+    ComponentSpec(
+        "ModelTrainExecutor",
+        "huggingface",
+        "djsandbox.models.causal_lm:run",
+        "Lightning fine-tuning of a causal LM (model_path or a tiny one built "
+        "offline), full or LoRA (merged); returns (checkpoint, metrics)",
+        results=2,
+        keys=TRAIN_KEYS,
+        required=("dataset_path",),
+        check="djsandbox.models.checks:check_hf_train",
+    ),
+    ComponentSpec(
+        "ModelTrainExecutor",
+        "modelscope",
+        "djsandbox.models.modelscope_train:run",
+        "a ModelScope trainer by name (needs the modelscope extra); other keys "
+        "override its config; returns the work dir",
+        keys=None,
+        required=("model_name", "trainer_name"),
+        check="djsandbox.models.checks:check_modelscope_train",
+    ),
 )

@@ -24,16 +24,25 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 
 
-def trainer_settings(settings: Mapping[str, Any] | None, defaults: Mapping[str, Any] | None = None,
-                     source: str = "extra_configs.trainer",
-                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def trainer_settings(
+    settings: Mapping[str, Any] | None,
+    defaults: Mapping[str, Any] | None = None,
+    source: str = "extra_configs.trainer",
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Defaults <- component defaults <- user settings <- component overrides; a non-mapping is
     a clear error."""
     if settings is not None and not isinstance(settings, Mapping):
-        raise ValueError(f"{source}: expected a mapping of lightning.Trainer arguments "
-                         f"(e.g. the `trainer` config group), got {type(settings).__name__}")
-    return {**TRAINER_DEFAULTS, **dict(defaults or {}), **dict(settings or {}),
-            **dict(overrides or {})}
+        raise ValueError(
+            f"{source}: expected a mapping of lightning.Trainer arguments "
+            f"(e.g. the `trainer` config group), got {type(settings).__name__}"
+        )
+    return {
+        **TRAINER_DEFAULTS,
+        **dict(defaults or {}),
+        **dict(settings or {}),
+        **dict(overrides or {}),
+    }
 
 
 def log_interval(train_rows: int, batch_size: int) -> int:
@@ -41,9 +50,12 @@ def log_interval(train_rows: int, batch_size: int) -> int:
     return max(1, min(10, math.ceil(max(train_rows, 1) / max(batch_size, 1))))
 
 
-def make_trainer(settings: Mapping[str, Any] | None, out_dir: Path,
-                 defaults: Mapping[str, Any] | None = None,
-                 overrides: Mapping[str, Any] | None = None) -> Any:
+def make_trainer(
+    settings: Mapping[str, Any] | None,
+    out_dir: Path,
+    defaults: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Any:
     """A `lightning.Trainer` writing CSV logs under `out_dir/logs` (first: `trainer.log_dir`)
     plus the tracker's loggers; `settings` is the `trainer` group (see `trainer_settings`)."""
     import lightning as L
@@ -53,11 +65,14 @@ def make_trainer(settings: Mapping[str, Any] | None, out_dir: Path,
 
     kwargs = trainer_settings(settings, defaults, overrides=overrides)
     if "logger" not in kwargs:
-        kwargs["logger"] = [CSVLogger(save_dir=str(out_dir), name="logs"),
-                            *lightning_loggers(Path(out_dir))]
+        kwargs["logger"] = [
+            CSVLogger(save_dir=str(out_dir), name="logs"),
+            *lightning_loggers(Path(out_dir)),
+        ]
     kwargs.setdefault("default_root_dir", str(out_dir))
     try:
         return L.Trainer(**kwargs)
     except TypeError as exc:  # an unknown key in the trainer group
-        raise ValueError(f"extra_configs.trainer: {exc}; keys must be lightning.Trainer "
-                         f"arguments") from None
+        raise ValueError(
+            f"extra_configs.trainer: {exc}; keys must be lightning.Trainer arguments"
+        ) from None

@@ -17,8 +17,14 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-RESERVED = ("model_name", "trainer_name", "key_remapping", "train_dataset", "eval_dataset",
-            "work_dir")
+RESERVED = (
+    "model_name",
+    "trainer_name",
+    "key_remapping",
+    "train_dataset",
+    "eval_dataset",
+    "work_dir",
+)
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
 INSTALL = "ModelScope is not installed: pip install 'djsandbox[modelscope]'"
 
@@ -45,8 +51,9 @@ def make_cfg_modify_fn(overrides: Mapping[str, Any]) -> Callable[[Any], Any]:
     return modify
 
 
-def remap_rows(rows: Iterable[dict[str, Any]], key_remapping: Mapping[str, str] | None,
-               source: str = "dataset") -> list[dict[str, Any]]:
+def remap_rows(
+    rows: Iterable[dict[str, Any]], key_remapping: Mapping[str, str] | None, source: str = "dataset"
+) -> list[dict[str, Any]]:
     """Rows with keys renamed old -> new, in place of the old key; a rename onto another key
     the row already has is an error (it would silently drop a column)."""
     mapping = dict(key_remapping or {})
@@ -54,8 +61,10 @@ def remap_rows(rows: Iterable[dict[str, Any]], key_remapping: Mapping[str, str] 
     for i, row in enumerate(rows):
         for old, name in mapping.items():
             if old in row and name != old and name in row and name not in mapping:
-                raise ValueError(f"key_remapping: {source} row {i} has both {old!r} and "
-                                 f"{name!r}; renaming would overwrite {name!r}")
+                raise ValueError(
+                    f"key_remapping: {source} row {i} has both {old!r} and "
+                    f"{name!r}; renaming would overwrite {name!r}"
+                )
         out.append({mapping.get(k, k): v for k, v in row.items()})
     return out
 
@@ -64,15 +73,18 @@ def is_local(value: Any) -> bool:
     return isinstance(value, str) and value.lower().endswith(LOCAL_SUFFIXES)
 
 
-def trainer_args(cfg: Mapping[str, Any], out_dir: Path,
-                 load: Callable[[Any, str], Any]) -> dict[str, Any]:
+def trainer_args(
+    cfg: Mapping[str, Any], out_dir: Path, load: Callable[[Any, str], Any]
+) -> dict[str, Any]:
     """`default_args` for `build_trainer`; `load(dataset, split)` gives each dataset."""
     for key in ("model_name", "trainer_name"):
         if not cfg.get(key):
             raise ValueError(f"{key}: missing; the modelscope trainer needs it")
-    args: dict[str, Any] = {"model": str(cfg["model_name"]),
-                            "work_dir": str(cfg.get("work_dir") or out_dir),
-                            "cfg_modify_fn": make_cfg_modify_fn(config_overrides(cfg))}
+    args: dict[str, Any] = {
+        "model": str(cfg["model_name"]),
+        "work_dir": str(cfg.get("work_dir") or out_dir),
+        "cfg_modify_fn": make_cfg_modify_fn(config_overrides(cfg)),
+    }
     for key, split in (("train_dataset", "train"), ("eval_dataset", "validation")):
         if cfg.get(key):
             args[key] = load(cfg[key], split)
@@ -108,9 +120,11 @@ def run(cfg: dict[str, Any], out_dir: Path) -> str:
     try:
         trainer = build_trainer(name=str(cfg["trainer_name"]), default_args=args)
     except Exception as exc:  # ModelScope raises many kinds for a model it cannot find
-        raise ValueError(f"model_name/trainer_name: cannot build trainer "
-                         f"{cfg['trainer_name']!r} for model {cfg['model_name']!r} (runs are "
-                         f"offline: give a local model folder or one in the ModelScope cache): "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise ValueError(
+            f"model_name/trainer_name: cannot build trainer "
+            f"{cfg['trainer_name']!r} for model {cfg['model_name']!r} (runs are "
+            f"offline: give a local model folder or one in the ModelScope cache): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     trainer.train()
     return args["work_dir"]

@@ -20,7 +20,6 @@ from torch.utils.data import DataLoader
 
 from djsandbox.evaluation.data_evaluators import macro_f1
 from djsandbox.models.lightning_trainer import log_interval, make_trainer
-from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.models.text_data import (
     UNKNOWN_LABEL,
     EncodedTextDataset,
@@ -29,6 +28,7 @@ from djsandbox.models.text_data import (
     collate_bags,
     read_labelled_jsonl,
 )
+from djsandbox.shapes import map_structure, split_pairs
 
 CHECKPOINT_NAME = "model.ckpt"
 DEFAULT_LR = 0.02
@@ -98,10 +98,15 @@ class TextClassifier(L.LightningModule):
         # optimizer under mixed precision (e.g. trainer=gpu: bf16-mixed, gradient_clip_val 1.0):
         # the default loop then.
         trainer = self._trainer
-        clips_mixed = trainer is not None and "mixed" in str(trainer.precision) \
+        clips_mixed = (
+            trainer is not None
+            and "mixed" in str(trainer.precision)
             and bool(trainer.gradient_clip_val)
+        )
         return torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay,
+            self.parameters(),
+            lr=self.hparams.lr,
+            weight_decay=self.hparams.weight_decay,
             fused=not clips_mixed,
         )
 
@@ -114,7 +119,9 @@ class TextClassifier(L.LightningModule):
     @property
     def tokenizer(self) -> Tokenizer:
         if self.tokenizer_state is None:
-            raise ValueError("this model carries no tokenizer; was it saved by train_text_classifier?")
+            raise ValueError(
+                "this model carries no tokenizer; was it saved by train_text_classifier?"
+            )
         return Tokenizer.from_dict(self.tokenizer_state)
 
     @torch.no_grad()
@@ -123,17 +130,25 @@ class TextClassifier(L.LightningModule):
         was_training = self.training
         self.eval()
         out = []
-        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_bags):
+        for batch in DataLoader(
+            dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_bags
+        ):
             out.append(self(batch["ids"], batch["offsets"]).argmax(dim=1))
         self.train(was_training)
         return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
 
 
-def _scores(pred_ids: np.ndarray, target_ids: np.ndarray, label_names: list[str], true_names: list[str]) -> dict:
+def _scores(
+    pred_ids: np.ndarray, target_ids: np.ndarray, label_names: list[str], true_names: list[str]
+) -> dict:
     """Accuracy and macro-F1 over label names (unseen true labels can never match)."""
     pred_names = [label_names[i] for i in pred_ids]
     accuracy = float(np.mean(pred_ids == target_ids)) if len(target_ids) else float("nan")
-    return {"accuracy": accuracy, "macro_f1": macro_f1(true_names, pred_names), "pred_names": pred_names}
+    return {
+        "accuracy": accuracy,
+        "macro_f1": macro_f1(true_names, pred_names),
+        "pred_names": pred_names,
+    }
 
 
 def _require(cfg: dict, key: str) -> Any:
@@ -179,23 +194,31 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
     has_val = len(dm.val_set) > 0
     # Settings: the classifier's defaults <- the `trainer` group (extra_configs.trainer) <- its
     # own max_epochs and, without a validation split, no validation batches.
-    overrides: dict[str, Any] = {"max_epochs": int(cfg["max_epochs"])} \
-        if cfg.get("max_epochs") is not None else {}
+    overrides: dict[str, Any] = (
+        {"max_epochs": int(cfg["max_epochs"])} if cfg.get("max_epochs") is not None else {}
+    )
     if not has_val:
         overrides["limit_val_batches"] = 0
-    trainer = make_trainer(cfg.get("trainer"), out_dir, {
-        "deterministic": True,
-        "max_epochs": 5,
-        "enable_progress_bar": bool(cfg.get("enable_progress_bar", False)),
-        "log_every_n_steps": log_interval(len(dm.train_set), dm.batch_size),
-    }, overrides)
+    trainer = make_trainer(
+        cfg.get("trainer"),
+        out_dir,
+        {
+            "deterministic": True,
+            "max_epochs": 5,
+            "enable_progress_bar": bool(cfg.get("enable_progress_bar", False)),
+            "log_every_n_steps": log_interval(len(dm.train_set), dm.batch_size),
+        },
+        overrides,
+    )
     with warnings.catch_warnings():
         # With num_workers=0 by design, Lightning's "consider more workers" advice is noise.
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
         trainer.fit(model, datamodule=dm)
 
     ckpt = out_dir / CHECKPOINT_NAME
-    trainer.save_checkpoint(str(ckpt), weights_only=True)  # evaluation needs no optimizer state (3x smaller)
+    trainer.save_checkpoint(
+        str(ckpt), weights_only=True
+    )  # evaluation needs no optimizer state (3x smaller)
     result: dict[str, Any] = {
         "checkpoint": str(ckpt),
         "train_rows": len(dm.train_set),
@@ -207,7 +230,12 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
     }
     if has_val:
         targets = dm.val_set.label_ids.numpy()
-        s = _scores(model.predict_ids(dm.val_set), targets, dm.label_names, [dm.label_names[i] for i in targets])
+        s = _scores(
+            model.predict_ids(dm.val_set),
+            targets,
+            dm.label_names,
+            [dm.label_names[i] for i in targets],
+        )
         result["val_accuracy"], result["val_macro_f1"] = s["accuracy"], s["macro_f1"]
     return result
 
@@ -274,7 +302,8 @@ def run_train(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
 
 def run_evaluate(cfg: dict[str, Any], out_dir: Path) -> Any:
     """The component: accuracy and macro-F1 of each checkpoint on the labelled `dataset_path`."""
-    return map_structure(cfg.get("checkpoint"),
-                         lambda ckpt, folder: evaluate_text_classifier({**cfg, "checkpoint": ckpt},
-                                                                       folder),
-                         out_dir)
+    return map_structure(
+        cfg.get("checkpoint"),
+        lambda ckpt, folder: evaluate_text_classifier({**cfg, "checkpoint": ckpt}, folder),
+        out_dir,
+    )

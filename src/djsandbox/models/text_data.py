@@ -50,13 +50,19 @@ class Tokenizer:
 
     @classmethod
     def fit(
-        cls, texts: Iterable[str], max_vocab: int = 20000, min_count: int = 1, ngram_buckets: int = 0
-    ) -> "Tokenizer":
+        cls,
+        texts: Iterable[str],
+        max_vocab: int = 20000,
+        min_count: int = 1,
+        ngram_buckets: int = 0,
+    ) -> Tokenizer:
         """Keep the ``max_vocab`` most frequent words seen at least ``min_count`` times."""
         if max_vocab < 1:
             raise ValueError(f"max_vocab must be >= 1, got {max_vocab}")
         counts = Counter(w for text in texts for w in words(text))
-        ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w)
+        )
         return cls(ranked[:max_vocab], ngram_buckets)
 
     @property
@@ -78,11 +84,13 @@ class Tokenizer:
         return {"vocab": list(self.vocab), "ngram_buckets": self.ngram_buckets}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> "Tokenizer":
+    def from_dict(cls, state: dict[str, Any]) -> Tokenizer:
         return cls(state["vocab"], state.get("ngram_buckets", 0))
 
 
-def read_labelled_jsonl(path: str | Path, text_key: str, label_key: str | None) -> list[tuple[str, Any]]:
+def read_labelled_jsonl(
+    path: str | Path, text_key: str, label_key: str | None
+) -> list[tuple[str, Any]]:
     """(text, label) pairs from a JSONL file; errors name the file, line and key.
 
     With ``label_key=None`` labels are not read (returned as None). Labels are returned as-is;
@@ -92,12 +100,18 @@ def read_labelled_jsonl(path: str | Path, text_key: str, label_key: str | None) 
     rows: list[tuple[str, Any]] = []
     for lineno, row in numbered_rows(path):
         if text_key not in row:
-            raise ValueError(f"{path}:{lineno}: row has no text key {text_key!r} (keys: {sorted(row)})")
+            raise ValueError(
+                f"{path}:{lineno}: row has no text key {text_key!r} (keys: {sorted(row)})"
+            )
         text = row[text_key]
         if not isinstance(text, str):
-            raise ValueError(f"{path}:{lineno}: text key {text_key!r} holds {type(text).__name__}, not a string")
+            raise ValueError(
+                f"{path}:{lineno}: text key {text_key!r} holds {type(text).__name__}, not a string"
+            )
         if label_key is not None and label_key not in row:
-            raise ValueError(f"{path}:{lineno}: row has no label key {label_key!r} (keys: {sorted(row)})")
+            raise ValueError(
+                f"{path}:{lineno}: row has no label key {label_key!r} (keys: {sorted(row)})"
+            )
         rows.append((text, row[label_key] if label_key is not None else None))
     if not rows:
         raise ValueError(f"dataset file {str(path)!r} is empty")
@@ -115,11 +129,19 @@ class EncodedTextDataset(Dataset):
 
     @classmethod
     def encode(
-        cls, texts: Sequence[str], labels: Sequence[str] | None, tokenizer: Tokenizer, label_names: Sequence[str]
-    ) -> "EncodedTextDataset":
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str] | None,
+        tokenizer: Tokenizer,
+        label_names: Sequence[str],
+    ) -> EncodedTextDataset:
         """Labels missing from ``label_names`` get ``UNKNOWN_LABEL``; None labels are unknown too."""
         index = {name: i for i, name in enumerate(label_names)}
-        label_ids = [UNKNOWN_LABEL] * len(texts) if labels is None else [index.get(lbl, UNKNOWN_LABEL) for lbl in labels]
+        label_ids = (
+            [UNKNOWN_LABEL] * len(texts)
+            if labels is None
+            else [index.get(lbl, UNKNOWN_LABEL) for lbl in labels]
+        )
         return cls([tokenizer.encode(t) for t in texts], label_ids)
 
     def __len__(self) -> int:
@@ -178,7 +200,11 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.text_key, self.label_key = text_key, label_key
         self.val_ratio, self.seed = float(val_ratio), int(seed)
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
-        self.max_vocab, self.min_count, self.ngram_buckets = int(max_vocab), int(min_count), int(ngram_buckets)
+        self.max_vocab, self.min_count, self.ngram_buckets = (
+            int(max_vocab),
+            int(min_count),
+            int(ngram_buckets),
+        )
         self.tokenizer: Tokenizer | None = None
         self.label_names: list[str] = []
         self.train_set: EncodedTextDataset | None = None
@@ -196,10 +222,16 @@ class TextClassificationDataModule(L.LightningDataModule):
             (texts[i] for i in train_idx), self.max_vocab, self.min_count, self.ngram_buckets
         )
         self.train_set = EncodedTextDataset.encode(
-            [texts[i] for i in train_idx], [labels[i] for i in train_idx], self.tokenizer, self.label_names
+            [texts[i] for i in train_idx],
+            [labels[i] for i in train_idx],
+            self.tokenizer,
+            self.label_names,
         )
         self.val_set = EncodedTextDataset.encode(
-            [texts[i] for i in val_idx], [labels[i] for i in val_idx], self.tokenizer, self.label_names
+            [texts[i] for i in val_idx],
+            [labels[i] for i in val_idx],
+            self.tokenizer,
+            self.label_names,
         )
 
     def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:

@@ -16,7 +16,8 @@ PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_e
 CHAT_TEMPLATE = (
     "{% for message in messages %}" + IM_START + "{{ message['role'] }}\n"
     "{{ message['content'] }}" + IM_END + "\n{% endfor %}"
-    "{% if add_generation_prompt %}" + IM_START + "assistant\n{% endif %}")
+    "{% if add_generation_prompt %}" + IM_START + "assistant\n{% endif %}"
+)
 
 TINY_DEFAULTS: dict[str, Any] = {
     "vocab_size": 512,  # the tokenizer's target size (small texts may give fewer)
@@ -32,8 +33,9 @@ TINY_DEFAULTS: dict[str, Any] = {
 def tiny_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """Defaults <- `settings`; unknown keys or non-positive sizes are a clear error."""
     if settings is not None and not isinstance(settings, Mapping):
-        raise ValueError(f"tiny_model: expected a mapping of model sizes, got "
-                         f"{type(settings).__name__}")
+        raise ValueError(
+            f"tiny_model: expected a mapping of model sizes, got {type(settings).__name__}"
+        )
     out = {**TINY_DEFAULTS, **dict(settings or {})}
     for key, value in out.items():
         if key not in TINY_DEFAULTS:
@@ -47,8 +49,7 @@ def tiny_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 512,
-                    max_length: int = 512) -> Any:
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, max_length: int = 512) -> Any:
     """A byte-level BPE `PreTrainedTokenizerFast` fitted on `texts`, with a chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -57,12 +58,20 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512,
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     backend.train_from_iterator((str(t) for t in texts), trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=PAD, eos_token=EOS,
-                                        bos_token=EOS, model_max_length=max_length)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token=PAD,
+        eos_token=EOS,
+        bos_token=EOS,
+        model_max_length=max_length,
+    )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 
@@ -74,25 +83,31 @@ def build_model(tokenizer: Any, settings: Mapping[str, Any] | None = None, seed:
 
     s = tiny_settings(settings)
     config = Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=s["hidden_size"],
-        intermediate_size=s["intermediate_size"], num_hidden_layers=s["num_hidden_layers"],
+        vocab_size=len(tokenizer),
+        hidden_size=s["hidden_size"],
+        intermediate_size=s["intermediate_size"],
+        num_hidden_layers=s["num_hidden_layers"],
         num_attention_heads=s["num_attention_heads"],
         num_key_value_heads=s["num_key_value_heads"],
         max_position_embeddings=s["max_position_embeddings"],
         tie_word_embeddings=False,  # tied, an untrained model only repeats its last token
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id)
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
     # A chat reply ends with <|im_end|>; plain text with <|endoftext|>: stop at either.
     stops = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(IM_END)]
-    model.generation_config = GenerationConfig(eos_token_id=stops,
-                                               pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        eos_token_id=stops, pad_token_id=tokenizer.pad_token_id
+    )
     return model
 
 
-def build_tiny_lm(texts: Iterable[str], settings: Mapping[str, Any] | None = None,
-                  seed: int = 0) -> tuple[Any, Any]:
+def build_tiny_lm(
+    texts: Iterable[str], settings: Mapping[str, Any] | None = None, seed: int = 0
+) -> tuple[Any, Any]:
     """(model, tokenizer): a tokenizer fitted on `texts` and a model sized by `settings`."""
     s = tiny_settings(settings)
     texts = [str(t) for t in texts]
@@ -102,8 +117,12 @@ def build_tiny_lm(texts: Iterable[str], settings: Mapping[str, Any] | None = Non
     return build_model(tokenizer, s, seed), tokenizer
 
 
-def save_tiny_lm(texts: Iterable[str], out_dir: Path | str,
-                 settings: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
+def save_tiny_lm(
+    texts: Iterable[str],
+    out_dir: Path | str,
+    settings: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> Path:
     """Build a tiny LM and `save_pretrained` it (weights + tokenizer) to `out_dir`."""
     from transformers.utils import logging as hf_logging
 

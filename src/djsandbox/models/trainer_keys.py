@@ -51,10 +51,15 @@ def trainer_problems(trainer_cfg: Any, where: str = "trainer") -> list[str]:
     if trainer_cfg is None or is_deferred(trainer_cfg):
         return []
     if not isinstance(trainer_cfg, Mapping):
-        return [f"{where}: got {type(trainer_cfg).__name__}; expected a mapping of "
-                f"{OWNER} arguments (the `trainer` config group)"]
+        return [
+            f"{where}: got {type(trainer_cfg).__name__}; expected a mapping of "
+            f"{OWNER} arguments (the `trainer` config group)"
+        ]
     valid = trainer_arguments()
     if valid is None:
         return []
-    return [f"{where}.{key}: not a setting of {OWNER}{did_you_mean(key, sorted(valid))}"
-            for key in trainer_cfg if key not in valid]
+    return [
+        f"{where}.{key}: not a setting of {OWNER}{did_you_mean(key, sorted(valid))}"
+        for key in trainer_cfg
+        if key not in valid
+    ]

@@ -17,8 +17,9 @@ def _bound_changes(refine: Job | None) -> list[dict[str, Any]]:
     return ((refine[1].get("notes") or {}).get("changes") or []) if refine else []
 
 
-def estimate_funnel(recipe: dict[str, Any], stats: dict[str, list[float]],
-                    changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def estimate_funnel(
+    recipe: dict[str, Any], stats: dict[str, list[float]], changes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Rows left after each op, recomputed by applying each op's bounds (inclusive) to the
     analysed per-sample stats in recipe order. Only ops whose stat is known from the k-sigma
     change records can be applied; others count as keeping every row."""
@@ -39,22 +40,26 @@ def estimate_funnel(recipe: dict[str, Any], stats: dict[str, list[float]],
             for j, x in enumerate(values):
                 if keep[j] and ((lo is not None and x < lo) or (hi is not None and x > hi)):
                     keep[j] = False
-        out.append({"#": index + 1, "op": op, "left": sum(keep),
-                    "applied": values is not None})
+        out.append({"#": index + 1, "op": op, "left": sum(keep), "applied": values is not None})
     return out
 
 
 def section_funnel(doc: Doc, run: RunFolder) -> None:
-    processes = [(k, s) for k, s in run.jobs() if s.get("hook") == "ProcessDataHook"
-                 and s.get("status") == "done"]
+    processes = [
+        (k, s)
+        for k, s in run.jobs()
+        if s.get("hook") == "ProcessDataHook" and s.get("status") == "done"
+    ]
     if not processes:
         return
     with doc.section("Data funnel"):
-        doc.para("Rows left after each op of each Data-Juicer process job, read from "
-                 "Data-Juicer's own executor log (`dj/process/logs/*.log`, lines "
-                 "`OP [name] Done in ... Left N samples`). When that log is missing, the funnel "
-                 "is recomputed by applying the refined bounds to the analysed per-sample stats "
-                 "in recipe order, and marked *estimated*.")
+        doc.para(
+            "Rows left after each op of each Data-Juicer process job, read from "
+            "Data-Juicer's own executor log (`dj/process/logs/*.log`, lines "
+            "`OP [name] Done in ... Left N samples`). When that log is missing, the funnel "
+            "is recomputed by applying the refined bounds to the analysed per-sample stats "
+            "in recipe order, and marked *estimated*."
+        )
         for key, s in processes:
             name = job_label(key, s)
             notes = s.get("notes") or {}
@@ -67,27 +72,43 @@ def section_funnel(doc: Doc, run: RunFolder) -> None:
                 rows_in = _analysis_rows(run, key, s)
             doc.heading(name, 3)
             if not steps:
-                doc.para(f"rows in: {fmt(rows_in)}, rows out: {fmt(notes.get('rows_out'))} "
-                         "(no per-op counts available)")
+                doc.para(
+                    f"rows in: {fmt(rows_in)}, rows out: {fmt(notes.get('rows_out'))} "
+                    "(no per-op counts available)"
+                )
                 continue
             table, prev = [], rows_in
             for step in steps:
                 left = step["left"]
                 removed = (prev - left) if isinstance(prev, int) else None
-                table.append({"#": step["#"], "op": step["op"], "rows left": left,
-                              "removed": removed,
-                              "% of input": round(100.0 * left / rows_in, 2)
-                              if isinstance(rows_in, int) and rows_in else None,
-                              "seconds": step.get("seconds")})
+                table.append(
+                    {
+                        "#": step["#"],
+                        "op": step["op"],
+                        "rows left": left,
+                        "removed": removed,
+                        "% of input": round(100.0 * left / rows_in, 2)
+                        if isinstance(rows_in, int) and rows_in
+                        else None,
+                        "seconds": step.get("seconds"),
+                    }
+                )
                 prev = left
-            doc.para(f"source: {source}; rows in: {fmt(rows_in)}, rows out: "
-                     f"{fmt(notes.get('rows_out', steps[-1]['left']))}")
+            doc.para(
+                f"source: {source}; rows in: {fmt(rows_in)}, rows out: "
+                f"{fmt(notes.get('rows_out', steps[-1]['left']))}"
+            )
             doc.table(table, ["#", "op", "rows left", "removed", "% of input", "seconds"])
             labels = ["input"] + [f"{t['#']}. {t['op']}" for t in table]
-            counts = [rows_in if isinstance(rows_in, int) else None] + [t["rows left"]
-                                                                         for t in table]
-            doc.figure(f"funnel_{key}", lambda fig, x=labels, c=counts: draw_funnel(fig, x, c),
-                       f"Data funnel: {name}", size=(8.0, 0.45 * len(labels) + 1.2))
+            counts = [rows_in if isinstance(rows_in, int) else None] + [
+                t["rows left"] for t in table
+            ]
+            doc.figure(
+                f"funnel_{key}",
+                lambda fig, x=labels, c=counts: draw_funnel(fig, x, c),
+                f"Data funnel: {name}",
+                size=(8.0, 0.45 * len(labels) + 1.2),
+            )
 
 
 def _analysis_rows(run: RunFolder, key: str, status: dict[str, Any]) -> int | None:
@@ -116,9 +137,11 @@ def section_distributions(doc: Doc, run: RunFolder) -> None:
     if not probes:
         return
     with doc.section("Stat distributions before and after refinement"):
-        doc.para("Histograms of the per-sample stats of the analysed dataset (*before*) and of "
-                 "the processed dataset (*after*, when a process job followed in the same "
-                 "pipeline), with the k-sigma bounds written by the refinement as dashed lines.")
+        doc.para(
+            "Histograms of the per-sample stats of the analysed dataset (*before*) and of "
+            "the processed dataset (*after*, when a process job followed in the same "
+            "pipeline), with the k-sigma bounds written by the refinement as dashed lines."
+        )
         for key, s in probes:
             _distribution_block(doc, run, key, s)
 
@@ -137,8 +160,9 @@ def _distribution_block(doc: Doc, run: RunFolder, key: str, status: dict[str, An
     for c in changes:
         x = number(c.get("new"))
         if c.get("stat") and x is not None:
-            bounds.setdefault(c["stat"], {})["min" if str(c.get("arg")).startswith("min")
-                                             else "max"] = x
+            bounds.setdefault(c["stat"], {})[
+                "min" if str(c.get("arg")).startswith("min") else "max"
+            ] = x
     after: dict[str, list[float]] = {}
     after_source = ""
     later = run.processes_after(key, status)
@@ -149,19 +173,34 @@ def _distribution_block(doc: Doc, run: RunFolder, key: str, status: dict[str, An
             after_source = f"`{ppath.name}`"
             if not after and before_ids and any(i is not None for i in before_ids):
                 kept = {r.get("id") for r in iter_jsonl(ppath)}
-                after = {k: [x for x, i in zip(v, before_ids) if i in kept]
-                         for k, v in before.items() if len(v) == len(before_ids)}
+                after = {
+                    k: [x for x, i in zip(v, before_ids) if i in kept]
+                    for k, v in before.items()
+                    if len(v) == len(before_ids)
+                }
                 after_source += " (stats of the analysed rows whose `id` was kept)"
-    stats = [k for k in dict.fromkeys(c.get("stat") for c in changes) if k in before] \
-        or sorted(before)[:12]
+    stats = [k for k in dict.fromkeys(c.get("stat") for c in changes) if k in before] or sorted(
+        before
+    )[:12]
     doc.heading(name, 3)
-    doc.para(f"before: `{path.name}` ({len(next(iter(before.values())))} rows read)"
-             + (f"; after: {after_source} ({len(next(iter(after.values()), []))} rows)"
-                if after else "; no processed dataset to compare"))
+    doc.para(
+        f"before: `{path.name}` ({len(next(iter(before.values())))} rows read)"
+        + (
+            f"; after: {after_source} ({len(next(iter(after.values()), []))} rows)"
+            if after
+            else "; no processed dataset to compare"
+        )
+    )
     if changes:
-        doc.table([{k: c.get(k) for k in ("op", "arg", "old", "new", "stat", "mean", "std")}
-                   for c in changes])
-    doc.figure(f"stats_{key}",
-               lambda fig: draw_hists(fig, stats, before, after, bounds),
-               f"Stat distributions: {name}",
-               size=(11.0, 3.0 * math.ceil(len(stats) / 3) + 0.5))
+        doc.table(
+            [
+                {k: c.get(k) for k in ("op", "arg", "old", "new", "stat", "mean", "std")}
+                for c in changes
+            ]
+        )
+    doc.figure(
+        f"stats_{key}",
+        lambda fig: draw_hists(fig, stats, before, after, bounds),
+        f"Stat distributions: {name}",
+        size=(11.0, 3.0 * math.ceil(len(stats) / 3) + 0.5),
+    )

@@ -50,8 +50,10 @@ class Doc:
                 log.warning("%s: %s failed: %s", self.title, section.__name__, exc)
         if self.skipped:
             self.heading("Left out", 2)
-            self.para("These sections could not be built (see the log for why): "
-                      + ", ".join(self.skipped))
+            self.para(
+                "These sections could not be built (see the log for why): "
+                + ", ".join(self.skipped)
+            )
 
     # -- blocks -----------------------------------------------------------------------------
     def heading(self, text: str, level: int = 2) -> None:
@@ -76,8 +78,13 @@ class Doc:
                 cols += [c for c in row if c not in cols]
         self.blocks.append(("table", (list(cols), [dict(r) for r in rows])))
 
-    def figure(self, name: str, draw: Callable[[Any], None], caption: str = "",
-               size: tuple[float, float] = (8.0, 4.5)) -> bool:
+    def figure(
+        self,
+        name: str,
+        draw: Callable[[Any], None],
+        caption: str = "",
+        size: tuple[float, float] = (8.0, 4.5),
+    ) -> bool:
         """Draw into a fresh Figure and save `figures/<name>.png`; referenced only if the file
         was written and is a real PNG. Returns whether the figure made it into the report."""
         from matplotlib.figure import Figure
@@ -108,8 +115,13 @@ class Doc:
         except Exception as exc:  # noqa: BLE001 - leave the section out, keep the report
             del self.blocks[start:]
             self.skipped.append(title)
-            log.warning("report: section %r left out: %s: %s", title, type(exc).__name__, exc,
-                        exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "report: section %r left out: %s: %s",
+                title,
+                type(exc).__name__,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
         else:
             if len(self.blocks) == start + 1:  # nothing to say: drop the bare heading
                 del self.blocks[start:]
@@ -131,8 +143,9 @@ class Doc:
                 cols, rows = value
                 out.append("| " + " | ".join(_md_cell(c) for c in cols) + " |")
                 out.append("|" + "|".join("---" for _ in cols) + "|")
-                out += ["| " + " | ".join(_md_cell(fmt(r.get(c))) for c in cols) + " |"
-                        for r in rows]
+                out += [
+                    "| " + " | ".join(_md_cell(fmt(r.get(c))) for c in cols) + " |" for r in rows
+                ]
                 out.append("")
             elif kind == "img":
                 path, caption = value
@@ -150,29 +163,39 @@ class Doc:
             elif kind == "p":
                 body.append(f"<p>{_inline_code(esc(value))}</p>")
             elif kind == "ul":
-                body.append("<ul>" + "".join(f"<li>{_inline_code(esc(i))}</li>" for i in value)
-                            + "</ul>")
+                body.append(
+                    "<ul>" + "".join(f"<li>{_inline_code(esc(i))}</li>" for i in value) + "</ul>"
+                )
             elif kind == "pre":
                 body.append(f"<pre>{esc(value)}</pre>")
             elif kind == "table":
                 cols, rows = value
                 head = "".join(f"<th>{esc(str(c))}</th>" for c in cols)
-                trs = "".join("<tr>" + "".join(f"<td>{esc(fmt(r.get(c)))}</td>" for c in cols)
-                              + "</tr>" for r in rows)
+                trs = "".join(
+                    "<tr>" + "".join(f"<td>{esc(fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+                    for r in rows
+                )
                 body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
             elif kind == "img":
                 path, caption = value
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
-                body.append(f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,'
-                            f'{data}"><figcaption>{esc(caption)}</figcaption></figure>')
-        style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-                 "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-                 "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
-                 "th{background:#f3f3f3}img{max-width:100%}pre{background:#f6f6f6;padding:8px;"
-                 "overflow-x:auto}figcaption{color:#555;font-size:90%}")
-        return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{esc(self.title)}"
-                f"</title><style>{style}</style></head><body>\n" + "\n".join(body)
-                + "\n</body></html>\n")
+                body.append(
+                    f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,'
+                    f'{data}"><figcaption>{esc(caption)}</figcaption></figure>'
+                )
+        style = (
+            "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
+            "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+            "th{background:#f3f3f3}img{max-width:100%}pre{background:#f6f6f6;padding:8px;"
+            "overflow-x:auto}figcaption{color:#555;font-size:90%}"
+        )
+        return (
+            f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{esc(self.title)}"
+            f"</title><style>{style}</style></head><body>\n"
+            + "\n".join(body)
+            + "\n</body></html>\n"
+        )
 
     def write(self, html_too: bool = True) -> Path:
         from ..atomic import atomic_write_text

@@ -19,15 +19,25 @@ def draw_funnel(fig: Any, labels: list[str], counts: list[int | None]) -> None:
     ax.set_yticks(ys, labels)
     for bar, c in zip(bars, counts):
         if c is not None:
-            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {c}",
-                    va="center", fontsize=8)
+            ax.text(
+                bar.get_width(),
+                bar.get_y() + bar.get_height() / 2,
+                f" {c}",
+                va="center",
+                fontsize=8,
+            )
     ax.set_xlabel("rows")
     if vals and max(vals) > 0:
         ax.set_xlim(0, max(vals) * 1.15)
 
 
-def draw_hists(fig: Any, stats: list[str], before: dict[str, list[float]],
-                after: dict[str, list[float]], bounds: dict[str, dict[str, float]]) -> None:
+def draw_hists(
+    fig: Any,
+    stats: list[str],
+    before: dict[str, list[float]],
+    after: dict[str, list[float]],
+    bounds: dict[str, dict[str, float]],
+) -> None:
     """One histogram per stat, before and after, with the refined bounds as dashed lines."""
     import numpy as np
 
@@ -47,16 +57,18 @@ def draw_hists(fig: Any, stats: list[str], before: dict[str, list[float]],
             ax.hist(a, bins=edges, alpha=0.6, label=f"after ({a.size})", color="#3b75af")
         for side, value in (bounds.get(stat) or {}).items():
             if lo - (hi - lo) <= value <= hi + (hi - lo):  # far-off bounds would squash the plot
-                ax.axvline(value, color="#c0392b", linestyle="--", linewidth=1,
-                           label=f"{side} bound")
+                ax.axvline(
+                    value, color="#c0392b", linestyle="--", linewidth=1, label=f"{side} bound"
+                )
         ax.set_title(stat, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6)
     fig.tight_layout()
 
 
-def draw_bars(fig: Any, labels: list[str], series: dict[str, list[float | None]],
-               horizontal: bool = False) -> None:
+def draw_bars(
+    fig: Any, labels: list[str], series: dict[str, list[float | None]], horizontal: bool = False
+) -> None:
     """One bar panel per metric, each on its own scale."""
     n = len(series)
     for i, (metric, values) in enumerate(series.items()):
@@ -68,12 +80,23 @@ def draw_bars(fig: Any, labels: list[str], series: dict[str, list[float | None]]
             ax.set_yticks(pos[::-1], labels if i == 0 else [""] * len(labels), fontsize=7)
         else:
             bars = ax.bar(pos, vals, color="#3b75af")
-            ax.set_xticks(pos, labels, rotation=30 if len(labels) > 3 else 0, ha="right"
-                          if len(labels) > 3 else "center", fontsize=8)
+            ax.set_xticks(
+                pos,
+                labels,
+                rotation=30 if len(labels) > 3 else 0,
+                ha="right" if len(labels) > 3 else "center",
+                fontsize=8,
+            )
             for bar, v in zip(bars, values):
                 if v is not None:
-                    ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{v:.4g}",
-                            ha="center", va="bottom", fontsize=7)
+                    ax.text(
+                        bar.get_x() + bar.get_width() / 2,
+                        bar.get_height(),
+                        f"{v:.4g}",
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                    )
         ax.set_title(metric, fontsize=9)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
@@ -95,8 +118,14 @@ def draw_curves(fig: Any, curves: dict[str, dict[str, list[tuple[float, float]]]
                 continue
             xs, ys = zip(*points)
             ax = ax_loss if is_loss else ax_val
-            ax.plot(xs, ys, marker="o" if len(points) < 12 else None, markersize=3,
-                    linewidth=1, label=prefix + col)
+            ax.plot(
+                xs,
+                ys,
+                marker="o" if len(points) < 12 else None,
+                markersize=3,
+                linewidth=1,
+                label=prefix + col,
+            )
     for ax, title in ((ax_loss, "loss"), (ax_val, "validation metrics")):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step", fontsize=8)

@@ -13,7 +13,8 @@ from .document import number
 
 MAX_STAT_ROWS = 200_000  # rows read per dataset for histograms (enough for a clear shape)
 _DJ_OP_LINE = re.compile(
-    r"\[(\d+)/(\d+)\] OP \[([^\]]+)\] Done in ([0-9.eE+-]+)s\. Left (\d+) samples")
+    r"\[(\d+)/(\d+)\] OP \[([^\]]+)\] Done in ([0-9.eE+-]+)s\. Left (\d+) samples"
+)
 
 
 def iter_jsonl(path: Path, limit: int = MAX_STAT_ROWS) -> Iterator[dict[str, Any]]:
@@ -32,8 +33,10 @@ def iter_jsonl(path: Path, limit: int = MAX_STAT_ROWS) -> Iterator[dict[str, Any
                     yield row
 
 
-def _stats_of(rows: Iterator[dict[str, Any]], id_key: str | None = "id",
-              ) -> tuple[dict[str, list[float]], list[Any]]:
+def _stats_of(
+    rows: Iterator[dict[str, Any]],
+    id_key: str | None = "id",
+) -> tuple[dict[str, list[float]], list[Any]]:
     """({stat: values}, ids) from rows carrying `__dj__stats__` (scalar stats only)."""
     stats: dict[str, list[float]] = {}
     ids: list[Any] = []
@@ -85,8 +88,15 @@ def parse_dj_process_log(job_dir: Path) -> list[dict[str, Any]]:
             i, n = int(m.group(1)), int(m.group(2))
             if i == 1 or not runs:
                 runs.append([])
-            runs[-1].append({"#": i, "of": n, "op": m.group(3), "seconds": float(m.group(4)),
-                             "left": int(m.group(5))})
+            runs[-1].append(
+                {
+                    "#": i,
+                    "of": n,
+                    "op": m.group(3),
+                    "seconds": float(m.group(4)),
+                    "left": int(m.group(5)),
+                }
+            )
         complete = [r for r in runs if r and r[-1]["#"] == r[-1]["of"] and len(r) == r[-1]["of"]]
         pick = complete[-1] if complete else (runs[-1] if runs else [])
         if len(pick) > len(best):

@@ -18,8 +18,13 @@ def _metric_columns(rows: list[dict[str, Any]], skip: set[str]) -> list[str]:
     cols: list[str] = []
     for row in rows:
         for col, value in row.items():
-            if (col in skip or col.endswith(" s") or col in cols or number(value) is None
-                    or col.split(".")[-1] in ("rows", "count")):
+            if (
+                col in skip
+                or col.endswith(" s")
+                or col in cols
+                or number(value) is None
+                or col.split(".")[-1] in ("rows", "count")
+            ):
                 continue
             cols.append(col)
     return cols
@@ -33,22 +38,29 @@ def section_metrics(doc: Doc, run: RunFolder) -> None:
     if not metric_cols and not item_cols:
         return
     with doc.section("Evaluation metrics across pipelines"):
-        doc.para("One panel per metric, each on its own scale (metrics of different scales are "
-                 "never averaged together).")
+        doc.para(
+            "One panel per metric, each on its own scale (metrics of different scales are "
+            "never averaged together)."
+        )
         if metric_cols:
             labels = [str(r["pipeline"]) for r in rows]
             series = {c: [number(r.get(c)) for r in rows] for c in metric_cols}
-            doc.figure("metrics_pipelines", lambda fig: draw_bars(fig, labels, series),
-                       "Evaluation metrics per pipeline",
-                       size=(min(4.0 * len(series), 14.0), 3.6))
+            doc.figure(
+                "metrics_pipelines",
+                lambda fig: draw_bars(fig, labels, series),
+                "Evaluation metrics per pipeline",
+                size=(min(4.0 * len(series), 14.0), 3.6),
+            )
         if item_cols:
             doc.heading("Per item (one model per data pool)", 3)
             labels = [f"{r['pipeline']}:{r['job'].split('.')[0]}:{r['item']}" for r in items]
             series = {c: [number(r.get(c)) for r in items] for c in item_cols}
-            doc.figure("metrics_items", lambda fig: draw_bars(fig, labels, series,
-                                                              horizontal=True),
-                       "Evaluation metrics per item",
-                       size=(min(4.5 * len(series), 14.0), 0.3 * len(labels) + 1.5))
+            doc.figure(
+                "metrics_items",
+                lambda fig: draw_bars(fig, labels, series, horizontal=True),
+                "Evaluation metrics per item",
+                size=(min(4.5 * len(series), 14.0), 0.3 * len(labels) + 1.5),
+            )
 
 
 def section_training(doc: Doc, run: RunFolder) -> None:
@@ -58,8 +70,10 @@ def section_training(doc: Doc, run: RunFolder) -> None:
     if not found:
         return
     with doc.section("Training curves"):
-        doc.para("From each training job's Lightning CSV log (`metrics.csv`): losses on the "
-                 "left, validation metrics on the right, against the optimiser step.")
+        doc.para(
+            "From each training job's Lightning CSV log (`metrics.csv`): losses on the "
+            "left, validation metrics on the right, against the optimiser step."
+        )
         for key, s, paths in found:
             curves = {}
             for p in paths:
@@ -71,5 +85,9 @@ def section_training(doc: Doc, run: RunFolder) -> None:
             if not curves:
                 continue
             name = job_label(key, s)
-            doc.figure(f"training_{key}", lambda fig, c=curves: draw_curves(fig, c),
-                       f"Training curves: {name}", size=(11.0, 4.0))
+            doc.figure(
+                f"training_{key}",
+                lambda fig, c=curves: draw_curves(fig, c),
+                f"Training curves: {name}",
+                size=(11.0, 4.0),
+            )

@@ -73,8 +73,11 @@ class RunFolder:
         return list(self.state.jobs.items())
 
     def done(self, hook: str) -> list[Job]:
-        return [(k, s) for k, s in self.state.jobs.items()
-                if s.get("hook") == hook and s.get("status") == "done"]
+        return [
+            (k, s)
+            for k, s in self.state.jobs.items()
+            if s.get("hook") == hook and s.get("status") == "done"
+        ]
 
     def results(self, key: str, status: dict[str, Any]) -> dict[str, Any]:
         it = int(key.split("/", 1)[0])
@@ -93,17 +96,28 @@ class RunFolder:
         out = []
         for spec in plan.jobs():
             if f"{last}/{spec.key}" not in self.state.jobs:
-                out.append({"iter": last, "pipeline": spec.pipeline, "stage": spec.stage,
-                            "#": spec.index, "meta_name": spec.meta_name or "",
-                            "hook": str(spec.hook), "status": "not run"})
+                out.append(
+                    {
+                        "iter": last,
+                        "pipeline": spec.pipeline,
+                        "stage": spec.stage,
+                        "#": spec.index,
+                        "meta_name": spec.meta_name or "",
+                        "hook": str(spec.hook),
+                        "status": "not run",
+                    }
+                )
         return out
 
     # -- which jobs feed a job, and where their datasets lie ------------------------------------
     def _same_pipeline(self, hook: str, key: str, status: dict[str, Any]) -> list[Job]:
         """Done `hook` jobs of the same iteration and pipeline as the job `key`."""
         it = key.split("/", 1)[0]
-        return [(k, s) for k, s in self.done(hook)
-                if k.startswith(f"{it}/") and s.get("pipeline") == status.get("pipeline")]
+        return [
+            (k, s)
+            for k, s in self.done(hook)
+            if k.startswith(f"{it}/") and s.get("pipeline") == status.get("pipeline")
+        ]
 
     def analysis_for(self, key: str, status: dict[str, Any]) -> Job | None:
         """The analysis probe feeding a job: same iteration and pipeline, same meta_name if
@@ -121,8 +135,11 @@ class RunFolder:
     def processes_after(self, key: str, status: dict[str, Any]) -> list[Job]:
         """Process jobs of the same iteration and pipeline that ran after the job `key`."""
         order = list(self.state.jobs)
-        return [(k, s) for k, s in self._same_pipeline("ProcessDataHook", key, status)
-                if order.index(k) > order.index(key)]
+        return [
+            (k, s)
+            for k, s in self._same_pipeline("ProcessDataHook", key, status)
+            if order.index(k) > order.index(key)
+        ]
 
     def analysed_path(self, key: str, status: dict[str, Any]) -> Path | None:
         """Where an analysis exported its rows. The export path in job_config.json is

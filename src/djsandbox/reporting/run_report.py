@@ -20,8 +20,15 @@ from .run_folder import RunFolder
 from .run_sections import section_jobs, section_overview, section_summary
 
 REPORT_DIR = "report"
-SECTIONS = (section_overview, section_jobs, section_summary, section_funnel,
-            section_distributions, section_metrics, section_training)
+SECTIONS = (
+    section_overview,
+    section_jobs,
+    section_summary,
+    section_funnel,
+    section_distributions,
+    section_metrics,
+    section_training,
+)
 
 
 def write_run_report(work_dir: Path | str, *, html: bool = True) -> Path:
@@ -50,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        print("usage: python -m djsandbox.reporting.run_report RUN_FOLDER [RUN_FOLDER ...]",
-              file=sys.stderr)
+        print(
+            "usage: python -m djsandbox.reporting.run_report RUN_FOLDER [RUN_FOLDER ...]",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for folder in args:

@@ -33,13 +33,15 @@ def section_overview(doc: Doc, run: RunFolder) -> None:
         statuses = [s.get("status") for s in run.state.jobs.values()]
         counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
         meta = run.state.meta or {}
-        doc.bullets([
-            f"project: `{meta.get('project_name') or run.snapshot.get('project_name') or '?'}`, "
-            f"experiment: `{meta.get('experiment_name') or run.snapshot.get('experiment_name') or '?'}`",
-            f"run folder: `{run.work_dir}`",
-            f"iterations with results: {len(run.iterations)}",
-            "jobs: " + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none ran"),
-        ])
+        doc.bullets(
+            [
+                f"project: `{meta.get('project_name') or run.snapshot.get('project_name') or '?'}`, "
+                f"experiment: `{meta.get('experiment_name') or run.snapshot.get('experiment_name') or '?'}`",
+                f"run folder: `{run.work_dir}`",
+                f"iterations with results: {len(run.iterations)}",
+                "jobs: " + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none ran"),
+            ]
+        )
         if any(s == "failed" for s in statuses):
             doc.para("**The run failed**: see *Failed jobs* below.")
 
@@ -48,19 +50,41 @@ def section_jobs(doc: Doc, run: RunFolder) -> None:
     with doc.section("Pipelines and jobs"):
         rows = []
         for key, s in run.jobs():
-            rows.append({"iter": key.split("/", 1)[0], "pipeline": s.get("pipeline"),
-                         "stage": s.get("stage"), "#": s.get("index"),
-                         "meta_name": s.get("meta_name") or "", "hook": s.get("hook"),
-                         "status": s.get("status"), "started": _when(s.get("started")),
-                         "time s": round(float(s.get("elapsed") or 0.0), 1)
-                         if s.get("elapsed") is not None else None,
-                         "notes": _notes_text(s.get("notes"))})
+            rows.append(
+                {
+                    "iter": key.split("/", 1)[0],
+                    "pipeline": s.get("pipeline"),
+                    "stage": s.get("stage"),
+                    "#": s.get("index"),
+                    "meta_name": s.get("meta_name") or "",
+                    "hook": s.get("hook"),
+                    "status": s.get("status"),
+                    "started": _when(s.get("started")),
+                    "time s": round(float(s.get("elapsed") or 0.0), 1)
+                    if s.get("elapsed") is not None
+                    else None,
+                    "notes": _notes_text(s.get("notes")),
+                }
+            )
         rows += run.planned_not_run()
         if not rows:
             doc.para("No job has run.")
             return
-        doc.table(rows, ["iter", "pipeline", "stage", "#", "meta_name", "hook", "status",
-                         "started", "time s", "notes"])
+        doc.table(
+            rows,
+            [
+                "iter",
+                "pipeline",
+                "stage",
+                "#",
+                "meta_name",
+                "hook",
+                "status",
+                "started",
+                "time s",
+                "notes",
+            ],
+        )
     failed = [(k, s) for k, s in run.jobs() if s.get("status") == "failed"]
     if failed:
         with doc.section("Failed jobs"):
@@ -71,8 +95,12 @@ def section_jobs(doc: Doc, run: RunFolder) -> None:
     running = [(k, s) for k, s in run.jobs() if s.get("status") == "running"]
     if running:
         with doc.section("Interrupted jobs"):
-            doc.bullets([f"{job_label(k, s)}: started {_when(s.get('started'))}, never finished"
-                         for k, s in running])
+            doc.bullets(
+                [
+                    f"{job_label(k, s)}: started {_when(s.get('started'))}, never finished"
+                    for k, s in running
+                ]
+            )
 
 
 def section_summary(doc: Doc, run: RunFolder) -> None:

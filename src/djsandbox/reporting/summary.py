@@ -27,8 +27,11 @@ def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
 
 
 def _is_metrics(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and all(
-        not isinstance(v, (dict, list)) for v in value.values())
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(not isinstance(v, (dict, list)) for v in value.values())
+    )
 
 
 def _items(value: Any, label: str) -> list[tuple[str, dict[str, Any]]]:
@@ -49,8 +52,11 @@ def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, A
     it = len(ctx.iterations) - 1 if iteration is None else iteration
     rows = []
     for key, status in state.jobs.items():
-        if (not key.startswith(f"{it}/") or status.get("status") != "done"
-                or status.get("hook") not in _METRIC_HOOKS):
+        if (
+            not key.startswith(f"{it}/")
+            or status.get("status") != "done"
+            or status.get("hook") not in _METRIC_HOOKS
+        ):
             continue
         name = status.get("meta_name") or f"{status['stage']}_{status['index']}"
         results = ctx.iterations[it].get(status["pipeline"], {}).get(name, {})
@@ -58,10 +64,19 @@ def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, A
             if _is_metrics(value):
                 continue
             for label, metrics in _items(value, ""):
-                numbers = {k: v for k, v in metrics.items()
-                           if isinstance(v, (int, float)) and not isinstance(v, bool)}
-                rows.append({"pipeline": status["pipeline"], "job": f"{name}.{result}",
-                             "item": label, **numbers})
+                numbers = {
+                    k: v
+                    for k, v in metrics.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+                rows.append(
+                    {
+                        "pipeline": status["pipeline"],
+                        "job": f"{name}.{result}",
+                        "item": label,
+                        **numbers,
+                    }
+                )
     return rows
 
 
@@ -101,8 +116,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no finished jobs)\n"
     stage_cols = [f"{s} s" for s in STAGES]
-    lead = [c for c in ("pipeline", "job", "item", "rows kept", "train rows")
-            if any(c in r for r in rows)]
+    lead = [
+        c
+        for c in ("pipeline", "job", "item", "rows kept", "train rows")
+        if any(c in r for r in rows)
+    ]
     cols: list[str] = list(lead)
     for row in rows:
         for col in row:

@@ -17,13 +17,29 @@ def draw_pareto(fig: Any, trials: list, front: set[int], names: list[str]) -> No
     other = [t for t in trials if t.number not in front]
     best = sorted((t for t in trials if t.number in front), key=lambda t: t.values[0])
     if other:
-        ax.scatter([t.values[0] for t in other], [t.values[1] for t in other], color="#aaa",
-                   label="trial", s=18)
-    ax.plot([t.values[0] for t in best], [t.values[1] for t in best], "o-", color="#c0392b",
-            label="Pareto front", markersize=5)
+        ax.scatter(
+            [t.values[0] for t in other],
+            [t.values[1] for t in other],
+            color="#aaa",
+            label="trial",
+            s=18,
+        )
+    ax.plot(
+        [t.values[0] for t in best],
+        [t.values[1] for t in best],
+        "o-",
+        color="#c0392b",
+        label="Pareto front",
+        markersize=5,
+    )
     for t in best:
-        ax.annotate(f"#{t.number}", (t.values[0], t.values[1]), fontsize=7,
-                    textcoords="offset points", xytext=(3, 3))
+        ax.annotate(
+            f"#{t.number}",
+            (t.values[0], t.values[1]),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(3, 3),
+        )
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.legend(fontsize=7)
@@ -69,9 +85,13 @@ def _param_axis(trials: list, param: str) -> tuple[list[float], list[str], list[
     dist = next((t.distributions[param] for t in trials if param in t.distributions), None)
     raw = [t.params.get(param) for t in trials]
     if isinstance(dist, CategoricalDistribution) or any(
-            number(v) is None for v in raw if v is not None):
-        choices = list(dist.choices) if isinstance(dist, CategoricalDistribution) else \
-            list(dict.fromkeys(raw))
+        number(v) is None for v in raw if v is not None
+    ):
+        choices = (
+            list(dist.choices)
+            if isinstance(dist, CategoricalDistribution)
+            else list(dict.fromkeys(raw))
+        )
         labels = [str(c) for c in choices]
         idx = [labels.index(str(v)) if str(v) in labels else math.nan for v in raw]
         span = max(len(choices) - 1, 1)
@@ -82,8 +102,8 @@ def _param_axis(trials: list, param: str) -> tuple[list[float], list[str], list[
     finite = [x for x in tx if math.isfinite(x)]
     lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     span = (hi - lo) or 1.0
-    low_label = 10 ** lo if log_scale else lo
-    high_label = 10 ** hi if log_scale else hi
+    low_label = 10**lo if log_scale else lo
+    high_label = 10**hi if log_scale else hi
     return [(x - lo) / span for x in tx], [fmt(low_label), fmt(high_label)], [0.0, 1.0]
 
 
@@ -100,7 +120,7 @@ def draw_parallel(fig: Any, trials: list, params: list[str], objective: str) -> 
     obj_axis = [(v - lo) / ((hi - lo) or 1.0) for v in values]
     axes = [_param_axis(trials, p) for p in params]
     xs = list(range(len(params) + 1))
-    for j, t in enumerate(trials):
+    for j in range(len(trials)):
         ys = [a[0][j] for a in axes] + [obj_axis[j]]
         ax.plot(xs, ys, color=cmap(norm(values[j])), alpha=0.8, linewidth=1.2)
     for x, (_, labels, ticks) in enumerate(axes):

@@ -39,7 +39,17 @@ META = coco_caption_meta.NAME
 DJ_TO_EASYANIMATE = dj_to_easyanimate.NAME
 SPECS = coco_caption_to_dj.SPECS + coco_caption_meta.SPECS + dj_to_easyanimate.SPECS
 
-__all__ = ["COCO_TO_DJ", "META", "DJ_TO_EASYANIMATE", "SPECS", "DEFAULT_CAPTION_PROMPT",
-           "INTERNVL_IMAGE_TOKEN", "check_coco_caption_to_dj", "run_coco_caption_to_dj",
-           "check_coco_caption_meta", "run_coco_caption_meta", "check_dj_to_easyanimate",
-           "run_dj_to_easyanimate"]
+__all__ = [
+    "COCO_TO_DJ",
+    "META",
+    "DJ_TO_EASYANIMATE",
+    "SPECS",
+    "DEFAULT_CAPTION_PROMPT",
+    "INTERNVL_IMAGE_TOKEN",
+    "check_coco_caption_to_dj",
+    "run_coco_caption_to_dj",
+    "check_coco_caption_meta",
+    "run_coco_caption_meta",
+    "check_dj_to_easyanimate",
+    "run_dj_to_easyanimate",
+]

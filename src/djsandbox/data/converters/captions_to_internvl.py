@@ -21,17 +21,37 @@ from typing import Any
 from ...atomic import atomic_open
 from ...registry import ComponentSpec
 from ...value_checks import strings
-from .common import DEFAULT_CAPTION_PROMPT, check_paths, export_dir, input_paths, keeps_shape, \
-    output_paths, rows_of
+from .common import (
+    DEFAULT_CAPTION_PROMPT,
+    check_paths,
+    export_dir,
+    input_paths,
+    keeps_shape,
+    output_paths,
+    rows_of,
+)
 
 NAME = "captions_to_internvl_conversion"
 SPECS = (
-    ComponentSpec("GeneralDataExecutor", NAME, f"{__name__}:run_captions_to_internvl",
-                  "caption-list rows ({image, captions: [...]}) -> InternVL conversation JSONL, "
-                  "one row per caption, optionally one split",
-                  keys=("dataset_path", "export_path", "image_root", "split", "caption_key",
-                        "image_key", "prompt", "max_rows"),
-                  required=("dataset_path",), check=f"{__name__}:check_captions_to_internvl"),
+    ComponentSpec(
+        "GeneralDataExecutor",
+        NAME,
+        f"{__name__}:run_captions_to_internvl",
+        "caption-list rows ({image, captions: [...]}) -> InternVL conversation JSONL, "
+        "one row per caption, optionally one split",
+        keys=(
+            "dataset_path",
+            "export_path",
+            "image_root",
+            "split",
+            "caption_key",
+            "image_key",
+            "prompt",
+            "max_rows",
+        ),
+        required=("dataset_path",),
+        check=f"{__name__}:check_captions_to_internvl",
+    ),
 )
 
 
@@ -51,8 +71,13 @@ def _captions(row: dict[str, Any], key: str | None, where: str) -> list[str]:
     if key is None:
         key = next((k for k in ("captions", "caption") if k in row), None)
         if key is None and isinstance(row.get("conversations"), list):
-            return [t["value"].strip() for t in row["conversations"] if isinstance(t, dict)
-                    and t.get("from") == "gpt" and str(t.get("value", "")).strip()]
+            return [
+                t["value"].strip()
+                for t in row["conversations"]
+                if isinstance(t, dict)
+                and t.get("from") == "gpt"
+                and str(t.get("value", "")).strip()
+            ]
         key = key or "captions"
     value = row.get(key)
     if isinstance(value, str):
@@ -71,8 +96,9 @@ def run_captions_to_internvl(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     inputs = input_paths(cfg)
     split = cfg.get("split")
     tag = f"_{split}" if split else ""
-    outputs = output_paths(inputs, export_dir(cfg, out_dir),
-                            lambda p: f"{p.stem}{tag}_internvl_fmt.jsonl")
+    outputs = output_paths(
+        inputs, export_dir(cfg, out_dir), lambda p: f"{p.stem}{tag}_internvl_fmt.jsonl"
+    )
     caption_key, image_key = cfg.get("caption_key"), cfg.get("image_key", "image")
     prompt = cfg.get("prompt") or DEFAULT_CAPTION_PROMPT
     limit = cfg.get("max_rows")
@@ -88,15 +114,27 @@ def run_captions_to_internvl(cfg: dict[str, Any], out_dir: Path) -> list[str]:
                 image = os.path.abspath(root / row[image_key])
                 image_id = str(row.get("id", image))
                 for k, caption in enumerate(_captions(row, caption_key, where)):
-                    fh.write(json.dumps({
-                        "id": f"{image_id}_{k}", "image_id": image_id, "image": image,
-                        "conversations": [{"from": "human", "value": prompt},
-                                          {"from": "gpt", "value": caption}],
-                    }, ensure_ascii=False) + "\n")
+                    fh.write(
+                        json.dumps(
+                            {
+                                "id": f"{image_id}_{k}",
+                                "image_id": image_id,
+                                "image": image,
+                                "conversations": [
+                                    {"from": "human", "value": prompt},
+                                    {"from": "gpt", "value": caption},
+                                ],
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                 images += 1
                 if limit and images >= limit:
                     break
             if images == 0:
-                raise ValueError(f"dataset_path: {str(src)!r} has no rows"
-                                 + (f" with split {split!r}" if split else ""))
+                raise ValueError(
+                    f"dataset_path: {str(src)!r} has no rows"
+                    + (f" with split {split!r}" if split else "")
+                )
     return [str(p) for p in outputs]

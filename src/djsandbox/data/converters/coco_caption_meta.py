@@ -21,10 +21,15 @@ from .common import PATH_KEYS, check_paths, export_dir, input_paths, keeps_shape
 
 NAME = "coco_caption_meta_generation"
 SPECS = (
-    ComponentSpec("GeneralDataExecutor", NAME, f"{__name__}:run_coco_caption_meta",
-                  "InternVL training meta JSON for caption datasets",
-                  keys=PATH_KEYS + ("data_root_path", "root", "data_augment", "repeat_time"),
-                  required=("dataset_path",), check=f"{__name__}:check_coco_caption_meta"),
+    ComponentSpec(
+        "GeneralDataExecutor",
+        NAME,
+        f"{__name__}:run_coco_caption_meta",
+        "InternVL training meta JSON for caption datasets",
+        keys=PATH_KEYS + ("data_root_path", "root", "data_augment", "repeat_time"),
+        required=("dataset_path",),
+        check=f"{__name__}:check_coco_caption_meta",
+    ),
 )  # one result: the output paths, one per input, in input order (in the input's shape)
 
 
@@ -65,15 +70,22 @@ def run_coco_caption_meta(cfg: dict[str, Any], out_dir: Path) -> list[str]:
         if length == 0:
             raise ValueError(f"dataset_path: {str(src)!r} has no rows; InternVL cannot train on it")
         # abspath, not resolve(): a symlinked data root must stay in the path InternVL sees
-        annotation = os.path.relpath(os.path.abspath(src), os.path.abspath(data_root)) if data_root \
+        annotation = (
+            os.path.relpath(os.path.abspath(src), os.path.abspath(data_root))
+            if data_root
             else os.path.abspath(src)
-        metas.append({src.stem: {
-            "root": cfg.get("root", "data/coco/"),
-            "annotation": annotation,
-            "data_augment": bool(cfg.get("data_augment", False)),
-            "repeat_time": cfg.get("repeat_time", 1),
-            "length": length,
-        }})
+        )
+        metas.append(
+            {
+                src.stem: {
+                    "root": cfg.get("root", "data/coco/"),
+                    "annotation": annotation,
+                    "data_augment": bool(cfg.get("data_augment", False)),
+                    "repeat_time": cfg.get("repeat_time", 1),
+                    "length": length,
+                }
+            }
+        )
     with atomic_open(outputs, "w", fsync=True) as handles:
         for meta, fh in zip(metas, handles):
             json.dump(meta, fh, ensure_ascii=False, indent=2)

@@ -16,15 +16,31 @@ from typing import Any
 from ...atomic import atomic_open
 from ...registry import ComponentSpec
 from ...shapes import is_list
-from .common import DEFAULT_CAPTION_PROMPT, INTERNVL_IMAGE_TOKEN, PATH_KEYS, check_paths, dump, \
-    export_dir, input_paths, keeps_shape, output_paths, special_tokens, strip_tokens
+from .common import (
+    DEFAULT_CAPTION_PROMPT,
+    INTERNVL_IMAGE_TOKEN,
+    PATH_KEYS,
+    check_paths,
+    dump,
+    export_dir,
+    input_paths,
+    keeps_shape,
+    output_paths,
+    special_tokens,
+    strip_tokens,
+)
 
 NAME = "coco_caption_to_dj_conversion"
 SPECS = (
-    ComponentSpec("GeneralDataExecutor", NAME, f"{__name__}:run_coco_caption_to_dj",
-                  "InternVL/LLaVA caption JSONL <-> Data-Juicer format (convert_to: dj | internvl)",
-                  keys=PATH_KEYS + ("convert_to", "image_root", "prompt"),
-                  required=("dataset_path",), check=f"{__name__}:check_coco_caption_to_dj"),
+    ComponentSpec(
+        "GeneralDataExecutor",
+        NAME,
+        f"{__name__}:run_coco_caption_to_dj",
+        "InternVL/LLaVA caption JSONL <-> Data-Juicer format (convert_to: dj | internvl)",
+        keys=PATH_KEYS + ("convert_to", "image_root", "prompt"),
+        required=("dataset_path",),
+        check=f"{__name__}:check_coco_caption_to_dj",
+    ),
 )  # one result: the output paths, one per input, in input order (in the input's shape)
 
 
@@ -39,11 +55,14 @@ def check_coco_caption_to_dj(cfg: dict[str, Any]) -> list[str]:
         problems.append(f"convert_to: got {direction!r}; expected one of {', '.join(_DIRECTIONS)}")
     root = cfg.get("image_root")
     if root is not None and (not isinstance(root, str) or not root):
-        problems.append(f"image_root: got {root!r}; expected the folder image paths are relative to")
+        problems.append(
+            f"image_root: got {root!r}; expected the folder image paths are relative to"
+        )
     prompt = cfg.get("prompt")
     if prompt is not None and (not isinstance(prompt, str) or INTERNVL_IMAGE_TOKEN not in prompt):
-        problems.append(f"prompt: got {prompt!r}; expected a human turn containing "
-                        f"{INTERNVL_IMAGE_TOKEN!r}")
+        problems.append(
+            f"prompt: got {prompt!r}; expected a human turn containing {INTERNVL_IMAGE_TOKEN!r}"
+        )
     return problems
 
 
@@ -51,12 +70,16 @@ def _caption_of(row: dict[str, Any], where: str) -> str:
     conv = row.get("conversations")
     if not is_list(conv):
         got = "missing" if conv is None else type(conv).__name__
-        raise ValueError(f"{where}: key 'conversations' is {got}; expected a list of turns "
-                         "[{from: human, ...}, {from: gpt, value: caption}]")
+        raise ValueError(
+            f"{where}: key 'conversations' is {got}; expected a list of turns "
+            "[{from: human, ...}, {from: gpt, value: caption}]"
+        )
     answers = [t for t in conv if isinstance(t, dict) and t.get("from") == "gpt"]
     if len(answers) != 1 or not isinstance(answers[0].get("value"), str):
-        raise ValueError(f"{where}: key 'conversations' has {len(answers)} gpt turns with a text "
-                         "'value'; a caption row needs exactly one")
+        raise ValueError(
+            f"{where}: key 'conversations' has {len(answers)} gpt turns with a text "
+            "'value'; a caption row needs exactly one"
+        )
     return answers[0]["value"]
 
 
@@ -71,25 +94,23 @@ def _to_dj(row: dict[str, Any], where: str, token: str, image_root: str | None) 
     return out
 
 
-def strip_tokens(text: str, tokens: tuple[str, ...]) -> str:
-    for t in tokens:
-        text = text.replace(t, "")
-    return text.strip()
-
-
-def _to_internvl(row: dict[str, Any], where: str, tokens: Any, image_root: str | None,
-                 prompt: str) -> dict[str, Any]:
+def _to_internvl(
+    row: dict[str, Any], where: str, tokens: Any, image_root: str | None, prompt: str
+) -> dict[str, Any]:
     images, text = row.get("images"), row.get("text")
     if not is_list(images) or len(images) != 1 or not isinstance(images[0], str):
-        raise ValueError(f"{where}: key 'images' is {images!r}; expected a list of exactly one "
-                         "image path (InternVL caption rows hold one image)")
+        raise ValueError(
+            f"{where}: key 'images' is {images!r}; expected a list of exactly one "
+            "image path (InternVL caption rows hold one image)"
+        )
     if not isinstance(text, str):
         got = "missing" if text is None else type(text).__name__
-        raise ValueError(f"{where}: key 'text' is {got}; expected the caption with Data-Juicer's "
-                         "image token")
+        raise ValueError(
+            f"{where}: key 'text' is {got}; expected the caption with Data-Juicer's image token"
+        )
     lead = f"{tokens.image} "
-    if text.startswith(lead) and tokens.image not in text[len(lead):] and tokens.eoc not in text:
-        caption = text[len(lead):]  # exactly what the forward direction wrote
+    if text.startswith(lead) and tokens.image not in text[len(lead) :] and tokens.eoc not in text:
+        caption = text[len(lead) :]  # exactly what the forward direction wrote
     else:
         caption = strip_tokens(text, (tokens.image, tokens.eoc))
     image = images[0]
@@ -100,10 +121,15 @@ def _to_internvl(row: dict[str, Any], where: str, tokens: Any, image_root: str |
     conv = row.get("conversations")
     if is_list(conv) and any(isinstance(t, dict) and t.get("from") == "gpt" for t in conv):
         _caption_of(row, where)  # same validation as the forward direction
-        out["conversations"] = [dict(t, value=caption) if isinstance(t, dict) and t.get("from") == "gpt"
-                                else t for t in conv]
+        out["conversations"] = [
+            dict(t, value=caption) if isinstance(t, dict) and t.get("from") == "gpt" else t
+            for t in conv
+        ]
     else:
-        out["conversations"] = [{"from": "human", "value": prompt}, {"from": "gpt", "value": caption}]
+        out["conversations"] = [
+            {"from": "human", "value": prompt},
+            {"from": "gpt", "value": caption},
+        ]
     return out
 
 

@@ -23,8 +23,9 @@ INTERNVL_IMAGE_TOKEN = "<image>"
 PATH_KEYS = ("dataset_path", "export_path")
 
 
-def keeps_shape(run: Callable[[dict[str, Any], Path], list[str]]
-                ) -> Callable[[dict[str, Any], Path], Any]:
+def keeps_shape(
+    run: Callable[[dict[str, Any], Path], list[str]],
+) -> Callable[[dict[str, Any], Path], Any]:
     """Let a converter take pools grouped per stat ({stat: [paths]}, nested lists) and return
     its outputs in the same shape, so later jobs stay aligned with the pools."""
 
@@ -59,7 +60,9 @@ def check_paths(cfg: dict[str, Any], required: bool = True) -> list[str]:
             if not isinstance(p, str) or not p:
                 problems.append(f"dataset_path: item {i} is {p!r}; expected a non-empty path")
     else:
-        problems.append(f"dataset_path: got {type(value).__name__}; expected a path or a list of paths")
+        problems.append(
+            f"dataset_path: got {type(value).__name__}; expected a path or a list of paths"
+        )
     export = cfg.get("export_path")
     if export is not None and (not isinstance(export, str) or not export):
         problems.append(f"export_path: got {export!r}; expected a folder path")
@@ -93,8 +96,10 @@ def output_paths(inputs: list[Path], folder: Path, name: Callable[[Path], str]) 
     seen: dict[Path, Path] = {}
     for src, dst in zip(inputs, outputs):
         if dst in seen:
-            raise ValueError(f"dataset_path: {str(seen[dst])!r} and {str(src)!r} would both be "
-                             f"written to {str(dst)!r}; give the inputs different file names")
+            raise ValueError(
+                f"dataset_path: {str(seen[dst])!r} and {str(src)!r} would both be "
+                f"written to {str(dst)!r}; give the inputs different file names"
+            )
         if dst.resolve() == src.resolve():
             raise ValueError(f"export_path: output {str(dst)!r} would overwrite its input")
         seen[dst] = src

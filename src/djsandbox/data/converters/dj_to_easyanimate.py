@@ -17,15 +17,30 @@ from ...atomic import atomic_open
 from ...registry import ComponentSpec
 from ...shapes import is_list
 from ...value_checks import strings
-from .common import PATH_KEYS, check_paths, dump, export_dir, input_paths, keeps_shape, \
-    output_paths, rows_of, special_tokens, strip_tokens
+from .common import (
+    PATH_KEYS,
+    check_paths,
+    dump,
+    export_dir,
+    input_paths,
+    keeps_shape,
+    output_paths,
+    rows_of,
+    special_tokens,
+    strip_tokens,
+)
 
 NAME = "dj_to_easyanimate_video_dataset_conversion"
 SPECS = (
-    ComponentSpec("GeneralDataExecutor", NAME, f"{__name__}:run_dj_to_easyanimate",
-                  "Data-Juicer video rows -> EasyAnimate JSON",
-                  keys=PATH_KEYS + ("text_key", "video_key"),
-                  required=("dataset_path",), check=f"{__name__}:check_dj_to_easyanimate"),
+    ComponentSpec(
+        "GeneralDataExecutor",
+        NAME,
+        f"{__name__}:run_dj_to_easyanimate",
+        "Data-Juicer video rows -> EasyAnimate JSON",
+        keys=PATH_KEYS + ("text_key", "video_key"),
+        required=("dataset_path",),
+        check=f"{__name__}:check_dj_to_easyanimate",
+    ),
 )  # one result: the output paths, one per input, in input order (in the input's shape)
 
 
@@ -36,11 +51,14 @@ def check_dj_to_easyanimate(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _easyanimate_entries(row: dict[str, Any], where: str, tokens: Any, text_key: str,
-                         video_key: str) -> list[dict[str, Any]]:
+def _easyanimate_entries(
+    row: dict[str, Any], where: str, tokens: Any, text_key: str, video_key: str
+) -> list[dict[str, Any]]:
     videos, text = row.get(video_key), row.get(text_key)
     if not is_list(videos) or not all(isinstance(v, str) and v for v in videos):
-        raise ValueError(f"{where}: key {video_key!r} is {videos!r}; expected a list of video paths")
+        raise ValueError(
+            f"{where}: key {video_key!r} is {videos!r}; expected a list of video paths"
+        )
     if not isinstance(text, str):
         got = "missing" if text is None else type(text).__name__
         raise ValueError(f"{where}: key {text_key!r} is {got}; expected the caption text")
@@ -51,9 +69,11 @@ def _easyanimate_entries(row: dict[str, Any], where: str, tokens: Any, text_key:
     else:
         chunks = [c for c in text.split(tokens.eoc) if c.strip()]
         if len(chunks) != len(videos) or any(c.count(tokens.video) != 1 for c in chunks):
-            raise ValueError(f"{where}: key {video_key!r} holds {len(videos)} videos but {text_key!r} "
-                             f"is not {len(videos)} chunks of one {tokens.video} each (ended by "
-                             f"{tokens.eoc}); cannot tell which caption belongs to which video")
+            raise ValueError(
+                f"{where}: key {video_key!r} holds {len(videos)} videos but {text_key!r} "
+                f"is not {len(videos)} chunks of one {tokens.video} each (ended by "
+                f"{tokens.eoc}); cannot tell which caption belongs to which video"
+            )
         captions = [strip_tokens(c, (tokens.video,)) for c in chunks]
     out = []
     for video, caption in zip(videos, captions):
@@ -94,6 +114,8 @@ def run_dj_to_easyanimate(cfg: dict[str, Any], out_dir: Path) -> list[str]:
                     n += 1
             fh.write("\n]\n")
             if n == 0:
-                raise ValueError(f"dataset_path: {str(src)!r} has no row with a video in "
-                                 f"{video_key!r}; EasyAnimate would get an empty dataset")
+                raise ValueError(
+                    f"dataset_path: {str(src)!r} has no row with a video in "
+                    f"{video_key!r}; EasyAnimate would get an empty dataset"
+                )
     return [str(p) for p in outputs]

@@ -21,9 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
 KEYS = ("dataset_path_1", "dataset_path_2", "export_path", "export_format", "suffixes")
 
 SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_cartesian_join", f"{__name__}:run",
-                  "row-wise cartesian join of every pair of pools of two sets",
-                  keys=KEYS, required=("dataset_path_1", "dataset_path_2"), check=f"{__name__}:check"),
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_cartesian_join",
+        f"{__name__}:run",
+        "row-wise cartesian join of every pair of pools of two sets",
+        keys=KEYS,
+        required=("dataset_path_1", "dataset_path_2"),
+        check=f"{__name__}:check",
+    ),
 )
 
 DEFAULT_SUFFIXES = ("_1", "_2")
@@ -32,10 +38,16 @@ DEFAULT_SUFFIXES = ("_1", "_2")
 def _suffixes(value: Any) -> tuple[str, str]:
     if value is None:
         return DEFAULT_SUFFIXES
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(s, str) for s in value) or value[0] == value[1]):
-        raise ValueError(f"suffixes: expected two different strings appended to clashing "
-                         f"column names, got {value!r}")
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(s, str) for s in value)
+        or value[0] == value[1]
+    ):
+        raise ValueError(
+            f"suffixes: expected two different strings appended to clashing "
+            f"column names, got {value!r}"
+        )
     return value[0], value[1]
 
 
@@ -57,8 +69,10 @@ def join(left: pa.Table, right: pa.Table, suffixes: tuple[str, str]) -> pa.Table
     names = lnames + rnames
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"suffixes: renaming clashing columns {sorted(clash)} with {suffixes} "
-                         f"still gives duplicate columns {dup}")
+        raise ValueError(
+            f"suffixes: renaming clashing columns {sorted(clash)} with {suffixes} "
+            f"still gives duplicate columns {dup}"
+        )
     n1, n2 = left.num_rows, right.num_rows
     lt = left.take(pa.array(np.repeat(np.arange(n1), n2)))
     rt = right.take(pa.array(np.tile(np.arange(n2), n1)))

@@ -26,11 +26,16 @@ if TYPE_CHECKING:  # pragma: no cover
 KEYS = ("dataset_path", "export_path", "export_format", "key", "min_rows")
 
 SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_combination", f"{__name__}:run",
-                  "intersections of every non-empty subset of ranked pools",
-                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_combination",
+        f"{__name__}:run",
+        "intersections of every non-empty subset of ranked pools",
+        keys=KEYS,
+        required=("dataset_path",),
+        check=f"{__name__}:check",
+    ),
 )
-
 
 
 def _key_columns(value: Any) -> list[str] | None:
@@ -57,8 +62,9 @@ def identities(tables: list[pa.Table], paths: list[Path], key: list[str] | None)
         for t, p in zip(tables, paths):
             absent = [k for k in key if k not in t.column_names]
             if absent:
-                raise ValueError(f"key: column(s) {absent} not in {str(p)!r} "
-                                 f"(columns: {t.column_names})")
+                raise ValueError(
+                    f"key: column(s) {absent} not in {str(p)!r} (columns: {t.column_names})"
+                )
         names = key
     else:
         shared = set.intersection(*(set(t.column_names) for t in tables))
@@ -66,8 +72,9 @@ def identities(tables: list[pa.Table], paths: list[Path], key: list[str] | None)
         if not names:
             raise ValueError("dataset_path: the pools share no data column to compare rows by")
     try:
-        unified = pa.unify_schemas([t.select(names).schema for t in tables],
-                                   promote_options="permissive")
+        unified = pa.unify_schemas(
+            [t.select(names).schema for t in tables], promote_options="permissive"
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         unified = None
     out = []

@@ -24,13 +24,26 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-KEYS = ("dataset_path", "export_path", "split_ratios", "split_num", "ignore_stats",
-        "stats_keys", "export_format")
+KEYS = (
+    "dataset_path",
+    "export_path",
+    "split_ratios",
+    "split_num",
+    "ignore_stats",
+    "stats_keys",
+    "export_format",
+)
 
 SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_construction", f"{__name__}:run",
-                  "split an analysed dataset into pools per stat (e.g. thirds)",
-                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_construction",
+        f"{__name__}:run",
+        "split an analysed dataset into pools per stat (e.g. thirds)",
+        keys=KEYS,
+        required=("dataset_path",),
+        check=f"{__name__}:check",
+    ),
 )
 
 IGNORE = "ignore_stats"
@@ -41,14 +54,23 @@ def parse_ratios(value: Any) -> list[float]:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"split_ratios: expected a non-empty list of numbers in (0, 1), got {value!r}")
+        raise ValueError(
+            f"split_ratios: expected a non-empty list of numbers in (0, 1), got {value!r}"
+        )
     try:
         ratios = [float(Fraction(str(r).strip())) for r in value if not isinstance(r, bool)]
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"split_ratios: expected numbers or fractions like '1/3', got {value!r}") from None
-    if len(ratios) != len(value) or any(not 0 < r < 1 for r in ratios) or any(
-            b <= a for a, b in zip(ratios, ratios[1:])):
-        raise ValueError(f"split_ratios: expected increasing numbers in (0, 1), got {list(value)!r}")
+        raise ValueError(
+            f"split_ratios: expected numbers or fractions like '1/3', got {value!r}"
+        ) from None
+    if (
+        len(ratios) != len(value)
+        or any(not 0 < r < 1 for r in ratios)
+        or any(b <= a for a, b in zip(ratios, ratios[1:]))
+    ):
+        raise ValueError(
+            f"split_ratios: expected increasing numbers in (0, 1), got {list(value)!r}"
+        )
     return ratios
 
 
@@ -76,15 +98,19 @@ def split_points(total: int, cfg: dict[str, Any]) -> list[int]:
     empty = [i for i in range(len(points) - 1) if points[i + 1] <= points[i]]
     if empty:
         key = "split_num" if cfg.get("split_num") is not None else "split_ratios"
-        raise ValueError(f"{key}: pool(s) {empty} would be empty with {total} rows "
-                         f"(split points {points})")
+        raise ValueError(
+            f"{key}: pool(s) {empty} would be empty with {total} rows (split points {points})"
+        )
     return points
 
 
 def check(cfg: dict[str, Any]) -> list[str]:
     problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
-    for key, parse in (("split_ratios", parse_ratios), ("split_num", _split_num),
-                       ("stats_keys", _stats_keys)):
+    for key, parse in (
+        ("split_ratios", parse_ratios),
+        ("split_num", _split_num),
+        ("stats_keys", _stats_keys),
+    ):
         if cfg.get(key) is not None:
             try:
                 parse(cfg[key])
@@ -113,8 +139,10 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
             fields = io.stats_struct_fields(pq.read_schema(p).empty_table())
             absent = [k for k in keys if k not in fields]
             if absent:
-                problems.append(f"stats_keys: {absent} not among the stats of {p} "
-                                f"({sorted(fields) or 'no ' + io.STATS + ' column'})")
+                problems.append(
+                    f"stats_keys: {absent} not among the stats of {p} "
+                    f"({sorted(fields) or 'no ' + io.STATS + ' column'})"
+                )
     return problems
 
 
@@ -148,21 +176,26 @@ def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]
 
     fields = io.stats_struct_fields(table)
     if not fields:
-        raise ValueError(f"dataset_path: {str(path)!r} has no {io.STATS} column: analyse it "
-                         "first, or set ignore_stats: true")
+        raise ValueError(
+            f"dataset_path: {str(path)!r} has no {io.STATS} column: analyse it "
+            "first, or set ignore_stats: true"
+        )
     stats = table.column(io.STATS).combine_chunks()
     names = keys if keys is not None else list(fields)
     absent = [k for k in names if k not in fields]
     if absent:
-        raise ValueError(f"stats_keys: {absent} is not a stat of any row of {str(path)!r}; "
-                         f"its stats are {sorted(fields)}")
+        raise ValueError(
+            f"stats_keys: {absent} is not a stat of any row of {str(path)!r}; "
+            f"its stats are {sorted(fields)}"
+        )
     plan: dict[str, Any] = {}
     for name in names:
         values = numeric_stat(stats.field(name), fields[name])
         if values is None:
             if keys is not None:
-                raise ValueError(f"stats_keys: stat {name!r} of {str(path)!r} is not numeric "
-                                 f"({fields[name]})")
+                raise ValueError(
+                    f"stats_keys: stat {name!r} of {str(path)!r} is not numeric ({fields[name]})"
+                )
             log.info("skipping non-numeric stat %s (%s)", name, fields[name])
             continue
         if np.isnan(values).all():
@@ -171,12 +204,15 @@ def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]
             continue
         plan[name] = values
     if not plan:
-        raise ValueError(f"dataset_path: {str(path)!r} has no numeric stat to split by "
-                         f"(stats: {sorted(fields)})")
+        raise ValueError(
+            f"dataset_path: {str(path)!r} has no numeric stat to split by (stats: {sorted(fields)})"
+        )
     return plan
 
 
-def _load(path: Path, suffix: str, ignore: bool) -> tuple[pa.Table | None, pa.ChunkedArray | pa.Array | None]:
+def _load(
+    path: Path, suffix: str, ignore: bool
+) -> tuple[pa.Table | None, pa.ChunkedArray | pa.Array | None]:
     """(table, JSONL lines). JSONL in and out: the input lines themselves (pools are
     byte-identical rows) with only the stats parsed; otherwise the whole table (and, for JSONL
     out, its rows serialised once, since every stat writes every row once)."""
@@ -220,7 +256,8 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
                     idx = pa.array(np.arange(points[i], points[i + 1]))
                     target = export / f"{name}_{IGNORE}_{i}{suffix}"
                     result.setdefault(IGNORE, []).append(
-                        written.add(io.write_rows(table, lines, idx, target)))
+                        written.add(io.write_rows(table, lines, idx, target))
+                    )
                 continue
             for stat, values in plan.items():
                 # stable: ties keep the input order; NaN (no value) sorts last
@@ -229,5 +266,6 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
                     idx = order.slice(points[i], points[i + 1] - points[i])
                     target = export / stat / f"{name}_{stat}_{i}{suffix}"
                     result.setdefault(stat, []).append(
-                        written.add(io.write_rows(table, lines, idx, target)))
+                        written.add(io.write_rows(table, lines, idx, target))
+                    )
     return result

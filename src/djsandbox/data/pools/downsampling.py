@@ -15,15 +15,26 @@ from typing import Any
 from ...registry import ComponentSpec
 from . import io, options
 
-KEYS = ("dataset_path", "export_path", "export_format", "target_num_samples", "shuffle_seed",
-        "seed")
-
-SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_downsampling", f"{__name__}:run",
-                  "shuffle with a seed and cut pools to target_num_samples",
-                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+KEYS = (
+    "dataset_path",
+    "export_path",
+    "export_format",
+    "target_num_samples",
+    "shuffle_seed",
+    "seed",
 )
 
+SPECS = (
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_downsampling",
+        f"{__name__}:run",
+        "shuffle with a seed and cut pools to target_num_samples",
+        keys=KEYS,
+        required=("dataset_path",),
+        check=f"{__name__}:check",
+    ),
+)
 
 
 def _target(value: Any) -> int | None:
@@ -36,8 +47,9 @@ def _target(value: Any) -> int | None:
 
 def check(cfg: dict[str, Any]) -> list[str]:
     problems = options.common_problems(cfg) + options.path_problems(cfg, "dataset_path")
-    problems += options.collect(lambda: _target(cfg.get("target_num_samples")),
-                           lambda: options.seed_of(cfg))
+    problems += options.collect(
+        lambda: _target(cfg.get("target_num_samples")), lambda: options.seed_of(cfg)
+    )
     return problems
 
 

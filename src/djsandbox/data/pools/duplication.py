@@ -15,22 +15,36 @@ from typing import Any
 from ...registry import ComponentSpec
 from . import io, options
 
-KEYS = ("dataset_path", "export_path", "export_format", "duplicating_times", "shuffle",
-        "shuffle_seed", "seed")
-
-SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_duplication", f"{__name__}:run",
-                  "repeat each pool duplicating_times times",
-                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+KEYS = (
+    "dataset_path",
+    "export_path",
+    "export_format",
+    "duplicating_times",
+    "shuffle",
+    "shuffle_seed",
+    "seed",
 )
 
+SPECS = (
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_duplication",
+        f"{__name__}:run",
+        "repeat each pool duplicating_times times",
+        keys=KEYS,
+        required=("dataset_path",),
+        check=f"{__name__}:check",
+    ),
+)
 
 
 def _times(value: Any) -> list[int]:
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items or any(isinstance(t, bool) or not isinstance(t, int) or t < 1 for t in items):
-        raise ValueError(f"duplicating_times: expected an integer >= 1 or a non-empty list of "
-                         f"them, got {value!r}")
+        raise ValueError(
+            f"duplicating_times: expected an integer >= 1 or a non-empty list of "
+            f"them, got {value!r}"
+        )
     return list(items)
 
 

@@ -25,7 +25,9 @@ STATS = "__dj__stats__"  # Data-Juicer's per-row stats struct column
 # ----------------------------------------------------------------------------- reading
 
 
-def read_table(path: str | Path, key: str = "dataset_path", *, allow_empty: bool = False) -> pa.Table:
+def read_table(
+    path: str | Path, key: str = "dataset_path", *, allow_empty: bool = False
+) -> pa.Table:
     """A JSONL (or JSON lines under .json) or Parquet dataset as one Arrow table."""
     import pyarrow as pa
 
@@ -94,21 +96,24 @@ def read_jsonl_lines(path: str | Path) -> pa.Array:
         buf = buf[:size]
     else:
         buf[size] = 10  # the last line gets its newline
-    ends = [np.flatnonzero(buf[a:a + (1 << 24)] == 10) + a for a in range(0, len(buf), 1 << 24)]
+    ends = [np.flatnonzero(buf[a : a + (1 << 24)] == 10) + a for a in range(0, len(buf), 1 << 24)]
     newlines = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
     offsets = np.empty(len(newlines) + 1, dtype=np.int64)
     offsets[0] = 0
     offsets[1:] = newlines + 1
-    lines = pa.LargeStringArray.from_buffers(len(newlines), pa.py_buffer(offsets), pa.py_buffer(buf))
+    lines = pa.LargeStringArray.from_buffers(
+        len(newlines), pa.py_buffer(offsets), pa.py_buffer(buf)
+    )
     lengths = np.diff(offsets)
     blank = (lengths == 1) | ((lengths == 2) & (buf[np.maximum(offsets[1:] - 2, 0)] == 13))
     # a cheap sanity check instead of parsing: every row is a JSON object
     bad = np.flatnonzero(~blank & (buf[offsets[:-1]] != ord("{")))
     if len(bad):
         line = int(bad[0]) + 1
-        text = bytes(buf[offsets[bad[0]]:offsets[bad[0]] + 60]).decode("utf-8", "replace")
-        raise ValueError(f"dataset_path: {str(p)}:{line}: expected a JSON object per line, "
-                         f"got {text!r}")
+        text = bytes(buf[offsets[bad[0]] : offsets[bad[0]] + 60]).decode("utf-8", "replace")
+        raise ValueError(
+            f"dataset_path: {str(p)}:{line}: expected a JSON object per line, got {text!r}"
+        )
     if blank.any():
         lines = lines.take(pa.array(np.flatnonzero(~blank)))
     return lines
@@ -137,15 +142,17 @@ def write_all(lines_or_tables: Sequence[Any], path: Path) -> Path:
     import pyarrow as pa
 
     if all(isinstance(x, (pa.Array, pa.ChunkedArray)) for x in lines_or_tables):
-        chunks = [c for x in lines_or_tables
-                  for c in (x.chunks if isinstance(x, pa.ChunkedArray) else [x])]
+        chunks = [
+            c
+            for x in lines_or_tables
+            for c in (x.chunks if isinstance(x, pa.ChunkedArray) else [x])
+        ]
         return write_lines(pa.chunked_array(chunks, type=pa.large_string()), path)
     try:
         merged = pa.concat_tables(lines_or_tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValueError(f"dataset_path: the pools' columns cannot be unified: {exc}") from None
     return write_table(merged, path)
-
 
 
 # ----------------------------------------------------------------------------- writing
@@ -163,10 +170,13 @@ def write_lines(lines: pa.ChunkedArray | pa.Array, path: str | Path) -> Path:
             if chunk.null_count:
                 raise ValueError("internal: a JSON line is null")
             large = pa.types.is_large_string(chunk.type)
-            offs = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if large else np.int32,
-                                 count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+            offs = np.frombuffer(
+                chunk.buffers()[1],
+                dtype=np.int64 if large else np.int32,
+                count=chunk.offset + len(chunk) + 1,
+            )[chunk.offset :]
             # the value buffer between the first and last offset is the lines, back to back
-            fh.write(memoryview(chunk.buffers()[2])[int(offs[0]):int(offs[-1])])
+            fh.write(memoryview(chunk.buffers()[2])[int(offs[0]) : int(offs[-1])])
     return Path(path)
 
 
@@ -184,8 +194,9 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
     raise ValueError(f"export_path: cannot write {p.name!r}: expected a .jsonl or .parquet name")
 
 
-def write_rows(table: pa.Table | None, lines: pa.ChunkedArray | None, indices: Any,
-               path: Path) -> Path:
+def write_rows(
+    table: pa.Table | None, lines: pa.ChunkedArray | None, indices: Any, path: Path
+) -> Path:
     """Rows `indices` of `table` to `path`; from pre-serialised JSONL `lines` when given."""
     if lines is None:
         assert table is not None
@@ -217,4 +228,3 @@ def outputs() -> Iterator[Outputs]:
             except FileNotFoundError:
                 pass
         raise
-

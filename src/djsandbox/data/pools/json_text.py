@@ -84,17 +84,20 @@ def _value_text(arr: pa.Array) -> pa.Array:
         if arr.null_count:
             text = pc.if_else(arr.is_valid(), text, pa.scalar(None, pa.large_string()))
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        if pa.types.is_fixed_size_list(t):
-            arr = arr.cast(pa.list_(t.value_type))
-        elif pa.types.is_large_list(t):
+        if pa.types.is_fixed_size_list(t) or pa.types.is_large_list(t):
             arr = arr.cast(pa.list_(t.value_type))
         flat_text = _value_text(arr.values)
         lists = pa.ListArray.from_arrays(arr.offsets, flat_text, mask=arr.is_null())
         joined = pc.binary_join(lists, _s(","))
         text = pc.binary_join_element_wise(_s("["), joined.cast(pa.large_string()), _s("]"), _s(""))
     else:  # binary, maps, unions...: rare in datasets; one json.dumps per value
-        text = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str)
-                         for v in arr.to_pylist()], type=pa.large_string())
+        text = pa.array(
+            [
+                None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                for v in arr.to_pylist()
+            ],
+            type=pa.large_string(),
+        )
     return pc.fill_null(text.cast(pa.large_string()), "null")
 
 
@@ -104,8 +107,15 @@ def _s(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
 
-_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
-            ("\b", "\\b"), ("\f", "\\f")]
+_ESCAPES = [
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+]
 
 
 def _quote(arr: pa.Array) -> pa.Array:
@@ -120,7 +130,6 @@ def _quote(arr: pa.Array) -> pa.Array:
             if ch not in "\n\r\t\b\f":
                 arr = pc.replace_substring(arr, ch, f"\\u{code:04x}")
     return pc.binary_join_element_wise(_s('"'), arr, _s('"'), _s(""))
-
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -138,10 +147,14 @@ def parse_lines(lines: pa.Array, columns: Sequence[str]) -> pa.Table | None:
     n = len(lines)
     if n == 0:
         return None
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + n + 1)[lines.offset:]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + n + 1)[
+        lines.offset :
+    ]
     data = lines.buffers()[2]
     head_rows = int(min(n, max(1000, np.searchsorted(offsets, offsets[0] + (4 << 20)))))
-    head = pj.read_json(pa.BufferReader(data.slice(int(offsets[0]), int(offsets[head_rows] - offsets[0]))))
+    head = pj.read_json(
+        pa.BufferReader(data.slice(int(offsets[0]), int(offsets[head_rows] - offsets[0])))
+    )
     fields = [_as_float(head.schema.field(c)) for c in columns if c in head.column_names]
     if not fields:
         return pa.table({})
@@ -152,9 +165,13 @@ def parse_lines(lines: pa.Array, columns: Sequence[str]) -> pa.Table | None:
         while lo < n:
             hi = int(min(n, max(lo + 1, np.searchsorted(offsets, offsets[lo] + step))))
             start, stop = int(offsets[lo]), int(offsets[hi])
-            parts.append(pj.read_json(pa.BufferReader(data.slice(start, stop - start)),
-                                      read_options=pj.ReadOptions(block_size=4 << 20),
-                                      parse_options=opts))
+            parts.append(
+                pj.read_json(
+                    pa.BufferReader(data.slice(start, stop - start)),
+                    read_options=pj.ReadOptions(block_size=4 << 20),
+                    parse_options=opts,
+                )
+            )
             lo = hi
     except pa.ArrowInvalid:
         return None
@@ -169,10 +186,11 @@ def _as_float(field: pa.Field) -> pa.Field:
         if pa.types.is_integer(t):
             return pa.float64()
         if pa.types.is_struct(t):
-            return pa.struct([pa.field(t.field(i).name, conv(t.field(i).type)) for i in range(t.num_fields)])
+            return pa.struct(
+                [pa.field(t.field(i).name, conv(t.field(i).type)) for i in range(t.num_fields)]
+            )
         if pa.types.is_list(t) or pa.types.is_large_list(t):
             return pa.list_(conv(t.value_type))
         return t
 
     return pa.field(field.name, conv(field.type))
-

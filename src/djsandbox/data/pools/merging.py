@@ -18,11 +18,16 @@ from . import io, options
 KEYS = ("dataset_path", "export_path", "export_format")
 
 SPECS = (
-    ComponentSpec("DataPoolManipulator", "data_pool_merging", f"{__name__}:run",
-                  "concatenate pools into one dataset",
-                  keys=KEYS, required=("dataset_path",), check=f"{__name__}:check"),
+    ComponentSpec(
+        "DataPoolManipulator",
+        "data_pool_merging",
+        f"{__name__}:run",
+        "concatenate pools into one dataset",
+        keys=KEYS,
+        required=("dataset_path",),
+        check=f"{__name__}:check",
+    ),
 )
-
 
 
 def check(cfg: dict[str, Any]) -> list[str]:

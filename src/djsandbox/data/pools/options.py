@@ -24,10 +24,13 @@ def name_list(value: Any, key: str, expected: str) -> list[str] | None:
         return None
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(k, str) for k in value):
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(k, str) for k in value)
+    ):
         raise ValueError(f"{key}: expected {expected}, got {value!r}")
     return list(value)
-
 
 
 def missing_paths(paths: Sequence[str]) -> list[str]:
@@ -71,7 +74,6 @@ def common_prefix(paths: Sequence[str | Path]) -> str:
     return prefix or "default_prefix"
 
 
-
 # ----------------------------------------------------------------------------- checks
 
 
@@ -82,8 +84,10 @@ def seed_of(cfg: dict[str, Any], default: int = 42) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
             raise ValueError(f"{k}: expected an integer seed, got {v!r}")
     if len(set(given.values())) > 1:
-        raise ValueError(f"seed: shuffle_seed={given['shuffle_seed']} and seed={given['seed']} "
-                         "disagree; give one")
+        raise ValueError(
+            f"seed: shuffle_seed={given['shuffle_seed']} and seed={given['seed']} "
+            "disagree; give one"
+        )
     return next(iter(given.values()), default)
 
 

@@ -23,10 +23,17 @@ from . import options
 KEYS = ("dataset_path", "metrics", "ranking_keys", "descending", "top_n")
 
 SPECS = tuple(
-    ComponentSpec(factory, "data_pool_ranking", f"{__name__}:run",
-                  "order pools by evaluation metrics (optionally top_n)",
-                  keys=KEYS, required=("dataset_path", "metrics"), check=f"{__name__}:check")
-    for factory in ("DataPoolManipulator", "GeneralProbe"))
+    ComponentSpec(
+        factory,
+        "data_pool_ranking",
+        f"{__name__}:run",
+        "order pools by evaluation metrics (optionally top_n)",
+        keys=KEYS,
+        required=("dataset_path", "metrics"),
+        check=f"{__name__}:check",
+    )
+    for factory in ("DataPoolManipulator", "GeneralProbe")
+)
 
 _MISSING = object()
 
@@ -54,7 +61,11 @@ def lookup(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(obj, dict) and part in obj:
             obj = obj[part]
-        elif isinstance(obj, (list, tuple)) and part.lstrip("-").isdigit() and -len(obj) <= int(part) < len(obj):
+        elif (
+            isinstance(obj, (list, tuple))
+            and part.lstrip("-").isdigit()
+            and -len(obj) <= int(part) < len(obj)
+        ):
             obj = obj[int(part)]
         else:
             return _MISSING
@@ -98,20 +109,27 @@ def aligned(paths: list[str], metrics: Any) -> list[Any]:
         extra = sorted(set(by_path) - set(want))
         lacking = [p for p, w in zip(paths, want) if w not in by_path]
         if extra or lacking or len(by_path) != len(metrics):
-            raise ValueError(f"metrics: keyed by path, must have exactly the pools of "
-                             f"dataset_path; no result for {lacking}, results for unknown {extra}")
+            raise ValueError(
+                f"metrics: keyed by path, must have exactly the pools of "
+                f"dataset_path; no result for {lacking}, results for unknown {extra}"
+            )
         return [by_path[w] for w in want]
     if not isinstance(metrics, (list, tuple)):
-        raise ValueError(f"metrics: expected a list of results in pool order or a dict keyed "
-                         f"by pool path, got {type(metrics).__name__}")
+        raise ValueError(
+            f"metrics: expected a list of results in pool order or a dict keyed "
+            f"by pool path, got {type(metrics).__name__}"
+        )
     if len(metrics) != len(paths):
-        raise ValueError(f"metrics: {len(metrics)} results for {len(paths)} pools in "
-                         "dataset_path; each pool needs exactly one result")
+        raise ValueError(
+            f"metrics: {len(metrics)} results for {len(paths)} pools in "
+            "dataset_path; each pool needs exactly one result"
+        )
     for i, (p, m) in enumerate(zip(paths, metrics)):
         named = m.get("dataset_path") if isinstance(m, dict) else None
         if named is not None and not _same(named, p):
-            raise ValueError(f"metrics: result {i} is for {named!r}, but pool {i} of "
-                             f"dataset_path is {p!r}")
+            raise ValueError(
+                f"metrics: result {i} is for {named!r}, but pool {i} of dataset_path is {p!r}"
+            )
     return list(metrics)
 
 
@@ -121,8 +139,9 @@ def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...]
     out = []
     for name, v in zip(names, values):
         if v is _MISSING:
-            raise ValueError(f"ranking_keys: {name!r} is not in the result of pool {i} "
-                             f"({path}): {metric!r}")
+            raise ValueError(
+                f"ranking_keys: {name!r} is not in the result of pool {i} ({path}): {metric!r}"
+            )
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
             raise ValueError(f"ranking_keys: {name!r} of pool {i} ({path}) is {v!r}, not a number")
         out.append(float(v))
@@ -131,13 +150,15 @@ def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...]
 
 def check(cfg: dict[str, Any]) -> list[str]:
     problems = options.path_problems(cfg, "dataset_path")
-    problems += options.collect(lambda: _keys(cfg.get("ranking_keys")),
-                                lambda: _top_n(cfg.get("top_n")))
+    problems += options.collect(
+        lambda: _keys(cfg.get("ranking_keys")), lambda: _top_n(cfg.get("top_n"))
+    )
     if "descending" in cfg and not isinstance(cfg["descending"], bool):
         problems.append(f"descending: expected true or false, got {cfg['descending']!r}")
     if cfg.get("dataset_path") is not None and cfg.get("metrics") is not None:
         problems += options.collect(
-            lambda: aligned(as_path_list(cfg["dataset_path"], "dataset_path"), cfg["metrics"]))
+            lambda: aligned(as_path_list(cfg["dataset_path"], "dataset_path"), cfg["metrics"])
+        )
     return problems
 
 
@@ -155,8 +176,12 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
     if not isinstance(descending, bool):
         raise ValueError(f"descending: expected true or false, got {descending!r}")
     same_shape = flatten_like(cfg.get("dataset_path"), cfg["metrics"])
-    metrics = aligned(paths, same_shape if isinstance(cfg.get("dataset_path"), dict) and
-                      same_shape is not None else cfg["metrics"])
+    metrics = aligned(
+        paths,
+        same_shape
+        if isinstance(cfg.get("dataset_path"), dict) and same_shape is not None
+        else cfg["metrics"],
+    )
     scores = [_score(m, keys, i, p) for i, (p, m) in enumerate(zip(paths, metrics))]
     order = sorted(range(len(paths)), key=lambda i: scores[i], reverse=descending)
     ranked = [paths[i] for i in order]

@@ -42,11 +42,18 @@ class CaptionAdapter:
     def parts(self) -> dict[str, Any]:
         """The vision encoder, MLP projector and language model (with its LM head)."""
         if self.kind == "remote":
-            return {"vision": self.model.vision_model, "projector": self.model.mlp1,
-                    "llm": self.model.language_model}
+            return {
+                "vision": self.model.vision_model,
+                "projector": self.model.mlp1,
+                "llm": self.model.language_model,
+            }
         inner = self.model.model
-        return {"vision": inner.vision_tower, "projector": inner.multi_modal_projector,
-                "llm": inner.language_model, "lm_head": self.model.lm_head}
+        return {
+            "vision": inner.vision_tower,
+            "projector": inner.multi_modal_projector,
+            "llm": inner.language_model,
+            "lm_head": self.model.lm_head,
+        }
 
     def set_llm(self, module: Any) -> None:
         """Swap the language model (LoRA wrapping / merging)."""
@@ -60,8 +67,9 @@ class CaptionAdapter:
         """Token ids of the full prompt (system, user turn with the image span, role)."""
         ids = self._prompt_ids.get(question)
         if ids is None:
-            text = self.template.prompt(expand_image(question, self.num_image_token),
-                                        self.settings.get("system_message"))
+            text = self.template.prompt(
+                expand_image(question, self.num_image_token), self.settings.get("system_message")
+            )
             ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
             self._prompt_ids[question] = ids
         return ids
@@ -77,9 +85,11 @@ class CaptionAdapter:
         for question, caption in zip(questions, captions):
             prompt, answer = self.prompt_ids(question), self.answer_ids(caption)
             if len(prompt) >= max_len:
-                raise ValueError(f"model.max_seq_length: {max_len} tokens leave no room for the "
-                                 f"caption after a {len(prompt)}-token prompt")
-            answer = answer[:max_len - len(prompt)]
+                raise ValueError(
+                    f"model.max_seq_length: {max_len} tokens leave no room for the "
+                    f"caption after a {len(prompt)}-token prompt"
+                )
+            answer = answer[: max_len - len(prompt)]
             rows.append((prompt + answer, [IGNORE_INDEX] * len(prompt) + answer))
         width = max(len(ids) for ids, _ in rows)
         pad = self.pad_id
@@ -87,9 +97,9 @@ class CaptionAdapter:
         labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, (ids, lab) in enumerate(rows):
-            input_ids[i, :len(ids)] = torch.tensor(ids)
-            labels[i, :len(lab)] = torch.tensor(lab)
-            mask[i, :len(ids)] = 1
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            labels[i, : len(lab)] = torch.tensor(lab)
+            mask[i, : len(ids)] = 1
         return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
     @property
@@ -110,16 +120,26 @@ class CaptionAdapter:
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean token cross-entropy of the answers in `batch` (pixel_values + `encode`)."""
-        kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
-                  "labels": batch["labels"], "pixel_values": self._pixels(batch["pixel_values"])}
+        kwargs = {
+            "input_ids": batch["input_ids"],
+            "attention_mask": batch["attention_mask"],
+            "labels": batch["labels"],
+            "pixel_values": self._pixels(batch["pixel_values"]),
+        }
         if self.kind == "remote":  # one tile per image, all real
-            kwargs["image_flags"] = torch.ones(len(batch["input_ids"]), dtype=torch.long,
-                                               device=batch["input_ids"].device)
+            kwargs["image_flags"] = torch.ones(
+                len(batch["input_ids"]), dtype=torch.long, device=batch["input_ids"].device
+            )
         return self.model(**kwargs).loss
 
     @torch.no_grad()
-    def generate(self, pixel_values: torch.Tensor, questions: list[str], max_new_tokens: int = 32,
-                 num_beams: int = 1) -> list[str]:
+    def generate(
+        self,
+        pixel_values: torch.Tensor,
+        questions: list[str],
+        max_new_tokens: int = 32,
+        num_beams: int = 1,
+    ) -> list[str]:
         """Greedy (or beam) captions, one per image; prompts are left-padded."""
         prompts = [self.prompt_ids(q) for q in questions]
         width = max(len(p) for p in prompts)
@@ -127,14 +147,20 @@ class CaptionAdapter:
         input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
         for i, p in enumerate(prompts):
-            input_ids[i, width - len(p):] = torch.tensor(p)
-            mask[i, width - len(p):] = 1
+            input_ids[i, width - len(p) :] = torch.tensor(p)
+            mask[i, width - len(p) :] = 1
         stop = self.stop_ids()
         out = self.model.generate(
-            pixel_values=self._pixels(pixel_values), input_ids=input_ids.to(device),
-            attention_mask=mask.to(device), max_new_tokens=max_new_tokens, num_beams=num_beams,
-            do_sample=False, eos_token_id=stop, pad_token_id=self.pad_id,
-            min_new_tokens=1)  # a caption is never empty (an undertrained model's first guess
+            pixel_values=self._pixels(pixel_values),
+            input_ids=input_ids.to(device),
+            attention_mask=mask.to(device),
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            do_sample=False,
+            eos_token_id=stop,
+            pad_token_id=self.pad_id,
+            min_new_tokens=1,
+        )  # a caption is never empty (an undertrained model's first guess
         # is often the stop token, the most frequent target)
         # The native model returns prompt + answer; InternVLChatModel (inputs_embeds) the answer.
         new = out if self.kind == "remote" else out[:, width:]
@@ -155,8 +181,9 @@ class CaptionAdapter:
         llm = self.parts()["llm"]
         if hasattr(llm, "merge_and_unload"):  # a peft model
             with warnings.catch_warnings():  # peft asks a transformers API deprecated in v5
-                warnings.filterwarnings("ignore", category=FutureWarning,
-                                        message=r".*is_gradient_checkpointing.*")
+                warnings.filterwarnings(
+                    "ignore", category=FutureWarning, message=r".*is_gradient_checkpointing.*"
+                )
                 llm.save_pretrained(str(folder / "lora_adapter"))
             self.set_llm(llm.merge_and_unload())
         self.model.save_pretrained(str(folder))
@@ -165,10 +192,14 @@ class CaptionAdapter:
             for src in Path(self.source_path).glob("*.py"):  # trust_remote_code needs them
                 if not (folder / src.name).exists():
                     shutil.copy2(src, folder / src.name)
-        facts = {k: self.settings.get(k) for k in ("name", "size", "system_message",
-                                                    "image_size", "max_seq_length", "dtype")}
-        facts.update(kind=self.kind, template=self.template.name,
-                     num_image_token=self.num_image_token)
-        (folder / SETTINGS_FILE).write_text(json.dumps(facts, indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
+        facts = {
+            k: self.settings.get(k)
+            for k in ("name", "size", "system_message", "image_size", "max_seq_length", "dtype")
+        }
+        facts.update(
+            kind=self.kind, template=self.template.name, num_image_token=self.num_image_token
+        )
+        (folder / SETTINGS_FILE).write_text(
+            json.dumps(facts, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         return folder

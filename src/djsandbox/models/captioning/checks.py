@@ -32,8 +32,13 @@ def _paths(value: Any, key: str, what: str) -> list[str]:
     return [p for item in items for p in _paths(item, key, what)]
 
 
-def _number(cfg: Mapping[str, Any], key: str, ok: Callable[[float], bool], expected: str,
-            integer: bool = False) -> list[str]:
+def _number(
+    cfg: Mapping[str, Any],
+    key: str,
+    ok: Callable[[float], bool],
+    expected: str,
+    integer: bool = False,
+) -> list[str]:
     value = cfg.get(key)
     if value is None or is_deferred(value):
         return []
@@ -48,12 +53,16 @@ def _model_folder(model: Any) -> list[str]:
         return []
     path = model.get("path")
     if path == "???":  # the model group's mandatory value, left unset
-        return ["model.path: not set; give the folder of the local weights, e.g. "
-                "model.path=/weights/InternVL2-1B"]
+        return [
+            "model.path: not set; give the folder of the local weights, e.g. "
+            "model.path=/weights/InternVL2-1B"
+        ]
     if isinstance(path, str) and path and not is_deferred(path):
         if not os.path.isdir(os.path.expanduser(path)):
-            return [f"model.path: folder {path!r} does not exist; expected local InternVL "
-                    "weights (nothing can be downloaded)"]
+            return [
+                f"model.path: folder {path!r} does not exist; expected local InternVL "
+                "weights (nothing can be downloaded)"
+            ]
         if not os.path.isfile(os.path.join(os.path.expanduser(path), "config.json")):
             return [f"model.path: {path!r} has no config.json; expected a model folder"]
     return []
@@ -76,8 +85,10 @@ def check_train(cfg: Mapping[str, Any]) -> list[str]:
     problems += _paths(cfg.get("meta_path"), "meta_path", "a meta JSON path")
     problems += _paths(cfg.get("dataset_path"), "dataset_path", "an InternVL JSONL path")
     if cfg.get("meta_path") not in (None, "") and cfg.get("dataset_path") not in (None, ""):
-        problems.append("dataset_path: set together with meta_path; give one of them (meta_path "
-                        "names its images' root itself)")
+        problems.append(
+            "dataset_path: set together with meta_path; give one of them (meta_path "
+            "names its images' root itself)"
+        )
     problems += trainer_problems(cfg.get("trainer"), "trainer")
     problems += _number(cfg, "lr", lambda v: v > 0, "a positive number")
     problems += _number(cfg, "weight_decay", lambda v: v >= 0, "a number >= 0")
@@ -86,11 +97,17 @@ def check_train(cfg: Mapping[str, Any]) -> list[str]:
     problems += _number(cfg, "seed", lambda v: True, "an integer", True)
     for key in ("max_epochs", "max_train_rows"):
         problems += _number(cfg, key, lambda v: v > 0, "a positive integer", True)
-    problems += _number(cfg, "max_steps", lambda v: v > 0 or v == -1,
-                        "a positive integer (or -1: no limit)", True)
+    problems += _number(
+        cfg, "max_steps", lambda v: v > 0 or v == -1, "a positive integer (or -1: no limit)", True
+    )
     problems += _number(cfg, "num_workers", lambda v: v >= 0, "an integer >= 0", True)
-    problems += _number(cfg, "tokenizer_vocab_size", lambda v: v > 7,
-                        "an integer > 7 (room for the special tokens)", True)
+    problems += _number(
+        cfg,
+        "tokenizer_vocab_size",
+        lambda v: v > 7,
+        "an integer > 7 (room for the special tokens)",
+        True,
+    )
     return problems
 
 

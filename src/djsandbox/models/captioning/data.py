@@ -64,8 +64,10 @@ def row_pairs(row: dict[str, Any], where: str, prompt: str) -> list[tuple[str, s
         return pairs
     captions = row.get("captions", row.get("caption"))
     if captions is None:
-        raise ValueError(f"{where}: no 'conversations' and no 'captions'; expected an InternVL "
-                         "row {id, image, conversations} or a row with a captions list")
+        raise ValueError(
+            f"{where}: no 'conversations' and no 'captions'; expected an InternVL "
+            "row {id, image, conversations} or a row with a captions list"
+        )
     if isinstance(captions, str):
         captions = [captions]
     return [(prompt, str(c).strip()) for c in captions if str(c).strip()]
@@ -77,13 +79,16 @@ def _image_of(row: dict[str, Any], where: str, root: Path) -> str:
         raise ValueError(f"{where}: 'image' must be one image path, got {image!r}")
     path = _resolve(image, root) if not Path(image).is_absolute() else Path(image)
     if not path.is_file():
-        raise ValueError(f"{where}: image {str(path)!r} does not exist (image paths are "
-                         f"relative to {str(root)!r})")
+        raise ValueError(
+            f"{where}: image {str(path)!r} does not exist (image paths are "
+            f"relative to {str(root)!r})"
+        )
     return str(path)
 
 
-def samples_from_jsonl(path: str | Path, image_root: str | Path | None,
-                       prompt: str = DEFAULT_CAPTION_PROMPT) -> list[Sample]:
+def samples_from_jsonl(
+    path: str | Path, image_root: str | Path | None, prompt: str = DEFAULT_CAPTION_PROMPT
+) -> list[Sample]:
     """Training samples of an InternVL JSONL; image paths are relative to `image_root`
     (default: the JSONL's folder)."""
     path = Path(path)
@@ -104,20 +109,24 @@ def _repeat(samples: list[Sample], times: float, seed: int) -> list[Sample]:
     return samples * whole + extra
 
 
-def samples_from_meta(meta_path: str | Path, seed: int = 42,
-                      prompt: str = DEFAULT_CAPTION_PROMPT) -> list[Sample]:
+def samples_from_meta(
+    meta_path: str | Path, seed: int = 42, prompt: str = DEFAULT_CAPTION_PROMPT
+) -> list[Sample]:
     """Every dataset of one InternVL meta file, repeated by its `repeat_time`."""
     meta_path = Path(meta_path)
     if not meta_path.is_file():
-        raise ValueError(f"meta_path: file {str(meta_path)!r} does not exist; expected a meta "
-                         "JSON written by coco_caption_meta_generation")
+        raise ValueError(
+            f"meta_path: file {str(meta_path)!r} does not exist; expected a meta "
+            "JSON written by coco_caption_meta_generation"
+        )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"meta_path: {meta_path} is not valid JSON ({exc.msg})") from None
     if not isinstance(meta, dict) or not meta:
-        raise ValueError(f"meta_path: {meta_path} must map dataset names to "
-                         "{root, annotation, ...}")
+        raise ValueError(
+            f"meta_path: {meta_path} must map dataset names to {{root, annotation, ...}}"
+        )
     samples: list[Sample] = []
     for name, entry in meta.items():
         if not isinstance(entry, dict) or "annotation" not in entry:
@@ -127,14 +136,17 @@ def samples_from_meta(meta_path: str | Path, seed: int = 42,
         rows = samples_from_jsonl(annotation, root, prompt)
         times = entry.get("repeat_time", 1)
         if isinstance(times, bool) or not isinstance(times, (int, float)) or times <= 0:
-            raise ValueError(f"meta_path: {meta_path}: {name}.repeat_time is {times!r}; "
-                             "expected a positive number")
+            raise ValueError(
+                f"meta_path: {meta_path}: {name}.repeat_time is {times!r}; "
+                "expected a positive number"
+            )
         samples += _repeat(rows, float(times), seed)
     return samples
 
 
-def eval_items(path: str | Path, image_root: str | Path | None,
-               prompt: str = DEFAULT_CAPTION_PROMPT) -> list[EvalItem]:
+def eval_items(
+    path: str | Path, image_root: str | Path | None, prompt: str = DEFAULT_CAPTION_PROMPT
+) -> list[EvalItem]:
     """One item per image with every caption of that image as a reference, in file order."""
     by_image: dict[str, tuple[str, list[str]]] = {}
     for sample in samples_from_jsonl(path, image_root, prompt):

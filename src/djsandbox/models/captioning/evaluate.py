@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from djsandbox.atomic import atomic_open
-from djsandbox.shapes import map_structure
 from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
+from djsandbox.shapes import map_structure
 
 from .checks import check_evaluate
 from .settings import resolve_model
@@ -29,12 +29,18 @@ def _write_predictions(path: Path, items: list[Any], predictions: list[str]) -> 
     """Atomic: a half-written file never looks finished."""
     with atomic_open([path]) as (fh,):
         for item, pred in zip(items, predictions):
-            fh.write(json.dumps({"image": item.image, "prediction": pred,
-                                 "references": list(item.references)}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {"image": item.image, "prediction": pred, "references": list(item.references)},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
-def generate_captions(adapter: Any, items: list[Any], batch_size: int, max_new_tokens: int,
-                      num_beams: int = 1) -> list[str]:
+def generate_captions(
+    adapter: Any, items: list[Any], batch_size: int, max_new_tokens: int, num_beams: int = 1
+) -> list[str]:
     """One caption per item, batch by batch (greedy unless `num_beams` > 1)."""
     import torch
 
@@ -43,7 +49,7 @@ def generate_captions(adapter: Any, items: list[Any], batch_size: int, max_new_t
     size = int(adapter.settings["image_size"])
     out: list[str] = []
     for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
+        chunk = items[start : start + batch_size]
         pixels = torch.stack([load_image(it.image, size) for it in chunk])
         out += adapter.generate(pixels, [it.question for it in chunk], max_new_tokens, num_beams)
     return out
@@ -60,14 +66,16 @@ def evaluate_one(cfg: dict[str, Any], checkpoint: Any, out_dir: Path) -> dict[st
 
     start_meteor()  # Java loads its tables while the captions are generated
     if not isinstance(checkpoint, str) or not checkpoint:
-        raise ValueError(f"checkpoint: got {checkpoint!r}; expected a model folder written by "
-                         "the internvl_coco_caption trainer")
+        raise ValueError(
+            f"checkpoint: got {checkpoint!r}; expected a model folder written by "
+            "the internvl_coco_caption trainer"
+        )
     dataset = cfg.get("dataset_path")
     if not dataset:
         raise ValueError("dataset_path: missing; expected an InternVL JSONL test split")
     items = eval_items(dataset, cfg.get("image_root"), cfg.get("prompt") or DEFAULT_CAPTION_PROMPT)
     if cfg.get("max_rows"):
-        items = items[:int(cfg["max_rows"])]
+        items = items[: int(cfg["max_rows"])]
     if not items:
         raise ValueError(f"dataset_path: {dataset!r} has no image with a reference caption")
     settings = resolve_model(cfg.get("model"), need_path=False)
@@ -76,16 +84,25 @@ def evaluate_one(cfg: dict[str, Any], checkpoint: Any, out_dir: Path) -> dict[st
         adapter = load_checkpoint(checkpoint, settings)
         if torch.cuda.is_available():
             adapter.model.to("cuda")
-        predictions = generate_captions(adapter, items, int(cfg.get("batch_size") or 32),
-                                        int(cfg.get("max_new_tokens") or 32),
-                                        int(cfg.get("num_beams") or 1))
+        predictions = generate_captions(
+            adapter,
+            items,
+            int(cfg.get("batch_size") or 32),
+            int(cfg.get("max_new_tokens") or 32),
+            int(cfg.get("num_beams") or 1),
+        )
     scores = score_captions([list(it.references) for it in items], predictions)
     pred_path = Path(cfg.get("predictions_path") or "predictions.jsonl")
     if not pred_path.is_absolute():
         pred_path = Path(out_dir) / pred_path
     _write_predictions(pred_path, items, predictions)
-    return {**scores, "rows": len(items), "predictions_path": str(pred_path),
-            "checkpoint": str(checkpoint), "note": NOTE}
+    return {
+        **scores,
+        "rows": len(items),
+        "predictions_path": str(pred_path),
+        "checkpoint": str(checkpoint),
+        "note": NOTE,
+    }
 
 
 def run_evaluate(cfg: dict[str, Any], out_dir: Path) -> Any:
@@ -94,11 +111,16 @@ def run_evaluate(cfg: dict[str, Any], out_dir: Path) -> Any:
     if problems:
         raise ValueError("; ".join(problems))
     if cfg.get("checkpoint") in (None, "", [], {}):
-        raise ValueError("checkpoint: missing; expected the model folder(s) returned by the "
-                         "internvl_coco_caption trainer")
+        raise ValueError(
+            "checkpoint: missing; expected the model folder(s) returned by the "
+            "internvl_coco_caption trainer"
+        )
     pred = cfg.get("predictions_path")
     if pred and Path(pred).is_absolute() and not isinstance(cfg["checkpoint"], str):
-        raise ValueError("predictions_path: an absolute path would be overwritten by each of "
-                         "several checkpoints; give a relative path (one file per sub-folder)")
-    return map_structure(cfg["checkpoint"],
-                         lambda ckpt, folder: evaluate_one(cfg, ckpt, folder), Path(out_dir))
+        raise ValueError(
+            "predictions_path: an absolute path would be overwritten by each of "
+            "several checkpoints; give a relative path (one file per sub-folder)"
+        )
+    return map_structure(
+        cfg["checkpoint"], lambda ckpt, folder: evaluate_one(cfg, ckpt, folder), Path(out_dir)
+    )

@@ -63,8 +63,9 @@ def simple_tokenize(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
-def tokenize(refs: dict[str, list[str]], preds: dict[str, list[str]]
-             ) -> tuple[dict[str, list[str]], dict[str, list[str]], str]:
+def tokenize(
+    refs: dict[str, list[str]], preds: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]], str]:
     """PTB-tokenised references and predictions (one Java call for both), and its name."""
     if java_available():
         from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
@@ -72,16 +73,22 @@ def tokenize(refs: dict[str, list[str]], preds: dict[str, list[str]]
         joined = {f"r{k}": [{"caption": c} for c in v] for k, v in refs.items()}
         joined.update({f"p{k}": [{"caption": c} for c in v] for k, v in preds.items()})
         out = PTBTokenizer().tokenize(joined)
-        return ({k: out[f"r{k}"] for k in refs}, {k: out[f"p{k}"] for k in preds},
-                "ptb")
-    return ({k: [simple_tokenize(c) for c in v] for k, v in refs.items()},
-            {k: [simple_tokenize(c) for c in v] for k, v in preds.items()}, "simple")
+        return ({k: out[f"r{k}"] for k in refs}, {k: out[f"p{k}"] for k in preds}, "ptb")
+    return (
+        {k: [simple_tokenize(c) for c in v] for k, v in refs.items()},
+        {k: [simple_tokenize(c) for c in v] for k, v in preds.items()},
+        "simple",
+    )
 
 
 def caption_score(scores: dict[str, float | None]) -> float | None:
     """Mean of BLEU_4, METEOR, ROUGE_L and CIDEr/10 (each in [0, 1]); None-valued terms skipped."""
-    terms = [scores.get("BLEU_4"), scores.get("METEOR"), scores.get("ROUGE_L"),
-             None if scores.get("CIDEr") is None else scores["CIDEr"] / 10.0]
+    terms = [
+        scores.get("BLEU_4"),
+        scores.get("METEOR"),
+        scores.get("ROUGE_L"),
+        None if scores.get("CIDEr") is None else scores["CIDEr"] / 10.0,
+    ]
     known = [t for t in terms if t is not None]
     return sum(known) / len(known) if known else None
 

@@ -26,8 +26,13 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
 
 
 class CaptionModule(L.LightningModule):
-    def __init__(self, adapter: CaptionAdapter, lr: float, weight_decay: float = 0.01,
-                 warmup_ratio: float = 0.03) -> None:
+    def __init__(
+        self,
+        adapter: CaptionAdapter,
+        lr: float,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.03,
+    ) -> None:
         super().__init__()
         self.adapter = adapter
         self.model = adapter.model  # registered, so Lightning moves and checkpoints it
@@ -43,18 +48,27 @@ class CaptionModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.log("val/loss", self.adapter.loss(batch), on_epoch=True,
-                 batch_size=len(batch["input_ids"]))
+        self.log(
+            "val/loss", self.adapter.loss(batch), on_epoch=True, batch_size=len(batch["input_ids"])
+        )
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.model.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]  # no decay on biases and norms
         no_decay = [p for p in params if p.ndim < 2]
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.lr)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.lr,
+        )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = math.ceil(total * self.warmup_ratio)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, total, warmup))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
+            optimizer, lambda step: warmup_cosine(step, total, warmup)
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
+        }

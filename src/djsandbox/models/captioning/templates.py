@@ -19,8 +19,10 @@ IMG_START = "<img>"
 IMG_END = "</img>"
 IMG_CONTEXT = "<IMG_CONTEXT>"
 
-INTERNVL2_SYSTEM_MESSAGE = ("你是由上海人工智能实验室联合商汤科技开发的书生多模态大模型，英文名叫InternVL, "
-                            "是一个有用无害的人工智能助手。")
+INTERNVL2_SYSTEM_MESSAGE = (
+    "你是由上海人工智能实验室联合商汤科技开发的书生多模态大模型，英文名叫InternVL, "
+    "是一个有用无害的人工智能助手。"
+)
 """The default system message of InternVL2's chat templates (kept: the weights expect it)."""
 
 
@@ -40,7 +42,8 @@ class Template:
         if not self.sep:
             return f"{question}\n"
         system = self.system_template.format(
-            system_message=self.system_message if system_message is None else system_message)
+            system_message=self.system_message if system_message is None else system_message
+        )
         return f"{system}{self.sep}{self.user_role}{question}{self.sep}{self.assistant_role}"
 
     def answer(self, caption: str, eos_token: str | None) -> str:
@@ -54,16 +57,28 @@ class Template:
 
 
 def _chatml(name: str) -> Template:
-    return Template(name, "<|im_start|>system\n{system_message}", INTERNVL2_SYSTEM_MESSAGE,
-                    "<|im_start|>user\n", "<|im_start|>assistant\n", "<|im_end|>")
+    return Template(
+        name,
+        "<|im_start|>system\n{system_message}",
+        INTERNVL2_SYSTEM_MESSAGE,
+        "<|im_start|>user\n",
+        "<|im_start|>assistant\n",
+        "<|im_end|>",
+    )
 
 
 TEMPLATES: dict[str, Template] = {
     "plain": Template("plain"),
     "Hermes-2": _chatml("Hermes-2"),
     "internlm2-chat": _chatml("internlm2-chat"),
-    "phi3-chat": Template("phi3-chat", "<|system|>\n{system_message}", INTERNVL2_SYSTEM_MESSAGE,
-                          "<|user|>\n", "<|assistant|>\n", "<|end|>"),
+    "phi3-chat": Template(
+        "phi3-chat",
+        "<|system|>\n{system_message}",
+        INTERNVL2_SYSTEM_MESSAGE,
+        "<|user|>\n",
+        "<|assistant|>\n",
+        "<|end|>",
+    ),
 }
 
 
@@ -71,8 +86,9 @@ def get_template(name: str) -> Template:
     try:
         return TEMPLATES[name]
     except KeyError:
-        raise ValueError(f"model.template: unknown template {name!r}; expected one of "
-                         f"{', '.join(TEMPLATES)}") from None
+        raise ValueError(
+            f"model.template: unknown template {name!r}; expected one of {', '.join(TEMPLATES)}"
+        ) from None
 
 
 def expand_image(question: str, num_image_token: int) -> str:

@@ -16,8 +16,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from djsandbox.shapes import map_structure, split_pairs
 from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
+from djsandbox.shapes import map_structure, split_pairs
 
 from .checks import check_train
 from .settings import resolve_model
@@ -44,8 +44,10 @@ def _samples(source: Any, cfg: dict[str, Any], use_meta: bool, seed: int) -> lis
     else:
         samples = samples_from_jsonl(source, cfg.get("image_root"), prompt)
     if not samples:
-        raise ValueError(f"{'meta_path' if use_meta else 'dataset_path'}: {source!r} has no "
-                         "row with a caption to train on")
+        raise ValueError(
+            f"{'meta_path' if use_meta else 'dataset_path'}: {source!r} has no "
+            "row with a caption to train on"
+        )
     limit = cfg.get("max_train_rows")
     if limit:
         import random
@@ -54,8 +56,9 @@ def _samples(source: Any, cfg: dict[str, Any], use_meta: bool, seed: int) -> lis
     return samples
 
 
-def train_one(cfg: dict[str, Any], source: Any, out_dir: Path, use_meta: bool = True
-              ) -> tuple[str, dict[str, Any]]:
+def train_one(
+    cfg: dict[str, Any], source: Any, out_dir: Path, use_meta: bool = True
+) -> tuple[str, dict[str, Any]]:
     """Train on one meta file (or JSONL) and save `out_dir/checkpoint`; (folder, metrics)."""
     from .cpu import cpu_threads, default_threads
 
@@ -64,8 +67,9 @@ def train_one(cfg: dict[str, Any], source: Any, out_dir: Path, use_meta: bool = 
         return _train(cfg, settings, source, Path(out_dir), use_meta)
 
 
-def _train(cfg: dict[str, Any], settings: dict[str, Any], source: Any, out_dir: Path,
-           use_meta: bool) -> tuple[str, dict[str, Any]]:
+def _train(
+    cfg: dict[str, Any], settings: dict[str, Any], source: Any, out_dir: Path, use_meta: bool
+) -> tuple[str, dict[str, Any]]:
     import lightning as L
     from torch.utils.data import DataLoader
 
@@ -82,31 +86,51 @@ def _train(cfg: dict[str, Any], settings: dict[str, Any], source: Any, out_dir: 
     samples = _samples(source, cfg, use_meta, seed)
     train_set, val_set = split(samples, float(cfg.get("val_ratio", 0.1)), seed)
     if not train_set:
-        raise ValueError(f"val_ratio: {cfg.get('val_ratio')} holds out every image of "
-                         f"{source!r}; nothing is left to train on")
+        raise ValueError(
+            f"val_ratio: {cfg.get('val_ratio')} holds out every image of "
+            f"{source!r}; nothing is left to train on"
+        )
     texts = sorted({s.question for s in train_set}) + [s.caption for s in train_set]
     adapter = load_for_training(settings, texts, cfg.get("tokenizer_vocab_size"))
     image_size = int(adapter.settings["image_size"])
     batch_size = int(cfg.get("batch_size") or defaults["batch_size"])
     workers = int(cfg.get("num_workers", 0))
-    loader = DataLoader(CaptionDataset(train_set, image_size), batch_size=batch_size,
-                        shuffle=True, collate_fn=Collate(adapter), num_workers=workers)
-    val_loader = DataLoader(CaptionDataset(val_set, image_size), batch_size=batch_size,
-                            collate_fn=Collate(adapter), num_workers=workers)
+    loader = DataLoader(
+        CaptionDataset(train_set, image_size),
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=Collate(adapter),
+        num_workers=workers,
+    )
+    val_loader = DataLoader(
+        CaptionDataset(val_set, image_size),
+        batch_size=batch_size,
+        collate_fn=Collate(adapter),
+        num_workers=workers,
+    )
 
-    overrides: dict[str, Any] = {k: int(cfg[k]) for k in ("max_epochs", "max_steps")
-                                 if cfg.get(k) is not None}
+    overrides: dict[str, Any] = {
+        k: int(cfg[k]) for k in ("max_epochs", "max_steps") if cfg.get(k) is not None
+    }
     if not val_set:
         overrides["limit_val_batches"] = 0
-    trainer = make_trainer(cfg.get("trainer"), out_dir, {
-        "log_every_n_steps": log_interval(len(train_set), batch_size)}, overrides)
-    module = CaptionModule(adapter, lr=float(cfg.get("lr") or defaults["lr"]),
-                           weight_decay=float(cfg.get("weight_decay", 0.01)),
-                           warmup_ratio=float(cfg.get("warmup_ratio", 0.03)))
+    trainer = make_trainer(
+        cfg.get("trainer"),
+        out_dir,
+        {"log_every_n_steps": log_interval(len(train_set), batch_size)},
+        overrides,
+    )
+    module = CaptionModule(
+        adapter,
+        lr=float(cfg.get("lr") or defaults["lr"]),
+        weight_decay=float(cfg.get("weight_decay", 0.01)),
+        warmup_ratio=float(cfg.get("warmup_ratio", 0.03)),
+    )
     with warnings.catch_warnings():  # num_workers=0 is deliberate: images are cached in memory
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-        trainer.fit(module, train_dataloaders=loader,
-                    val_dataloaders=val_loader if val_set else None)
+        trainer.fit(
+            module, train_dataloaders=loader, val_dataloaders=val_loader if val_set else None
+        )
 
     trainable = sum(p.numel() for p in adapter.model.parameters() if p.requires_grad)
     folder = out_dir / CHECKPOINT_DIR
@@ -115,17 +139,23 @@ def _train(cfg: dict[str, Any], settings: dict[str, Any], source: Any, out_dir: 
     first, last, window = _loss_windows(module.step_losses)
     val_loss = trainer.callback_metrics.get("val/loss")
     metrics = {
-        "train_rows": len(train_set), "val_rows": len(val_set),
+        "train_rows": len(train_set),
+        "val_rows": len(val_set),
         "train_images": len({s.image for s in train_set}),
-        "steps": len(module.step_losses), "epochs": int(trainer.current_epoch),
-        "first_train_loss": first, "last_train_loss": last, "loss_window": window,
+        "steps": len(module.step_losses),
+        "epochs": int(trainer.current_epoch),
+        "first_train_loss": first,
+        "last_train_loss": last,
+        "loss_window": window,
         "val_loss": float(val_loss) if val_loss is not None else None,
         "trainable_params": trainable,
-        "model": settings["name"], "size": settings["size"],
+        "model": settings["name"],
+        "size": settings["size"],
         "seconds": round(time.time() - started, 2),
     }
-    (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n",
-                                                encoding="utf-8")
+    (out_dir / "train_metrics.json").write_text(
+        json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
+    )
     return str(folder), metrics
 
 
@@ -143,9 +173,12 @@ def run_train(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
     use_meta = cfg.get("meta_path") not in (None, "", [], {})
     source = cfg.get("meta_path") if use_meta else cfg.get("dataset_path")
     if source in (None, "", [], {}):
-        raise ValueError("meta_path: missing; expected the InternVL meta JSON(s) written by "
-                         "coco_caption_meta_generation (or dataset_path: an InternVL JSONL "
-                         "with image_root)")
-    results = map_structure(source, lambda src, folder: train_one(cfg, src, folder, use_meta),
-                            Path(out_dir))
+        raise ValueError(
+            "meta_path: missing; expected the InternVL meta JSON(s) written by "
+            "coco_caption_meta_generation (or dataset_path: an InternVL JSONL "
+            "with image_root)"
+        )
+    results = map_structure(
+        source, lambda src, folder: train_one(cfg, src, folder, use_meta), Path(out_dir)
+    )
     return split_pairs(results)

@@ -52,8 +52,12 @@ def lightning_loggers(save_dir: Path) -> list[Any]:
     try:
         return list(tracker.lightning_loggers(Path(save_dir)))
     except Exception as exc:
-        log.warning("tracker: cannot attach Lightning loggers (%s: %s); training curves will "
-                    "not be tracked", type(exc).__name__, exc)
+        log.warning(
+            "tracker: cannot attach Lightning loggers (%s: %s); training curves will "
+            "not be tracked",
+            type(exc).__name__,
+            exc,
+        )
         return []
 
 

@@ -26,17 +26,43 @@ from .guard import GuardedTracker
 _HERE = "djsandbox.reporting.trackers"
 SPECS = (
     ComponentSpec("Tracker", "none", f"{_HERE}.base:Tracker", "no tracking", keys=()),
-    ComponentSpec("Tracker", "csv", f"{_HERE}.csv:CsvTracker",
-                  "metrics.csv / metrics.jsonl of every job's numeric results",
-                  keys=("filename",)),
-    ComponentSpec("Tracker", "tensorboard", f"{_HERE}.tensorboard:TensorBoardTracker",
-                  "TensorBoard event files; training curves via TensorBoardLogger",
-                  keys=("dir", "lightning", "log_config", "flush_secs")),
-    ComponentSpec("Tracker", "wandb", f"{_HERE}.wandb:WandbTracker",
-                  "Weights & Biases (offline unless an API key is configured)",
-                  keys=("mode", "project", "name", "group", "entity", "tags", "notes", "job_type",
-                        "dir", "api_key", "log_config", "lightning", "console", "system_metrics",
-                        "init_timeout")),
+    ComponentSpec(
+        "Tracker",
+        "csv",
+        f"{_HERE}.csv:CsvTracker",
+        "metrics.csv / metrics.jsonl of every job's numeric results",
+        keys=("filename",),
+    ),
+    ComponentSpec(
+        "Tracker",
+        "tensorboard",
+        f"{_HERE}.tensorboard:TensorBoardTracker",
+        "TensorBoard event files; training curves via TensorBoardLogger",
+        keys=("dir", "lightning", "log_config", "flush_secs"),
+    ),
+    ComponentSpec(
+        "Tracker",
+        "wandb",
+        f"{_HERE}.wandb:WandbTracker",
+        "Weights & Biases (offline unless an API key is configured)",
+        keys=(
+            "mode",
+            "project",
+            "name",
+            "group",
+            "entity",
+            "tags",
+            "notes",
+            "job_type",
+            "dir",
+            "api_key",
+            "log_config",
+            "lightning",
+            "console",
+            "system_metrics",
+            "init_timeout",
+        ),
+    ),
 )
 
 TRACKERS = Registry("Tracker", "tracker")
@@ -57,9 +83,13 @@ class TrackerFactory:
         return self.build(settings)
 
 
-def register_tracker(name: str, factory: Callable[[dict[str, Any]], Tracker],
-                     defaults: dict[str, Any] | None = None,
-                     choices: dict[str, tuple[Any, ...]] | None = None, doc: str = "") -> None:
+def register_tracker(
+    name: str,
+    factory: Callable[[dict[str, Any]], Tracker],
+    defaults: dict[str, Any] | None = None,
+    choices: dict[str, tuple[Any, ...]] | None = None,
+    doc: str = "",
+) -> None:
     """Make `tracker: {type: name, ...}` build `factory(settings)` (replacing a tracker of that
     name); `defaults` lists the accepted keys (besides `type`), so a typo in a key is an error,
     not silently ignored."""
@@ -87,26 +117,32 @@ def tracker_settings(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict):
-        raise ConfigError(f"tracker: expected a mapping like {{type: wandb}} or a type name, "
-                          f"got {spec!r}")
+        raise ConfigError(
+            f"tracker: expected a mapping like {{type: wandb}} or a type name, got {spec!r}"
+        )
     kind = spec.get("type") or "none"
     if kind not in TRACKERS:
-        raise ConfigError(f"tracker.type: unknown tracker {kind!r}"
-                          f"{did_you_mean(kind, TRACKERS.names())}; valid: "
-                          f"{', '.join(sorted(TRACKERS.names()))}")
+        raise ConfigError(
+            f"tracker.type: unknown tracker {kind!r}"
+            f"{did_you_mean(kind, TRACKERS.names())}; valid: "
+            f"{', '.join(sorted(TRACKERS.names()))}"
+        )
     given = {k: v for k, v in spec.items() if k != "type"}
     valid = TRACKERS.get(kind).keys  # None: the tracker accepts any key
     unknown = [k for k in given if k not in valid] if valid is not None else []
     if unknown:
         hints = ", ".join(f"{key!r}{did_you_mean(key, valid)}" for key in unknown)
-        raise ConfigError(f"tracker ({kind}): unknown key(s) {hints}; valid: "
-                          f"{', '.join(['type', *valid])}")
+        raise ConfigError(
+            f"tracker ({kind}): unknown key(s) {hints}; valid: {', '.join(['type', *valid])}"
+        )
     tracker = _load(kind)
     settings = {**getattr(tracker, "DEFAULTS", {}), **given}
     for key, allowed in getattr(tracker, "CHOICES", {}).items():
         if settings.get(key) not in allowed:
-            raise ConfigError(f"tracker.{key}: {settings.get(key)!r} is not one of "
-                              f"{', '.join(repr(a) for a in allowed)}")
+            raise ConfigError(
+                f"tracker.{key}: {settings.get(key)!r} is not one of "
+                f"{', '.join(repr(a) for a in allowed)}"
+            )
     return kind, settings
 
 

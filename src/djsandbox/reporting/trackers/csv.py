@@ -38,12 +38,30 @@ class CsvTracker(Tracker):
         with self.csv_path.open("a", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             for key, value in scalars.items():
-                writer.writerow([record.iteration, record.pipeline, record.name, record.hook,
-                                 record.stage, key, value, round(record.elapsed, 3)])
-        entry = {"iteration": record.iteration, "pipeline": record.pipeline, "job": record.name,
-                 "hook": record.hook, "stage": record.stage, "elapsed": record.elapsed,
-                 "metrics": {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                             for k, v in scalars.items()},
-                 "tables": tables}
+                writer.writerow(
+                    [
+                        record.iteration,
+                        record.pipeline,
+                        record.name,
+                        record.hook,
+                        record.stage,
+                        key,
+                        value,
+                        round(record.elapsed, 3),
+                    ]
+                )
+        entry = {
+            "iteration": record.iteration,
+            "pipeline": record.pipeline,
+            "job": record.name,
+            "hook": record.hook,
+            "stage": record.stage,
+            "elapsed": record.elapsed,
+            "metrics": {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in scalars.items()
+            },
+            "tables": tables,
+        }
         with self.jsonl_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, default=str) + "\n")

@@ -34,8 +34,13 @@ class GuardedTracker(Tracker):
         self._handlers: list[logging.Handler] = []
 
     def _fail(self, where: str, exc: BaseException) -> None:
-        log.warning("tracker %s: %s failed (%s: %s); the run continues without tracking",
-                    self.kind, where, type(exc).__name__, exc)
+        log.warning(
+            "tracker %s: %s failed (%s: %s); the run continues without tracking",
+            self.kind,
+            where,
+            type(exc).__name__,
+            exc,
+        )
         self.failed = True
         deactivate(self.inner)
         try:
@@ -44,9 +49,12 @@ class GuardedTracker(Tracker):
             pass
 
     def _install_log_filter(self, cfg: dict[str, Any]) -> None:
-        env_secrets = {v for k, v in os.environ.items()
-                       if any(w in k.upper() for w in ("API_KEY", "TOKEN", "PASSWORD", "SECRET"))
-                       and len(v) >= 6}
+        env_secrets = {
+            v
+            for k, v in os.environ.items()
+            if any(w in k.upper() for w in ("API_KEY", "TOKEN", "PASSWORD", "SECRET"))
+            and len(v) >= 6
+        }
         self._filter = SecretLogFilter(secret_values(cfg) | env_secrets)
         self._handlers = list(logging.getLogger().handlers) + list(log.handlers)
         for handler in self._handlers:

@@ -15,8 +15,11 @@ STAT_COLUMNS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
 
 def _is_stats(value: Any) -> bool:
     """An analysis stats mapping: {stat: {mean, std, ...}} (ProbeViaAnalyzerHook's `stats`)."""
-    return (isinstance(value, dict) and bool(value)
-            and all(isinstance(v, dict) and ("mean" in v or "count" in v) for v in value.values()))
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(v, dict) and ("mean" in v or "count" in v) for v in value.values())
+    )
 
 
 def _number(value: Any) -> float | int | None:
@@ -25,8 +28,12 @@ def _number(value: Any) -> float | int | None:
     return value
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, float | int],
-             tables: dict[str, dict[str, dict[str, Any]]]) -> None:
+def _flatten(
+    prefix: str,
+    value: Any,
+    out: dict[str, float | int],
+    tables: dict[str, dict[str, dict[str, Any]]],
+) -> None:
     number = _number(value)
     if number is not None:
         out[prefix] = number
@@ -42,8 +49,9 @@ def _flatten(prefix: str, value: Any, out: dict[str, float | int],
             _flatten(f"{prefix}[{i}]", sub, out, tables)
 
 
-def job_payload(record: JobRecord) -> tuple[dict[str, float | int],
-                                            dict[str, dict[str, dict[str, Any]]]]:
+def job_payload(
+    record: JobRecord,
+) -> tuple[dict[str, float | int], dict[str, dict[str, dict[str, Any]]]]:
     """(numeric results as `<pipeline>/<meta_name>/<result.key>` -> number, stats tables as
     `<pipeline>/<meta_name>/<result>.stats` -> {stat: {mean, std, ...}}), secrets redacted."""
     scalars: dict[str, float | int] = {}
@@ -72,8 +80,10 @@ def summary_tables(summary: dict[str, Any] | None) -> dict[str, tuple[list[str],
         columns: list[str] = []
         for row in rows:
             columns += [c for c in row if c not in columns]
-        tables[f"summary/{name}"] = (columns, [[_jsonable(r.get(c)) for c in columns]
-                                               for r in rows])
+        tables[f"summary/{name}"] = (
+            columns,
+            [[_jsonable(r.get(c)) for c in columns] for r in rows],
+        )
     return tables
 
 

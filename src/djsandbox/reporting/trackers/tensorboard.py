@@ -31,8 +31,9 @@ class TensorBoardTracker(Tracker):
 
         self.work_dir = Path(work_dir)
         self.log_dir = self.work_dir / str(self.settings.get("dir") or "tensorboard")
-        self.writer = SummaryWriter(log_dir=str(self.log_dir / "sandbox"),
-                                    flush_secs=int(self.settings["flush_secs"]))
+        self.writer = SummaryWriter(
+            log_dir=str(self.log_dir / "sandbox"), flush_secs=int(self.settings["flush_secs"])
+        )
         if self.settings["log_config"]:
             text = json.dumps(redact(cfg), indent=1, default=str)
             self.writer.add_text("config", "```\n" + text + "\n```", 0)
@@ -59,9 +60,14 @@ class TensorBoardTracker(Tracker):
             return []
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        return [TensorBoardLogger(save_dir=str(self.log_dir),
-                                  name=curve_prefix(self.work_dir, save_dir), version="",
-                                  default_hp_metric=False)]
+        return [
+            TensorBoardLogger(
+                save_dir=str(self.log_dir),
+                name=curve_prefix(self.work_dir, save_dir),
+                version="",
+                default_hp_metric=False,
+            )
+        ]
 
     def abort(self) -> None:
         if self.writer is not None:

@@ -41,8 +41,10 @@ def wandb_mode(settings: dict[str, Any]) -> str:
         return "disabled"
     if not _has_wandb_key(settings):
         if wanted == "online":
-            log.info("tracker wandb: no API key configured (WANDB_API_KEY, `wandb login`): "
-                     "logging offline; upload later with `wandb sync`")
+            log.info(
+                "tracker wandb: no API key configured (WANDB_API_KEY, `wandb login`): "
+                "logging offline; upload later with `wandb sync`"
+            )
         return "offline"
     return wanted or os.environ.get("WANDB_MODE") or "online"
 
@@ -80,12 +82,27 @@ class WandbTracker(Tracker):
     iteration in `sandbox/iteration`), stats tables and the run summary as wandb.Tables, and
     the training curves of the text classifier through a WandbLogger on this same run."""
 
-    DEFAULTS = {"mode": None, "project": None, "name": None, "group": None, "entity": None,
-                "tags": [], "notes": None, "job_type": None, "dir": None, "api_key": None,
-                "log_config": True, "lightning": True, "console": "off", "system_metrics": False,
-                "init_timeout": 90}
-    CHOICES = {"mode": (None, "offline", "online", "disabled", "shared"),
-               "console": ("off", "auto", "wrap", "redirect", "wrap_raw", "wrap_emu")}
+    DEFAULTS = {
+        "mode": None,
+        "project": None,
+        "name": None,
+        "group": None,
+        "entity": None,
+        "tags": [],
+        "notes": None,
+        "job_type": None,
+        "dir": None,
+        "api_key": None,
+        "log_config": True,
+        "lightning": True,
+        "console": "off",
+        "system_metrics": False,
+        "init_timeout": 90,
+    }
+    CHOICES = {
+        "mode": (None, "offline", "online", "disabled", "shared"),
+        "console": ("off", "auto", "wrap", "redirect", "wrap_raw", "wrap_emu"),
+    }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -107,17 +124,29 @@ class WandbTracker(Tracker):
         extra: dict[str, Any] = {}
         if s.get("api_key"):
             extra["api_key"] = str(s["api_key"])
-        settings = wandb.Settings(console=str(s["console"]), silent=True,
-                                  x_disable_stats=not s["system_metrics"],
-                                  init_timeout=float(s["init_timeout"]), **extra)
+        settings = wandb.Settings(
+            console=str(s["console"]),
+            silent=True,
+            x_disable_stats=not s["system_metrics"],
+            init_timeout=float(s["init_timeout"]),
+            **extra,
+        )
         self.run = wandb.init(
             project=s.get("project") or cfg.get("project_name") or "djsandbox",
-            entity=s.get("entity"), name=name, group=s.get("group") or _sweep_group(),
-            job_type=s.get("job_type"), tags=list(s.get("tags") or []) or None,
-            notes=s.get("notes"), dir=str(run_dir), mode=mode,
-            config=redact(cfg) if s["log_config"] else None, settings=settings)
-        log.info("tracker wandb: %s run %s in %s", mode, self.run.id,
-                 getattr(self.run, "dir", run_dir))
+            entity=s.get("entity"),
+            name=name,
+            group=s.get("group") or _sweep_group(),
+            job_type=s.get("job_type"),
+            tags=list(s.get("tags") or []) or None,
+            notes=s.get("notes"),
+            dir=str(run_dir),
+            mode=mode,
+            config=redact(cfg) if s["log_config"] else None,
+            settings=settings,
+        )
+        log.info(
+            "tracker wandb: %s run %s in %s", mode, self.run.id, getattr(self.run, "dir", run_dir)
+        )
 
     def job_finished(self, record: JobRecord) -> None:
         import wandb
@@ -135,8 +164,10 @@ class WandbTracker(Tracker):
             return
         import wandb
 
-        tables = {key: wandb.Table(columns=columns, data=rows)
-                  for key, (columns, rows) in summary_tables(summary).items()}
+        tables = {
+            key: wandb.Table(columns=columns, data=rows)
+            for key, (columns, rows) in summary_tables(summary).items()
+        }
         if tables:
             self.run.log(tables)
         self.run.summary["sandbox/status"] = status
@@ -171,11 +202,15 @@ def _sandbox_wandb_logger(run: Any, prefix: str) -> Any:
         @rank_zero_only
         def log_hyperparams(self, params: Any) -> None:
             from lightning.fabric.utilities.logger import (
-                _convert_params, _convert_json_serializable, _sanitize_callable_params)
+                _convert_json_serializable,
+                _convert_params,
+                _sanitize_callable_params,
+            )
 
             params = _convert_json_serializable(_sanitize_callable_params(_convert_params(params)))
-            self.experiment.config.update({f"{prefix}/hparams": redact(params)},
-                                          allow_val_change=True)
+            self.experiment.config.update(
+                {f"{prefix}/hparams": redact(params)}, allow_val_change=True
+            )
 
         @rank_zero_only
         def log_metrics(self, metrics: Any, step: int | None = None) -> None:
