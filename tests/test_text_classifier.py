@@ -192,6 +192,7 @@ def test_trainer_keys_read_without_import_match_lightning() -> None:
 
     import lightning as L
 
+    from djsandbox.deferred import deferred
     from djsandbox.models.text_classifier_checks import check_train
     from djsandbox.models.trainer_keys import trainer_arguments
 
@@ -200,7 +201,7 @@ def test_trainer_keys_read_without_import_match_lightning() -> None:
     assert check_train({"trainer": {"max_epoch": 1}}) == [
         "trainer.max_epoch: not a setting of lightning.Trainer (did you mean 'max_epochs'?)"
     ]
-    assert check_train({"trainer": "${trainer}"}) == []
+    assert check_train({"trainer": deferred("p.j.res_1")}) == []  # known only at run time
     assert check_train({"trainer": "cpu"})[0].startswith("trainer: got str; expected a mapping")
 
 

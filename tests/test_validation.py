@@ -494,3 +494,29 @@ def test_several_inputs_into_one_mapping_all_count(tmp_path):
             ]
         },
     )
+
+
+def test_input_sources_may_hold_interpolations(run_cfg):
+    """A source like `p.${vars.job}.res_1` is resolved before it is looked up, at validation
+    and when the job runs."""
+    out = run_cfg(
+        {
+            "vars": {"job": "a"},
+            "execution_job_configs": [
+                echo("a", value=7),
+                {**echo("use"), "input": {"extra_configs.value": "anonymous.${vars.job}.res_1"}},
+            ],
+        }
+    )
+    assert out.context.iterations[0]["anonymous"]["use"] == {"res_1": 7}
+    msg = invalid(
+        run_cfg,
+        {
+            "vars": {"job": "zz"},
+            "execution_job_configs": [
+                echo("a", value=7),
+                {**echo("use"), "input": {"extra_configs.value": "anonymous.${vars.job}.res_1"}},
+            ],
+        },
+    )
+    assert "no earlier job is named 'zz'" in msg

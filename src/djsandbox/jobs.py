@@ -175,8 +175,10 @@ def resolve_job(
                 f"{label}: input.{target}: source must be a string like "
                 f"'pipeline.meta_name.result', got {source!r}"
             )
-        with context.active(f"{label}: input.{target}"):
-            inputs[str(target)] = context.lookup(source, where=f"{label}: input.{target}")
+        where = f"{label}: input.{target}"
+        source = str(resolve_interpolated(source, globals_, where, context))  # `${vars.x}` parts
+        with context.active(where):
+            inputs[str(target)] = context.lookup(source, where=where)
     node = OmegaConf.create(
         {**globals_, "__job__": {k: body.get(k) for k in CONFIG_KEYS}},
         flags={"allow_objects": True},
