@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, subprocess_env
 
 
+# The same pipeline runs in the default suite (test_internvl_coco_pipeline); the study driver's
+# own summary over seeds is what this adds, so it runs with `-m slow`.
+@pytest.mark.slow
 def test_smoke_profile_writes_the_results_from_the_runs(tmp_path: Path) -> None:
     # In a subprocess, as a user runs it: the driver sets up logging for the whole process.
     proc = subprocess.run(

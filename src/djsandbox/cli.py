@@ -16,6 +16,7 @@ from typing import Any
 
 from .config import GLOBAL_KEYS, SandboxConfig
 from .errors import ConfigError, SandboxError
+from .suggest import did_you_mean
 
 
 def load_reference_config(path: Path, overrides: list[str]) -> dict[str, Any]:
@@ -34,16 +35,11 @@ def load_reference_config(path: Path, overrides: list[str]) -> dict[str, Any]:
         raise ConfigError(f"--config: cannot parse {path}: {exc}") from None
     if not OmegaConf.is_dict(loaded):
         raise ConfigError(f"--config: {path}: expected a mapping at the top level")
-    import difflib
-
     unknown = [k for k in loaded if k not in GLOBAL_KEYS]
     if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), GLOBAL_KEYS, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        hints = ", ".join(f"'{key}'{did_you_mean(key, GLOBAL_KEYS)}" for key in unknown)
         raise ConfigError(
-            f"{path}: unknown top-level key(s) {', '.join(hints)}; valid: {', '.join(GLOBAL_KEYS)}"
+            f"{path}: unknown top-level key(s) {hints}; valid: {', '.join(GLOBAL_KEYS)}"
         )
     try:
         merged = OmegaConf.merge(

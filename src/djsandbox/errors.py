@@ -22,6 +22,26 @@ class JobFailedError(SandboxError):
     """A job raised while running; carries the job's location for the message."""
 
 
+class RunBusyError(SandboxError):
+    """Another process holds the run folder's lock (a run is going on there)."""
+
+
+# Exit statuses of both front ends (README, "What the sandbox promises").
+EXIT_JOB_FAILED = 1  # a job raised while running; finished jobs are kept (resume=true)
+EXIT_CONFIG = 2  # the config or its inputs are wrong; found before any job ran
+EXIT_BUSY = 3  # another process is running in this run folder
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+def exit_status(exc: SandboxError) -> int:
+    """The documented exit status for an error the sandbox reports as one message."""
+    if isinstance(exc, JobFailedError):
+        return EXIT_JOB_FAILED
+    if isinstance(exc, RunBusyError):
+        return EXIT_BUSY
+    return EXIT_CONFIG
+
+
 def job_label(pipeline: str, stage: str, index: int, meta_name: str | None) -> str:
     """The one way every message names a job, so users can grep for it."""
     name = meta_name if meta_name else "<no meta_name>"
