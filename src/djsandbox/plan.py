@@ -6,6 +6,7 @@ so that `${ctx:...}` and `${work_dir}` interpolations are resolved only when the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -13,6 +14,18 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from .config import ANONYMOUS_PIPELINE, STAGE_KEYS, STAGES
 from .errors import ConfigError
+
+# Pipeline, meta and result names are read back through `${ctx:pipeline.meta_name.result}`:
+# only characters that interpolation grammar reads unquoted in every position are allowed.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+NAME_RULE = "letters a-z/A-Z, digits, '_' and '-' only (it is read back in ${ctx:...})"
+
+
+def name_problem(name: object) -> str | None:
+    """Why `name` cannot name a pipeline, job or result (None when it can)."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or name == "-1":
+        return f"expected a name of {NAME_RULE}, not '-1', got {name!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,11 @@ def build_plan(cfg: Mapping[str, Any] | DictConfig) -> Plan:
                 f"{', '.join(STAGE_KEYS.values())}."
             )
         plan.pipelines[name] = _stage_jobs(name, body, f"pipelines.{name}")
+        if not plan.pipelines[name]:
+            raise ConfigError(
+                f"pipelines.{name}: no jobs; give at least one job in "
+                f"{', '.join(STAGE_KEYS.values())}, or remove the pipeline."
+            )
     return plan
 
 
@@ -118,11 +136,8 @@ def _named_pipelines(raw: Any) -> list[tuple[str, Any]]:
             f"{type(raw).__name__}."
         )
     for name, _ in items:
-        if not isinstance(name, str) or not name or "." in name or name == "-1":
-            raise ConfigError(
-                f"pipelines: invalid pipeline name {name!r}; use a non-empty name "
-                "without dots (dots separate names in input sources)."
-            )
+        if why := name_problem(name):
+            raise ConfigError(f"pipelines: invalid pipeline name {name!r}: {why}.")
     return items
 
 

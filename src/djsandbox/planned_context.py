@@ -42,6 +42,20 @@ class Producer:
         return ", ".join(names) or "(no results)"
 
 
+class MergedProducer(Producer):
+    """Two jobs of one meta_name: a result either of them gives is there."""
+
+    def __init__(self, earlier: Producer, later: Producer) -> None:
+        super().__init__(None, None, anything=earlier.anything or later.anything)
+        self.parts = (earlier, later)
+
+    def has(self, key: str) -> bool:
+        return any(part.has(key) for part in self.parts)
+
+    def describe(self) -> str:
+        return " + ".join(part.describe() for part in self.parts)
+
+
 class PlannedContext(Context):
     """Producers registered in run order; lookups give deferred markers and collect problems."""
 
@@ -52,7 +66,12 @@ class PlannedContext(Context):
         self.problems: list[str] = []
 
     def add(self, pipeline: str, name: str, producer: Producer) -> None:
-        self.producers[(pipeline, name)] = producer
+        """Register a job's results; a meta_name shared with a job of an earlier stage merges
+        into the same entry, as `Context.record` does at run time."""
+        earlier = self.producers.get((pipeline, name))
+        self.producers[(pipeline, name)] = (
+            producer if earlier is None else MergedProducer(earlier, producer)
+        )
         self.previous = producer
 
     def lookup(self, source: str, *, iteration: int | None = None, where: str = "input") -> Any:

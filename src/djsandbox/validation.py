@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import HOOKS
-from .config import JOB_KEYS
+from .config import JOB_KEYS, STAGE_KEYS
 from .deferred import is_deferred
 from .errors import ConfigError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, Hook
 from .jobs import CONFIG_KEYS, resolve_job
 from .paths import candidates, find_existing
-from .plan import JobSpec, Plan
+from .plan import NAME_RULE, JobSpec, Plan, name_problem
 from .planned_context import PlannedContext, Producer
 from .suggest import did_you_mean
 from .targets import parse_targets
@@ -64,11 +64,33 @@ def validate(
         )
     planned = PlannedContext()
     produced_files: set[Path] = set()
+    problems += _shared_meta_names(plan)
     for spec in plan.jobs():
         problems += _check_job(spec, planned, produced_files, base_dirs, globals_)
     problems += _check_iterations(cfg, planned, plan)
     if problems:
         raise ConfigError("invalid sandbox config:\n  - " + "\n  - ".join(problems))
+
+
+def _shared_meta_names(plan: Plan) -> list[str]:
+    """Two jobs of one stage of a pipeline may not share a meta_name: the second's results
+    would silently replace the first's. Jobs of *different* stages may (the reference's probe
+    + k-sigma convention): their results merge into one context entry, a result name given
+    again is the later job's, and a source reads the entry as it stands when the reader
+    starts (README, "The config")."""
+    problems: list[str] = []
+    first: dict[tuple[str, str, str], JobSpec] = {}
+    for spec in plan.jobs():
+        if spec.meta_name is None:
+            continue
+        earlier = first.setdefault((spec.pipeline, spec.stage, spec.meta_name), spec)
+        if earlier is not spec:
+            problems.append(
+                f"{spec.label}: meta_name: '{spec.meta_name}' is already the name of "
+                f"{STAGE_KEYS[spec.stage]}[{earlier.index}] in the same stage; its results "
+                "would replace that job's. Give each job of a stage its own meta_name"
+            )
+    return problems
 
 
 def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
@@ -80,21 +102,23 @@ def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
         if key not in JOB_KEYS
     ]
     hook_name = body.get("hook")
-    if not hook_name:
+    if hook_name and not isinstance(hook_name, str):
+        problems.append(f"{label}: hook: expected the name of a hook, got {hook_name!r}")
+    elif not hook_name:
         problems.append(f"{label}: hook: missing; valid: {', '.join(HOOKS.names())}")
     elif hook_name not in HOOKS:
         problems.append(f"{label}: hook: {HOOKS.unknown_message(hook_name)}")
     elif HOOKS.get(hook_name).unavailable:
         problems.append(f"{label}: hook: '{hook_name}' is {HOOKS.get(hook_name).unavailable}")
     meta = body.get("meta_name")
-    if meta is not None and (not isinstance(meta, str) or "." in meta or meta == "-1"):
-        problems.append(f"{label}: meta_name: expected a name without dots, got {meta!r}")
+    if meta not in (None, "") and (why := name_problem(meta)):
+        problems.append(f"{label}: meta_name: {why}")
     output = body.get("output")
     if output is not None and not (
-        isinstance(output, list) and all(isinstance(o, str) and o and "." not in o for o in output)
+        isinstance(output, list) and all(name_problem(o) is None for o in output)
     ):
         problems.append(
-            f"{label}: output: expected a list of result names without dots, got {output!r}"
+            f"{label}: output: expected a list of result names of {NAME_RULE}, got {output!r}"
         )
     for field in ("input", "local"):
         value = body.get(field)
