@@ -52,6 +52,8 @@ def load_side_config(
         )
     try:
         return load_config_file(found), found.parent
+    except ConfigError as exc:  # a duplicate key: the message names file, line and key
+        raise ConfigError(f"{label}: {key}: {exc}") from None
     except Exception as exc:  # yaml/json syntax errors: name the file
         raise ConfigError(f"{label}: {key}: cannot parse {found}: {exc}") from None
 

@@ -39,10 +39,35 @@ def looks_like_config_file(value: Any) -> bool:
 
 
 def load_config_file(path: Path) -> Any:
-    """Load a YAML or JSON file into plain Python data."""
+    """Load a YAML or JSON file into plain Python data. A key given twice in one mapping is an
+    error naming the file, line and key (as for the main config), never "last one wins"."""
+    from .errors import ConfigError
+
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
-        return json.loads(text)
+
+        def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            seen: dict[str, Any] = {}
+            for key, value in pairs:
+                if key in seen:
+                    raise ConfigError(f"{path}: duplicate key {key!r}; each key may appear once")
+                seen[key] = value
+            return seen
+
+        return json.loads(text, object_pairs_hook=unique)
     import yaml
 
-    return yaml.safe_load(text)
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise ConfigError(
+                        f"{path}, line {key_node.start_mark.line + 1}: duplicate key {key!r}; "
+                        "each key may appear once"
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass

@@ -18,13 +18,16 @@ from .errors import ConfigError
 # Pipeline, meta and result names are read back through `${ctx:pipeline.meta_name.result}`:
 # only characters that interpolation grammar reads unquoted in every position are allowed.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-NAME_RULE = "letters a-z/A-Z, digits, '_' and '-' only (it is read back in ${ctx:...})"
+NAME_RULE = (
+    "ASCII letters, digits, '_' and '-' only, without dots or spaces (it is read back in "
+    "${ctx:pipeline.meta_name.result})"
+)
 
 
 def name_problem(name: object) -> str | None:
     """Why `name` cannot name a pipeline, job or result (None when it can)."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or name == "-1":
-        return f"expected a name of {NAME_RULE}, not '-1', got {name!r}"
+        return f"expected a name of {NAME_RULE}, other than '-1', got {name!r}"
     return None
 
 

@@ -64,6 +64,8 @@ class PlannedContext(Context):
         self.producers: dict[tuple[str, str], Producer] = {}
         self.previous: Producer | None = None
         self.problems: list[str] = []
+        # The extra_configs keys each job accepts (None: any), for `iter_updater` targets.
+        self.settings: dict[tuple[str, str], list[tuple[str, ...] | None]] = {}
 
     def add(self, pipeline: str, name: str, producer: Producer) -> None:
         """Register a job's results; a meta_name shared with a job of an earlier stage merges

@@ -161,6 +161,9 @@ def _check_job(
     count = None
     if hook is not None and job is not None:
         problems += _hook_problems(label, hook, job, base_dirs, produced_files)
+        planned.settings.setdefault((spec.pipeline, spec.context_name), []).append(
+            hook.settings(job)
+        )
         count = _result_count(hook, job)
         if output is not None and count is not None and len(output) > count:
             problems.append(
@@ -252,4 +255,27 @@ def _check_iterations(cfg: dict[str, Any], planned: PlannedContext, plan: Plan) 
                 f"iter_updater.{source}: target {target!r}: no job '{parts[1]}' in "
                 f"pipeline '{parts[0]}'"
             )
+        elif why := _target_key_problem(parts, planned):
+            problems.append(f"iter_updater.{source}: target {target!r}: {why}")
     return problems
+
+
+def _target_key_problem(parts: list[str], planned: PlannedContext) -> str | None:
+    """An `iter_updater` target's key checked like a `local` one: against the settings of the
+    job(s) of that meta_name (its component's and hook's), or Data-Juicer's recipe keys."""
+    from .data.recipe_keys import data_juicer_keys
+    from .suggest import unknown_keys
+
+    key = parts[3]
+    if parts[2] == "dj_configs":
+        valid = data_juicer_keys()
+        owner = "a Data-Juicer recipe"
+    else:
+        accepted = planned.settings.get((parts[0], parts[1]), [None])
+        if any(keys is None for keys in accepted):
+            return None
+        valid = tuple(dict.fromkeys(k for keys in accepted for k in keys or ()))
+        owner = "job '" + parts[1] + "'"
+    if valid is None or key in valid:
+        return None
+    return unknown_keys([key], valid, f"{parts[2]}.", owner)[0]

@@ -57,15 +57,19 @@ def _key_of(problem: str) -> str:
     return re.split(r"[.:\[]", problem, maxsplit=1)[0]
 
 
-def component_problems(spec: ComponentSpec, extra: dict[str, Any]) -> list[str]:
+def component_problems(
+    spec: ComponentSpec, extra: dict[str, Any], hook_keys: tuple[str, ...] = (), hook: str = ""
+) -> list[str]:
     """A component's config checked before the run: unknown keys (with the closest valid
-    one), required keys, then the component's own check on the values known now (values
-    produced by earlier jobs are deferred and left to run time)."""
-    given = [k for k in extra if k != "type"]
+    one; `hook_keys`: settings the hook itself reads beside the component's), required keys,
+    then the component's own check on the values known now (values produced by earlier jobs
+    are deferred and left to run time)."""
+    given = [k for k in extra if k != "type" and k not in hook_keys]
+    owner = f"'{spec.name}'" + (f" or {hook}" if hook_keys else "")
     problems = (
         []
         if spec.keys is None
-        else unknown_keys(given, spec.keys, "extra_configs.", f"'{spec.name}'")
+        else unknown_keys(given, tuple(spec.keys) + hook_keys, "extra_configs.", owner)
     )
     absent = [key for key in spec.required if extra.get(key) in (None, "")]
     missing = [f"extra_configs.{key}: missing; '{spec.name}' needs it" for key in absent]
@@ -78,9 +82,14 @@ def component_problems(spec: ComponentSpec, extra: dict[str, Any]) -> list[str]:
 
 
 class Hook:
-    """Base hook. `factory` names the registry whose component `extra_configs.type` selects."""
+    """Base hook. `factory` names the registry whose component `extra_configs.type` selects.
+
+    `keys`: the `extra_configs` settings the hook itself reads. A hook without a component
+    must declare them (its `extra_configs` is checked against them); a hook with one adds
+    them to the component's."""
 
     factory: ClassVar[str | None] = None
+    keys: ClassVar[tuple[str, ...] | None] = None
     result_count: ClassVar[int | None] = 1  # None: varies with the component
     needs_dj_configs: ClassVar[bool] = False
 
@@ -95,6 +104,14 @@ class Hook:
                 "dj_configs: this hook needs a Data-Juicer recipe (a path or a mapping)"
             )
         registry = self.registry()
+        if registry is None and self.keys is not None:
+            extra = job.get("extra_configs")
+            problems += unknown_keys(
+                list(extra) if isinstance(extra, dict) else [],
+                self.keys,
+                "extra_configs.",
+                type(self).__name__,
+            )
         if registry is not None:
             extra = job.get("extra_configs")
             component_type = extra.get("type") if isinstance(extra, dict) else None
@@ -113,8 +130,21 @@ class Hook:
                     f"{registry.get(component_type).unavailable}"
                 )
             else:
-                problems += component_problems(registry.get(component_type), extra)
+                problems += component_problems(
+                    registry.get(component_type), extra, self.keys or (), type(self).__name__
+                )
         return problems
+
+    def settings(self, job: dict[str, Any]) -> tuple[str, ...] | None:
+        """Every `extra_configs` key this job accepts (None: any, the component says no)."""
+        registry = self.registry()
+        if registry is None:
+            return self.keys
+        extra = job.get("extra_configs")
+        name = extra.get("type") if isinstance(extra, dict) else None
+        if not isinstance(name, str) or name not in registry or registry.get(name).keys is None:
+            return None
+        return ("type", *registry.get(name).keys, *(self.keys or ()))
 
     def component(self, run: JobRun) -> tuple[ComponentSpec, dict[str, Any]]:
         """The registry entry chosen by `extra_configs.type`, and its config without `type`."""

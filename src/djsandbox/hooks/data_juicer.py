@@ -5,6 +5,7 @@ Data-Juicer is imported only inside the adapters in `djsandbox.data`, when a job
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,9 +16,13 @@ from .base import Hook, JobRun
 
 
 def recipe_problems(recipe: Any) -> list[str]:
-    """A recipe's ops checked with Data-Juicer's own preflight, as 'dj_configs.key: problem'."""
-    if not (isinstance(recipe, dict) and "process" in recipe):
-        return []
+    """A recipe's top-level keys, then its ops checked with Data-Juicer's own preflight, as
+    'dj_configs.key: problem'."""
+    from ..data.recipe_keys import recipe_key_problems
+
+    problems = recipe_key_problems(recipe)
+    if problems or not (isinstance(recipe, dict) and "process" in recipe):
+        return problems
     from ..data.dj_runtime import RecipeError, check_process
 
     process = [
@@ -47,6 +52,7 @@ class ProbeViaAnalyzerHook(DataJuicerHook):
     """Returns (path of the dataset with per-sample stats, stats summary)."""
 
     result_count: ClassVar[int | None] = 2
+    keys: ClassVar[tuple[str, ...] | None] = ("cache",)  # false: always analyse afresh
 
     def run(self, run: JobRun) -> Any:
         from ..data.analysis_cache import cached_analysis
@@ -81,10 +87,12 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
     reference's convention), or from `extra_configs.stats` (e.g. set through `input`).
     """
 
+    keys: ClassVar[tuple[str, ...] | None] = ("k", "stats", "path_k_sigma_recipe")
+
     def check(self, job: dict[str, Any]) -> list[str]:
         problems = super().check(job)
         k = known(job.get("extra_configs")).get("k", 3)  # a `${ctx:...}` k is checked when it runs
-        if not isinstance(k, (int, float)) or isinstance(k, bool) or k <= 0:
+        if not isinstance(k, (int, float)) or isinstance(k, bool) or not math.isfinite(k) or k <= 0:
             problems.append(f"extra_configs.k: expected a positive number, got {k!r}")
         return problems
 
@@ -119,6 +127,8 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
 
 class ProcessDataHook(DataJuicerHook):
     """Runs Data-Juicer's executor; returns the processed dataset path."""
+
+    keys: ClassVar[tuple[str, ...] | None] = ()  # everything is in the recipe (dj_configs)
 
     def run(self, run: JobRun) -> Any:
         from ..data.dj_process import process

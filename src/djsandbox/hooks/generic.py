@@ -13,6 +13,7 @@ from .base import Hook, JobRun
 
 class ComponentHook(Hook):
     result_count: ClassVar[int | None] = None
+    keys: ClassVar[tuple[str, ...] | None] = ()  # every setting is the component's
 
     def run(self, run: JobRun) -> Any:
         entry, cfg = self.component(run)

@@ -25,6 +25,7 @@ SAMPLE_KEYS = ("sample_ratio", "sample_algo", "seed")
 class ProbeViaModelInferHook(Hook):
     factory = "ModelInferExecutor"
     result_count: ClassVar[int | None] = 3
+    keys: ClassVar[tuple[str, ...] | None] = SAMPLE_KEYS
 
     def _split(self, extra: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(sampling settings, the component's config): a sampling key the component also
