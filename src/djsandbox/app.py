@@ -14,6 +14,7 @@ from .redact import redact
 from .reporting.summary import write_summary
 from .run_folders import resume_folder
 from .runner import Runner, RunOutcome
+from .writable import ensure_work_dir
 
 log = logging.getLogger("djsandbox")
 
@@ -59,7 +60,7 @@ def run_sandbox(
 
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
-    runner.work_dir.mkdir(parents=True, exist_ok=True)
+    ensure_work_dir(runner.work_dir)
     atomic_write_text(
         runner.work_dir / "config_snapshot.json",
         json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1, default=str),

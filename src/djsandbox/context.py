@@ -209,6 +209,10 @@ class RunState:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ContextLookupError(f"cannot resume from {path}: {exc}") from None
+        from .state_shape import state_shape_problem
+
+        if problem := state_shape_problem(data):
+            raise ContextLookupError(f"cannot resume from {path}: {problem}")
         return cls(
             path,
             Context.from_dict(data.get("context", {})),

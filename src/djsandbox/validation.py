@@ -23,6 +23,7 @@ from .plan import NAME_RULE, JobSpec, Plan, name_problem
 from .planned_context import PlannedContext, Producer
 from .suggest import did_you_mean
 from .targets import parse_targets
+from .writable import input_file_problem, output_folder_problem
 
 
 def hook_instance(name: Any) -> Hook | None:
@@ -191,31 +192,48 @@ def _hook_problems(
                 f"{label}: {key}: expected a mapping or a file path, got {type(value).__name__}"
             ]
     problems = [f"{label}: {p}" for p in hook.check(job)]
-    for dotted in INPUT_FILE_KEYS:
-        value = _get_dotted(job, dotted)
-        if not _is_plain_path(value):
-            continue
-        if find_existing(value, base_dirs) is None and not any(
-            c in produced_files for c in candidates(value, base_dirs)
-        ):
-            problems.append(
-                f"{label}: {dotted}: file {value!r} does not exist and no earlier job writes it"
-            )
-    for dotted in OUTPUT_FILE_KEYS:
-        value = _get_dotted(job, dotted)
-        if _is_plain_path(value):
-            produced_files.update(candidates(value, base_dirs[:1]))
+    problems += [f"{label}: {p}" for p in _file_problems(job, base_dirs, produced_files)]
     return problems
 
 
+def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Path]) -> list[str]:
+    """Inputs exist (or an earlier job writes them) and can be read as datasets; outputs can
+    be written. Records the outputs as produced for later jobs."""
+    problems: list[str] = []
+    for dotted in INPUT_FILE_KEYS:
+        value = _get_dotted(job, dotted)
+        if not _is_plain_path(value) or _is_dj_mixture(value, base_dirs):
+            continue
+        found = find_existing(value, base_dirs)
+        if found is None and not any(c in produced for c in candidates(value, base_dirs)):
+            problems.append(f"{dotted}: file {value!r} does not exist and no earlier job writes it")
+        elif found is not None and (why := input_file_problem(found)):
+            problems.append(f"{dotted}: {why}")
+    for dotted in OUTPUT_FILE_KEYS:
+        value = _get_dotted(job, dotted)
+        if _is_plain_path(value) and "://" not in value:
+            targets = candidates(value, base_dirs[:1])
+            produced.update(targets)
+            if why := output_folder_problem(targets[0]):
+                problems.append(f"{dotted}: {why}")
+    return problems
+
+
+def _is_dj_mixture(value: str, base_dirs: list[Path]) -> bool:
+    """Data-Juicer's `weight path weight path ...` form: left to Data-Juicer. A path with
+    spaces that names a file is a file (the adapters pass it so that it loads)."""
+    parts = value.split()
+    if len(parts) < 2 or find_existing(value, base_dirs) is not None:
+        return False
+    try:
+        float(parts[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _is_plain_path(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and bool(value)
-        and not is_deferred(value)
-        and "${" not in value
-        and " " not in value
-    )
+    return isinstance(value, str) and bool(value) and not is_deferred(value) and "${" not in value
 
 
 def _check_iterations(cfg: dict[str, Any], planned: PlannedContext, plan: Plan) -> list[str]:

@@ -147,6 +147,19 @@ def _resolve_input(path: str, base_dirs: Sequence[Path]) -> str:
     return str(candidates[0].absolute())
 
 
+def _without_spaces(path: str, work_dir: Path) -> str:
+    """Data-Juicer reads `a b.jsonl` as `weight path`: a file whose path holds whitespace is
+    given to it through a link without spaces in the job's folder (a mixture is left alone)."""
+    if not any(c.isspace() for c in path) or not Path(path).is_file():
+        return path
+    link = work_dir.absolute() / "dj_inputs" / re.sub(r"\s+", "_", Path(path).name)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(path).absolute())
+    return str(link)
+
+
 def _prepare_recipe(
     recipe: Mapping[str, Any], work_dir: Path, base_dirs: Sequence[Path], job: str
 ) -> dict[str, Any]:
@@ -157,7 +170,9 @@ def _prepare_recipe(
     if rec.get("process") is None:
         rec["process"] = []
     if rec.get("dataset_path"):
-        rec["dataset_path"] = _resolve_input(str(rec["dataset_path"]), base_dirs)
+        rec["dataset_path"] = _without_spaces(
+            _resolve_input(str(rec["dataset_path"]), base_dirs), Path(work_dir)
+        )
     dataset = rec.get("dataset")
     if isinstance(dataset, dict):
         for conf in dataset.get("configs") or []:
