@@ -4,6 +4,8 @@ Relative paths are looked up from the working directory first, then beside the c
 With `hpo_config: FILE` (wandb-sweep style) the pipelines run as the trials of an Optuna study.
 `dj-sandbox --list` prints every registered hook and component type; `--check` validates the
 config and prints what would run, without running anything (exit 0 valid, 2 invalid).
+Exit statuses (errors.py): 0 done, 1 a job failed, 2 the config or its inputs are wrong (found
+before any job ran), 3 another run holds the run folder, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from .config import GLOBAL_KEYS, SandboxConfig
-from .errors import ConfigError, SandboxError
+from .errors import (
+    EXIT_INTERRUPTED,
+    INTERRUPTED_MESSAGE,
+    ConfigError,
+    SandboxError,
+    exit_status,
+)
 from .suggest import did_you_mean
 
 
@@ -88,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             run_sandbox(cfg, base_dirs, snapshot=cfg)
     except SandboxError as exc:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return exit_status(exc)
+    except KeyboardInterrupt:
+        print(f"dj-sandbox: {INTERRUPTED_MESSAGE}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     return 0
 
 

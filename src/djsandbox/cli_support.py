@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import SandboxError
+from .errors import EXIT_INTERRUPTED, INTERRUPTED_MESSAGE, SandboxError, exit_status
 
 log = logging.getLogger("djsandbox")
 
@@ -38,14 +38,16 @@ def split_config(cfg: DictConfig) -> dict[str, Any]:
 
 
 def report_and_exit(exc: SandboxError) -> None:
+    """One message, then the documented exit status (`errors.exit_status`)."""
     print(f"djsandbox: error: {exc}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    raise SystemExit(exit_status(exc))
 
 
 def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
     """Body of the Hydra main: validate, run, and return the objective (`optimized_metric`).
 
-    A single run reports a user error as one message and exits 2. A multirun trial raises
+    A single run reports a user error as one message and exits with its status (errors.py: 1 a
+    job failed, 2 a config error, 3 run folder busy, 130 interrupted). A multirun trial raises
     instead (an exception, never SystemExit, which would end the whole sweep): Hydra stores it
     on the job's return and the Optuna sweeper records the trial as failed.
     """
@@ -67,6 +69,11 @@ def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
             report_and_exit(exc)
         log.error("trial failed: %s", exc)
         raise
+    except KeyboardInterrupt:
+        if not single_run:
+            raise
+        print(f"djsandbox: {INTERRUPTED_MESSAGE}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if single_run:
             raise

@@ -31,6 +31,7 @@ EXIT_JOB_FAILED = 1  # a job raised while running; finished jobs are kept (resum
 EXIT_CONFIG = 2  # the config or its inputs are wrong; found before any job ran
 EXIT_BUSY = 3  # another process is running in this run folder
 EXIT_INTERRUPTED = 130  # Ctrl-C
+INTERRUPTED_MESSAGE = "interrupted; finished jobs are kept: run again with resume=true to continue"
 
 
 def exit_status(exc: SandboxError) -> int:

@@ -20,6 +20,7 @@ from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
+from .interrupts import InterruptWatch
 from .jobs import resolve_job
 from .paths import find_existing, output_path
 from .plan import JobSpec, Plan, build_plan
@@ -179,6 +180,7 @@ class Runner:
         state.save()
         started = time.perf_counter()
         job_dir = self.job_dir(spec, iteration)
+        interrupts = InterruptWatch().start()  # a library may report Ctrl-C as another error
         try:
             run = self._job_run(spec, ctx, iteration, updates, multi)
             atomic_write_text(
@@ -203,12 +205,16 @@ class Runner:
                 error_log=str(error_log),
             )
             state.save()
+            if interrupts.seen and not isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt(f"{spec.label}: interrupted") from exc
             if isinstance(exc, (KeyboardInterrupt, SystemExit, SandboxError)):
                 raise
             raise JobFailedError(
                 f"{spec.label} (hook {spec.hook}) failed: "
                 f"{type(exc).__name__}: {exc} (traceback: {error_log})"
             ) from exc
+        finally:
+            interrupts.stop()
         ctx.record(spec.pipeline, spec.context_name, results)
         elapsed = time.perf_counter() - started
         notes = to_jsonable(run.notes, spec.label)
