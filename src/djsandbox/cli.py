@@ -80,20 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config FILE is required (or --list)")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     from .app import run_sandbox
+    from .output_safety import protecting
 
     try:
         cfg = load_reference_config(args.config, args.overrides)
         base_dirs = [Path.cwd(), args.config.resolve().parent]
-        if args.check or cfg.get("check"):
-            from .check import check_run
+        with protecting(args.config):  # no job may write the config file (output_safety)
+            if args.check or cfg.get("check"):
+                from .check import check_run
 
-            print(check_run(cfg, base_dirs), end="", flush=True)
-        elif cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
-            from .hpo.reference import run_reference_study
+                print(check_run(cfg, base_dirs), end="", flush=True)
+            elif cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
+                from .hpo.reference import run_reference_study
 
-            run_reference_study(cfg, base_dirs)
-        else:
-            run_sandbox(cfg, base_dirs, snapshot=cfg)
+                run_reference_study(cfg, base_dirs)
+            else:
+                run_sandbox(cfg, base_dirs, snapshot=cfg)
     except SandboxError as exc:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
         return exit_status(exc)

@@ -27,6 +27,9 @@ class JobConfig:
     input: dict[str, str] | None = None  # {target.key: pipeline.meta_name.result | -1.result}
     output: list[str] | None = None  # names of the job's results (default res_1, res_2, ...)
     local: dict[str, Any] | None = None  # {target.key: value}
+    # true: this job's configured outputs may replace files that exist outside the run folder
+    # (never an input of the run, the config, the package or the analysis cache)
+    overwrite: bool = False
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .deferred import is_deferred
 from .errors import ConfigError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, Hook
 from .jobs import CONFIG_KEYS, resolve_job
+from .output_safety import OutputGuard
 from .paths import candidates, find_existing
 from .plan import NAME_RULE, JobSpec, Plan, name_problem
 from .planned_context import PlannedContext, Producer
@@ -66,8 +67,10 @@ def validate(
     planned = PlannedContext()
     produced_files: set[Path] = set()
     problems += _shared_meta_names(plan)
+    guard = OutputGuard(cfg)  # what the run may write (output_safety.py)
+    problems += guard.problems
     for spec in plan.jobs():
-        problems += _check_job(spec, planned, produced_files, base_dirs, globals_)
+        problems += _check_job(spec, planned, produced_files, base_dirs, globals_, guard)
     problems += _check_iterations(cfg, planned, plan)
     if problems:
         raise ConfigError("invalid sandbox config:\n  - " + "\n  - ".join(problems))
@@ -137,6 +140,7 @@ def _check_job(
     produced_files: set[Path],
     base_dirs: list[Path],
     globals_: dict[str, Any],
+    guard: OutputGuard | None = None,
 ) -> list[str]:
     label, body = spec.label, spec.body
     if not isinstance(body, dict):
@@ -156,6 +160,9 @@ def _check_job(
         job = None
         problems.append(str(exc))
     problems += planned.problems[seen:]
+    if guard is not None:
+        dirs = resolved.source_dirs if job is not None else []
+        problems += guard.check_job(label, body, job, base_dirs, dirs)
 
     output = body.get("output")
     hook = hook_instance(body["hook"])

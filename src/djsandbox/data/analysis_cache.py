@@ -4,7 +4,9 @@ The key is what decides the stats: the dataset's bytes, the recipe's ops with th
 arguments except filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the
 other recipe keys that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
 `np`, `work_dir` and export settings do not count. Entries are written to a temp folder and
-renamed into place (`djsandbox.atomic`), so parallel trials never see half an entry.
+renamed into place (`djsandbox.atomic`), so parallel trials never see half an entry. Entries
+are read-only and carry the digest of their analysed rows, checked on every hit; a hit gives
+the job its own copy of the rows, never a link into the cache.
 """
 
 from __future__ import annotations
@@ -103,15 +105,46 @@ def analysis_key(recipe: Mapping[str, Any], dataset: Path) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _place(cached: Path, target: Path) -> None:
-    """Put the cached analysed dataset where this job was told to export it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _valid_entry(entry: Path) -> bool:
+    """An entry is used only when its analysed rows still have the digest stored with them
+    (entries are read-only, but a file can be changed through a link made before that)."""
     try:
-        os.link(cached, target)
+        meta = json.loads((entry / "summary.json").read_text())
+        return meta.get("_analysed_sha256") == _sha256(entry / "analysed.jsonl")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _discard(entry: Path) -> None:
+    """Move a bad entry out of the way (one rename, so readers never see half of it)."""
+    trash = entry.with_name(f".{entry.name}.{os.getpid()}.bad")
+    try:
+        os.replace(entry, trash)
     except OSError:
-        shutil.copyfile(cached, target)
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _place(cached: Path, target: Path) -> None:
+    """A private copy of the cached analysed dataset where this job exports it; never a link
+    to the cache (a later write to the run's copy must not reach the cache or other runs)."""
+    with atomic_paths([target]) as (tmp,):
+        shutil.copyfile(cached, tmp)
+
+
+def _seal(folder: Path) -> None:
+    """Cache entries are read-only: a writable shared file would be a shared mutable file."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
 
 
 def cached_analysis(
@@ -125,16 +158,19 @@ def cached_analysis(
         return compute()
     key = analysis_key(recipe, dataset)
     entry = cache_root() / key
+    if (entry / "summary.json").exists() and not _valid_entry(entry):
+        log.warning("analysis cache entry %s was changed or is incomplete: discarded", key[:12])
+        _discard(entry)
     if (entry / "summary.json").exists():
         summary = json.loads((entry / "summary.json").read_text())
+        summary.pop("_analysed_sha256", None)
         if (entry / "analysis").is_dir():
             summary["analysis_dir"] = str(entry / "analysis")
-        target = export_path or entry / "analysed.jsonl"
         if export_path is not None:
             _place(entry / "analysed.jsonl", export_path)
         log.info("analysis cache hit: %s (key %s)", dataset, key[:12])
         summary = {**summary, "cache": "hit"}
-        return str(target), summary
+        return str(export_path or entry / "analysed.jsonl"), summary
     export, summary = compute()
     try:
         with atomic_paths([entry]) as (tmp,):
@@ -142,7 +178,9 @@ def cached_analysis(
             shutil.copyfile(export, tmp / "analysed.jsonl")
             if summary.get("analysis_dir") and Path(summary["analysis_dir"]).is_dir():
                 shutil.copytree(summary["analysis_dir"], tmp / "analysis")
-            (tmp / "summary.json").write_text(json.dumps(summary))
+            stored = {**summary, "_analysed_sha256": _sha256(tmp / "analysed.jsonl")}
+            (tmp / "summary.json").write_text(json.dumps(stored))
+            _seal(tmp)
     except OSError:
         pass  # another trial may have stored this entry first (the rename fails): keep theirs
     log.info("analysis cache store: %s (key %s)", dataset, key[:12])

@@ -71,10 +71,13 @@ class ProbeViaAnalyzerHook(DataJuicerHook):
                 if isinstance(recipe.get("dataset_path"), str)
                 else None
             )
-            export = recipe.get("export_path")
-            export_path, summary = cached_analysis(
-                recipe, dataset, output_path(export, run.base_dirs) if export else None, compute
+            export = recipe.get("export_path")  # a hit copies the rows there (default: as dj)
+            target = (
+                output_path(export, run.base_dirs)
+                if export
+                else run.job_dir / "dj_export" / "analyze.jsonl"
             )
+            export_path, summary = cached_analysis(recipe, dataset, target, compute)
         run.notes["rows"] = summary.get("rows")
         run.notes["analysis_cache"] = summary.get("cache")
         return export_path, summary
