@@ -5,7 +5,10 @@ only, never a file, a log, stderr or the wandb run; messages never echo a secret
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+import pytest
 
 from djsandbox.redact import (
     MASK,
@@ -45,6 +48,84 @@ def _files_holding(folder: Path, text: str) -> list[str]:
         for p in folder.rglob("*")
         if p.is_file() and text.encode() in p.read_bytes()
     ]
+
+
+# -- item 6: Data-Juicer gets the secret in memory; nothing it or we write holds it ---------------
+
+
+def test_recipe_file_holds_a_placeholder_and_the_parsed_config_the_secret(tmp_path):
+    from djsandbox.data.dj_runtime import build_dj_config
+
+    cfg = build_dj_config(_recipe(_slice(tmp_path)), work_dir=tmp_path / "job")
+    assert cfg.dataset["configs"][0]["aws_secret_access_key"] == SECRET  # what DJ runs with
+    written = (tmp_path / "job" / "dj_recipe_process.yaml").read_text()
+    assert SECRET not in written and "aws_secret_access_key: '***secret-1***'" in written
+
+
+@pytest.fixture
+def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """wandb offline, every folder it touches inside tmp_path, no key anywhere."""
+    home = tmp_path / "wandb_home"
+    home.mkdir()
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("NETRC", str(home / "netrc"))
+    for var in ("WANDB_DIR", "WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(var, str(home))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    return home
+
+
+def test_dj_recipe_secret_reaches_no_file_log_stream_or_wandb_run(
+    run_cfg, wandb_env, tmp_path, capfd
+):
+    from loguru import logger
+
+    from djsandbox.data.dj_runtime import prepare_offline_env
+
+    prepare_offline_env()
+    import data_juicer  # noqa: F401  (importing it replaces every loguru sink: import first)
+
+    data = _slice(tmp_path / "data")
+    seen: list[str] = []  # every loguru message, as any sink (a file, a stream) gets it
+    sinks = [
+        logger.add(lambda message: seen.append(str(message)), level="DEBUG"),
+        # Data-Juicer's own stderr sink is bound to the stream of the moment it was imported
+        # (maybe by an earlier test); this one is bound to this test's, as in a real run.
+        logger.add(sys.stderr, level="INFO"),
+    ]
+    try:
+        out = run_cfg(
+            {
+                "tracker": {"type": "wandb", "console": "wrap"},
+                "probe_job_configs": [
+                    {
+                        "hook": "ProbeViaAnalyzerHook",
+                        "meta_name": "probe",
+                        "dj_configs": _recipe(data),
+                        "extra_configs": {"cache": False},
+                    }
+                ],
+                "execution_job_configs": [
+                    {"hook": "ProcessDataHook", "meta_name": "process", "dj_configs": _recipe(data)}
+                ],
+            }
+        )
+    finally:
+        for sink in sinks:
+            logger.remove(sink)
+    captured = capfd.readouterr()
+    assert len(out.executed) == 2
+    assert any("found dataset setting" in m for m in seen)  # DJ logged the dataset config
+    assert _files_holding(out.work_dir, SECRET) == []  # the wandb run folder is in there
+    assert _files_holding(wandb_env, SECRET) == []
+    assert list(out.work_dir.rglob("dj_recipe_*.yaml")) and list(out.work_dir.rglob("*.log"))
+    assert SECRET not in captured.out + captured.err
+    # The streams and wandb's console capture did get Data-Juicer's log, with the config masked.
+    assert "found dataset setting" in captured.err
+    (console,) = out.work_dir.glob("wandb/offline-run-*/files/output.log")
+    assert "'aws_secret_access_key': '***'" in console.read_text()
+    assert not [m for m in seen if SECRET in m]
 
 
 # -- item 7: messages never echo a secret's value -------------------------------------------------
