@@ -197,3 +197,11 @@ def test_vars_provider_key_is_masked_in_snapshots_and_logs(run_cfg):
     assert snapshot["vars"] == {"openai_key": MASK, "text_key": "text"}
     assert redact({"openai_key": "prov-0123456789"}) == {"openai_key": MASK}
     assert secret_values({"vars": {"openai_key": "prov-0123456789"}}) == {"prov-0123456789"}
+
+
+def test_a_malformed_job_is_reported_without_its_secrets(run_cfg):
+    from djsandbox.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        run_cfg({"evaluation_job_configs": [[{"api_key": "sk-job-0123456789"}]]})
+    assert "expected a job mapping" in str(err.value) and "sk-job-0123456789" not in str(err.value)

@@ -21,6 +21,7 @@ from .jobs import CONFIG_KEYS, resolve_job
 from .paths import candidates, find_existing
 from .plan import JobSpec, Plan
 from .planned_context import PlannedContext, Producer
+from .redact import redact
 from .suggest import did_you_mean
 from .targets import parse_targets
 
@@ -116,7 +117,7 @@ def _check_job(
     label, body = spec.label, spec.body
     if not isinstance(body, dict):
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
-        return [f"{label}: expected a job mapping with at least 'hook', got {body!r:.80}"]
+        return [f"{label}: expected a job mapping with at least 'hook', got {redact(body)!r:.80}"]
     problems = _shape_problems(label, body)
     if problems:
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
