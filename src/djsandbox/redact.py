@@ -4,14 +4,21 @@ Configs end up in `config_snapshot.json`, every job's `job_config.json`, the tra
 config and the logs; any of them may be shared or uploaded. `redact` masks values by the name
 of their key (case-insensitive, at any depth) and a few value shapes that are secrets whatever
 their key (credentials inside URLs, well-known token prefixes). Matching is by whole words of
-the key, so `max_tokens` or `text_key` are left alone while `hf_token` or `apiKey` are not.
+the key, so `max_tokens` is left alone while `hf_token` or `apiKey` are not.
+
+A name ending in `_key` (`openai_key`) holding a string is a secret too, unless it is one of
+the field-name settings the components declare (`text_key`, `label_key`, ...: every `*_key` in
+the `ComponentSpec.keys` of a registered spec, plus `GLOBAL_FIELD_KEYS`). `is_secret_key` is the one
+place that decides; messages that echo a value go through `show`, which gives only the type of
+a secret. Secret values met at run time (a Data-Juicer recipe's) are remembered with
+`remember_secrets`, and `mask_text` masks them in any text (our log records, Data-Juicer's).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 MASK = "***"
 
@@ -48,6 +55,29 @@ SECRET_PAIRS = frozenset(
 )
 # ... or the whole key is one of these.
 SECRET_KEYS = frozenset({"auth", "key_secret"})
+# `*_key` names that hold field (column) names, beyond those the catalog's specs declare:
+# Data-Juicer's recipe-level keys and the sandbox's own.
+GLOBAL_FIELD_KEYS = frozenset(
+    {
+        "text_key",
+        "image_key",
+        "image_bytes_key",
+        "audio_key",
+        "video_key",
+        "caption_key",
+        "label_key",
+        "prompt_key",
+        "query_key",
+        "response_key",
+        "history_key",
+        "score_key",
+        "stats_key",
+        "ranking_key",
+        "id_key",
+        "meta_key",
+        "infer_res_key",
+    }
+)
 
 _URL_CREDENTIALS = re.compile(
     r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):"
@@ -65,20 +95,100 @@ def _words(key: str) -> list[str]:
     return [w for w in re.split(r"[^a-zA-Z0-9]+", spaced.lower()) if w]
 
 
-def is_secret_key(key: Any) -> bool:
-    """Whether a mapping key names a secret (by its words; see the module doc)."""
-    if not isinstance(key, str):
-        return False
+# `*_key` names of field-name settings declared by registered specs (`registry.Registry.add`
+# reports every spec's keys here, user plugins' included).
+_SPEC_FIELD_KEYS: set[str] = set()
+
+
+def add_field_keys(keys: Iterable[str]) -> None:
+    """Declare these `*_key` settings field names, not secrets (those named like a secret by
+    their words, such as `api_key`, stay secrets)."""
+    _SPEC_FIELD_KEYS.update(k for k in keys if k.endswith("_key") and not _strong(k))
+
+
+def field_keys() -> frozenset[str]:
+    """`*_key` names known to hold field names: GLOBAL_FIELD_KEYS and every `*_key` among the
+    registered specs' keys."""
+    return GLOBAL_FIELD_KEYS | _SPEC_FIELD_KEYS
+
+
+def _strong(key: str) -> bool:
+    """Secret by its words alone (SECRET_WORDS, SECRET_PAIRS, SECRET_KEYS)."""
     words = _words(key)
     if "_".join(words) in SECRET_KEYS or any(w in SECRET_WORDS for w in words):
         return True
     return any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
 
 
+def _generic(key: str, known_fields: Iterable[str] = ()) -> bool:
+    """A `*_key` name (the last part of a dotted path) that is not a known field-name key."""
+    leaf = re.split(r"[.\[\]]+", key.strip(".[]"))[-1]
+    words = _words(leaf)
+    if len(words) < 2 or words[-1] != "key":
+        return False
+    name = "_".join(words)
+    return name not in GLOBAL_FIELD_KEYS | _SPEC_FIELD_KEYS and name not in set(known_fields)
+
+
+def is_secret_key(key: Any, known_fields: Iterable[str] = ()) -> bool:
+    """Whether a mapping key (or a dotted path such as `model.api_key`) names a secret: by its
+    words, or as a `*_key` name that is no known field-name key (see the module doc).
+    `known_fields` adds field-name keys known in a context (a Data-Juicer op's arguments)."""
+    if not isinstance(key, str):
+        return False
+    return _strong(key) or _generic(key, known_fields)
+
+
+def holds_secret(key: Any, value: Any, known_fields: Iterable[str] = ()) -> bool:
+    """Whether `value` under `key` is a secret: a secret-word key's value whatever it is, a
+    generic `*_key`'s value when it is a string (a mapping under `sort_key` is config)."""
+    if not isinstance(key, str):
+        return False
+    return _strong(key) or (isinstance(value, str) and _generic(key, known_fields))
+
+
+def show(key: Any, value: Any) -> str:
+    """`value` as a message may echo it: its repr, or only its type for a secret-looking key
+    (`api_key: got <list, hidden>`); secret shapes and remembered secrets masked either way."""
+    unset = value is None or (isinstance(value, str) and not value)
+    if isinstance(key, str) and not unset and is_secret_key(key):
+        return f"<{type(value).__name__}, hidden>"
+    return mask_text(repr(value))
+
+
 def redact_text(text: str) -> str:
     """Mask secrets recognisable by their shape alone: URL passwords and known token forms."""
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     return _TOKEN_SHAPES.sub(MASK, text)
+
+
+# Secret values met at run time (e.g. inside a Data-Juicer recipe), masked by `mask_text`.
+_REMEMBERED: set[str] = set()
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Mask these values (6 characters or more) in every text `mask_text` sees from now on."""
+    _REMEMBERED.update(v for v in values if isinstance(v, str) and len(v) >= 6)
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`redact_text`, and every remembered secret value and every one of `secrets` masked."""
+    text = redact_text(text)
+    for secret in sorted(_REMEMBERED.union(secrets), key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """`redact`, with remembered secrets (and `secrets`) also masked inside every string."""
+    secrets = tuple(secrets)
+    value = redact(value)
+    if isinstance(value, Mapping):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub(v, secrets) for v in value)
+    return mask_text(value, secrets) if isinstance(value, str) else value
 
 
 def redact(value: Any) -> Any:
@@ -89,7 +199,7 @@ def redact(value: Any) -> Any:
     """
     if isinstance(value, dict):
         return {
-            k: (MASK if is_secret_key(k) and v not in (None, "") else redact(v))
+            k: (MASK if holds_secret(k, v) and v not in (None, "") else redact(v))
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -104,7 +214,7 @@ def secret_values(value: Any, min_length: int = 6) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for k, v in value.items():
-            if is_secret_key(k) and isinstance(v, (str, int)) and not isinstance(v, bool):
+            if holds_secret(k, v) and isinstance(v, (str, int)) and not isinstance(v, bool):
                 if len(str(v)) >= min_length:
                     found.add(str(v))
             else:
@@ -130,9 +240,7 @@ class SecretLogFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record is the logging module's business, not ours
             return True
-        masked = redact_text(message)
-        for secret in self.secrets:
-            masked = masked.replace(secret, MASK)
+        masked = mask_text(message, self.secrets)
         if masked != message:
             record.msg, record.args = masked, None
         return True

@@ -14,6 +14,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from .redact import add_field_keys
 from .suggest import did_you_mean
 
 _MISSING = object()
@@ -72,6 +73,7 @@ class Registry:
         if spec.name in self._specs:
             raise ValueError(f"{self.kind} '{spec.name}' is already registered")
         self._specs[spec.name] = spec
+        add_field_keys(spec.keys or ())  # `text_key` & co. are field names, not secrets
         return spec
 
     def register(
@@ -105,6 +107,7 @@ class Registry:
         entries may be overridden, and for tests that register temporarily)."""
         self._check_factory(spec)
         self._specs[name] = spec if spec.name == name else dataclasses.replace(spec, name=name)
+        add_field_keys(spec.keys or ())
 
     def __delitem__(self, name: str) -> None:
         del self._specs[name]

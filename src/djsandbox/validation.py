@@ -22,6 +22,7 @@ from .output_safety import OutputGuard
 from .paths import candidates, find_existing
 from .plan import NAME_RULE, JobSpec, Plan, name_problem
 from .planned_context import PlannedContext, Producer
+from .redact import redact
 from .suggest import did_you_mean
 from .targets import parse_targets
 from .writable import input_file_problem, output_folder_problem
@@ -145,7 +146,7 @@ def _check_job(
     label, body = spec.label, spec.body
     if not isinstance(body, dict):
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
-        return [f"{label}: expected a job mapping with at least 'hook', got {body!r:.80}"]
+        return [f"{label}: expected a job mapping with at least 'hook', got {redact(body)!r:.80}"]
     problems = _shape_problems(label, body)
     if problems:
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))

@@ -1,10 +1,12 @@
 """Small checks of config values shared by components' validation: each returns
-["key: got ...; expected ..."] for a bad value and [] for a good or absent one."""
+["key: got ...; expected ..."] for a bad value and [] for a good or absent one. The value is
+echoed through `redact.show`: a secret-looking key's value is given by its type only."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .redact import show
 from .shapes import is_list, is_mapping
 
 
@@ -18,12 +20,12 @@ def number(
     if ok and low <= value <= high:
         return []
     what = "an integer" if kind is int else "a number"
-    return [f"{key}: got {value!r}; expected {what} in [{low}, {high}]"]
+    return [f"{key}: got {show(key, value)}; expected {what} in [{low}, {high}]"]
 
 
 def strings(cfg: Mapping[str, Any], *keys: str, expected: str = "a non-empty string") -> list[str]:
     return [
-        f"{k}: got {cfg[k]!r}; expected {expected}"
+        f"{k}: got {show(k, cfg[k])}; expected {expected}"
         for k in keys
         if cfg.get(k) is not None and (not isinstance(cfg[k], str) or not cfg[k])
     ]
@@ -46,5 +48,6 @@ def datasets(cfg: Mapping[str, Any], key: str = "dataset_path") -> list[str]:
     ):
         return []
     return [
-        f"{key}: got {value!r}; expected a dataset path, or a non-empty list or mapping of them"
+        f"{key}: got {show(key, value)}; expected a dataset path, or a non-empty list or mapping "
+        "of them"
     ]

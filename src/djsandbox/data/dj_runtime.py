@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from djsandbox.atomic import atomic_write_text
+from djsandbox.redact import mask_text, redact
 
 __all__ = [
     "RecipeError",
@@ -47,7 +48,7 @@ class RecipeError(ValueError):
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
-        super().__init__(f"Data-Juicer recipe key '{key}': {message}")
+        super().__init__(mask_text(f"Data-Juicer recipe key '{key}': {message}"))
 
 
 def default_cache_dir() -> Path:
@@ -223,7 +224,9 @@ def check_process(process: Any, strict: bool = True) -> None:
     executor will) with Data-Juicer's own preflight check: ``init_configs`` accepts unknown ops
     and wrongly typed op args without complaint, and the Analyzer never checks them."""
     if not isinstance(process, list):
-        raise RecipeError("process", f"expected a list of {{op_name: {{args}}}}, got {process!r}")
+        raise RecipeError(
+            "process", f"expected a list of {{op_name: {{args}}}}, got {redact(process)!r}"
+        )
     prepare_offline_env()
     from data_juicer.core.preflight import PipelineConfigError, pre_instantiation_check
     from data_juicer.ops import OPERATORS
@@ -231,12 +234,13 @@ def check_process(process: Any, strict: bool = True) -> None:
     for index, item in enumerate(process):
         if not isinstance(item, dict) or len(item) != 1:
             raise RecipeError(
-                f"process[{index}]", f"expected one {{op_name: {{args}}}}, got {item!r}"
+                f"process[{index}]", f"expected one {{op_name: {{args}}}}, got {redact(item)!r}"
             )
         op_name, op_args = next(iter(item.items()))
         if op_args is not None and not isinstance(op_args, dict):
             raise RecipeError(
-                f"process[{index}].{op_name}", f"expected a mapping of args, got {op_args!r}"
+                f"process[{index}].{op_name}",
+                f"expected a mapping of args, got {redact(op_args)!r}",
             )
         if not strict and op_name in OPERATORS.modules:
             continue
@@ -262,7 +266,8 @@ def build_dj_config(
     The recipe (copied, never mutated) gets absolute dataset/export paths, Data-Juicer's own
     work dir ``<work_dir>/dj/<job>``, a default ``np`` and, unless set, ``skip_op_error:
     false``. It is written to ``<work_dir>/dj_recipe_<job>.yaml`` (a file Data-Juicer's CLI
-    accepts too) and parsed with ``init_configs(load_configs_only=True)``, which skips
+    accepts too; its secrets as placeholders, the real values set on the parsed config in
+    memory only: see `dj_secrets`) and parsed with ``init_configs(load_configs_only=True)``, which skips
     Data-Juicer's one-shot global logger setup (it would redirect sys.stdout/stderr into loguru
     for the rest of the process). ``overrides`` are applied last (the analyzer forces stats
     export with it).
@@ -273,8 +278,11 @@ def build_dj_config(
     work_dir.mkdir(parents=True, exist_ok=True)
     rec = _prepare_recipe(recipe, work_dir, list(base_dirs), job)
     rec.update(to_plain(dict(overrides or {})))
+    from djsandbox.data.dj_secrets import hide_in_recipe, op_field_keys, restore_secrets
+
+    written, secrets = hide_in_recipe(rec, op_field_keys(rec["process"]))
     check_process(rec["process"], strict=rec.get("strict_preflight", True) is not False)
-    path = write_recipe(rec, work_dir / f"dj_recipe_{job}.yaml")
+    path = write_recipe(written, work_dir / f"dj_recipe_{job}.yaml")
 
     from data_juicer.config import init_configs
 
@@ -288,7 +296,7 @@ def build_dj_config(
     except (TypeError, ValueError, KeyError, NotImplementedError) as err:
         text = str(err)
         raise RecipeError(_key_from_message(text), _clean_message(text) or repr(err)) from None
-    return cfg
+    return restore_secrets(cfg, secrets)
 
 
 @contextlib.contextmanager
@@ -297,15 +305,21 @@ def dj_log_to(cfg: Any, name: str) -> Iterator[Path]:
 
     Replaces what ``init_configs`` would do with its one-shot global logger setup, without its
     side effects; the sink is removed again afterwards so jobs don't write into each other's logs.
+    Secrets are masked in every loguru message and in Data-Juicer's event log meanwhile; the
+    sink shows no variable values in tracebacks (``diagnose=False``), where they could leak.
     """
     from loguru import logger
 
+    from djsandbox.data.dj_secrets import install_loguru_mask, mask_dj_events
+
+    install_loguru_mask()
     log_dir = Path(getattr(cfg, "event_log_dir", None) or Path(cfg.work_dir) / "logs")
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{name}.log"
-    sink_id = logger.add(str(log_file), level="INFO", enqueue=False, mode="w")
+    sink_id = logger.add(str(log_file), level="INFO", enqueue=False, mode="w", diagnose=False)
     try:
-        yield log_file
+        with mask_dj_events():
+            yield log_file
     finally:
         logger.remove(sink_id)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_open
+from ..redact import show
 from ..registry import ComponentSpec
 from ..shapes import as_path_list, is_list
 from ..value_checks import strings
@@ -69,7 +70,7 @@ def _path_problem(key: str, value: Any) -> str | None:
         return None
     if is_list(value) and value and all(isinstance(v, str) and v for v in value):
         return None
-    return f"{key}: got {value!r}; expected a dataset path or a non-empty list of paths"
+    return f"{key}: got {show(key, value)}; expected a dataset path or a non-empty list of paths"
 
 
 def check_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
@@ -103,7 +104,7 @@ def check_text_quality_classifier(cfg: dict[str, Any]) -> list[str]:
     for key, (lo, hi) in ints.items():
         v = cfg.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
-            problems.append(f"{key}: got {v!r}; expected an integer in [{lo}, {hi}]")
+            problems.append(f"{key}: got {show(key, v)}; expected an integer in [{lo}, {hi}]")
     l2 = cfg.get("l2")
     if l2 is not None and (isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0):
         problems.append(f"l2: got {l2!r}; expected a number >= 0")

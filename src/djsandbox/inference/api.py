@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..redact import show
 from ..registry import ComponentSpec
 from .messages import Messages
 from .rows import ALIASES, COMMON_KEYS, RowSpec, canonical, run_datasets
@@ -122,7 +123,7 @@ def _number(cfg: Mapping[str, Any], key: str, default: Any, kind: type, low: flo
     ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int)
     if not ok or value < low:
         what = "an integer" if kind is int else "a number"
-        raise ValueError(f"{key}: expected {what} >= {low}, got {value!r}")
+        raise ValueError(f"{key}: expected {what} >= {low}, got {show(key, value)}")
     return kind(value)
 
 

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..redact import show
 from ..registry import ComponentSpec
 from .messages import Messages
 from .rows import COMMON_KEYS, LOCAL_MODEL_ALIASES, RowSpec, canonical, run_datasets
@@ -67,7 +68,7 @@ def run(cfg: dict[str, Any], out_dir: Path) -> Any:
 
 def _positive_int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{key}: expected an integer >= 1, got {value!r}")
+        raise ValueError(f"{key}: expected an integer >= 1, got {show(key, value)}")
     return value
 
 

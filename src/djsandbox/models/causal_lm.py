@@ -31,6 +31,7 @@ import torch
 
 from djsandbox.data.jsonl import load_rows
 from djsandbox.models.lightning_trainer import log_interval, make_trainer
+from djsandbox.redact import show
 from djsandbox.shapes import map_structure, split_pairs
 
 LORA_DEFAULTS: dict[str, Any] = {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": None}
@@ -97,7 +98,7 @@ def _number(
     ):
         raise ValueError(
             f"{key}: expected {'an integer' if kind is int else 'a number'} in "
-            f"[{low}, {high}], got {value!r}"
+            f"[{low}, {high}], got {show(key, value)}"
         )
     return kind(value)
 

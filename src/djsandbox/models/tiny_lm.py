@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..redact import show
+
 PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 CHAT_TEMPLATE = (
     "{% for message in messages %}" + IM_START + "{{ message['role'] }}\n"
@@ -41,7 +43,7 @@ def tiny_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in TINY_DEFAULTS:
             raise ValueError(f"tiny_model.{key}: unknown; valid: {', '.join(TINY_DEFAULTS)}")
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"tiny_model.{key}: expected an integer >= 1, got {value!r}")
+            raise ValueError(f"tiny_model.{key}: expected an integer >= 1, got {show(key, value)}")
     if out["hidden_size"] % out["num_attention_heads"]:
         raise ValueError("tiny_model.hidden_size: must be a multiple of num_attention_heads")
     if out["num_attention_heads"] % out["num_key_value_heads"]:

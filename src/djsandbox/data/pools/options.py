@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from ...redact import show
 from ...shapes import as_path_list
 
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet"}
@@ -29,7 +30,7 @@ def name_list(value: Any, key: str, expected: str) -> list[str] | None:
         or not value
         or not all(isinstance(k, str) for k in value)
     ):
-        raise ValueError(f"{key}: expected {expected}, got {value!r}")
+        raise ValueError(f"{key}: expected {expected}, got {show(key, value)}")
     return list(value)
 
 

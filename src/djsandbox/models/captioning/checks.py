@@ -11,6 +11,7 @@ import os
 from typing import Any, Callable, Mapping
 
 from ...deferred import is_deferred
+from ...redact import show
 from ..trainer_keys import trainer_problems
 from .settings import check_model
 
@@ -44,7 +45,7 @@ def _number(
         return []
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
-        return [f"{key}: got {value!r}; expected {expected}"]
+        return [f"{key}: got {show(key, value)}; expected {expected}"]
     return []
 
 
@@ -75,7 +76,7 @@ def _common(cfg: Mapping[str, Any]) -> list[str]:
     for key in ("image_root", "prompt"):
         value = cfg.get(key)
         if value is not None and (not isinstance(value, str) or not value):
-            problems.append(f"{key}: got {value!r}; expected a non-empty string")
+            problems.append(f"{key}: got {show(key, value)}; expected a non-empty string")
     return problems
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ...redact import show
+
 SIZES = ("tiny", "1B", "2B", "4B", "26B")
 
 MODEL_KEYS = (
@@ -205,7 +207,9 @@ def check_model(model: Any, prefix: str = "model", need_path: bool = True) -> li
         )
     for key in ("image_size", "max_seq_length"):
         if model.get(key) is not None and not _positive_int(model[key]):
-            problems.append(f"{prefix}.{key}: got {model[key]!r}; expected a positive integer")
+            problems.append(
+                f"{prefix}.{key}: got {show(key, model[key])}; expected a positive integer"
+            )
     for key in (
         "freeze_vision",
         "freeze_projector",
@@ -239,7 +243,7 @@ def _check_tiny(tiny: Any, where: str) -> list[str]:
             if v not in (0.5, 0.25, 1.0):
                 problems.append(f"{where}.downsample_ratio: got {v!r}; expected 0.5, 0.25 or 1.0")
         elif k in TINY_KEYS and not _positive_int(v):
-            problems.append(f"{where}.{k}: got {v!r}; expected a positive integer")
+            problems.append(f"{where}.{k}: got {show(k, v)}; expected a positive integer")
     return problems
 
 
@@ -258,7 +262,9 @@ def _check_lora(lora: Any, where: str) -> list[str]:
     ]
     for key in ("r", "alpha"):
         if key in lora and not _positive_int(lora[key]):
-            problems.append(f"{where}.{key}: got {lora[key]!r}; expected a positive integer")
+            problems.append(
+                f"{where}.{key}: got {show(key, lora[key])}; expected a positive integer"
+            )
     dropout = lora.get("dropout")
     if dropout is not None and (
         isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
