@@ -23,7 +23,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.publish import ROOT, Stopwatch, write_results
-from experiments.common.runs import finished, job_seconds, read_context
+from experiments.common.runs import finished, job_seconds, read_context, study_file
 
 from . import analysis
 
@@ -81,11 +81,11 @@ def run_seed(seed: int, profile: Profile, run_dir: Path) -> tuple[dict[str, Any]
     """(the run's context (iteration 0), whether a finished run made with the same command was
     reused, seconds)."""
     args = command(seed, profile, run_dir)
-    marker = run_dir / ASKED_FILE
+    marker = study_file(run_dir, ASKED_FILE)
     if finished(run_dir) and marker.is_file() and json.loads(marker.read_text()) == args:
         log.info("seed %s: reusing %s", seed, run_dir)
         return read_context(run_dir), True, job_seconds(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
     if marker.is_file() and json.loads(marker.read_text()) != args:
         raise SystemExit(f"{run_dir} was made by another command; rerun with --fresh")
     marker.write_text(json.dumps(args))
@@ -94,12 +94,13 @@ def run_seed(seed: int, profile: Profile, run_dir: Path) -> tuple[dict[str, Any]
     log.info("seed %s: python %s", seed, " ".join(args))
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
-    with open(run_dir / "stdout.txt", "a", encoding="utf-8") as out:
+    stdout = study_file(run_dir, "stdout.txt")
+    with open(stdout, "a", encoding="utf-8") as out:
         proc = subprocess.run(
             [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     if proc.returncode != 0:
-        raise SystemExit(f"seed {seed}: the sandbox run failed; see {run_dir / 'stdout.txt'}")
+        raise SystemExit(f"seed {seed}: the sandbox run failed; see {stdout}")
     return read_context(run_dir), False, time.perf_counter() - start
 
 

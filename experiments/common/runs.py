@@ -55,6 +55,12 @@ def input_digests(overrides: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def study_file(work_dir: Path, name: str) -> Path:
+    """A file the study keeps about a run, beside its folder: the sandbox refuses to run in a
+    folder holding files that are not its own."""
+    return work_dir.with_name(f"{work_dir.name}.{name}")
+
+
 def finished(work_dir: Path) -> bool:
     """True when the run folder holds a completed run (every job done, summary written)."""
     state = work_dir / STATE_FILE
@@ -92,7 +98,7 @@ def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Ru
     A finished run folder made with the same config file, overrides and input files is read
     instead of run again (so an interrupted study continues where it stopped); a half-finished one is resumed
     with `resume=true`, which skips the jobs it finished. A folder made with other settings is
-    deleted and run again. The sandbox's printed summary goes to `work_dir/stdout.txt`.
+    deleted and run again. The sandbox's printed summary goes to `<work_dir>.stdout.txt`.
     """
     from djsandbox.app import run_sandbox
     from djsandbox.cli import load_reference_config
@@ -107,26 +113,27 @@ def run_config(config: Path, work_dir: Path, overrides: Mapping[str, Any]) -> Ru
         },
         sort_keys=True,
     )
-    marker = work_dir / ASKED_FILE
+    marker = study_file(work_dir, ASKED_FILE)
     if work_dir.exists() and (not marker.is_file() or marker.read_text() != asked):
         log.warning("%s was run with other settings: running it again", work_dir)
         shutil.rmtree(work_dir)
+        study_file(work_dir, SECONDS_FILE).unlink(missing_ok=True)
     if finished(work_dir):
         log.info("reusing finished run %s", work_dir)
-        timing = work_dir / SECONDS_FILE
+        timing = study_file(work_dir, SECONDS_FILE)
         seconds = float(timing.read_text()) if timing.is_file() else job_seconds(work_dir)
         return Run(read_context(work_dir), work_dir, True, seconds)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(asked)
     full = {**overrides, "work_dir": str(work_dir), "resume": (work_dir / STATE_FILE).is_file()}
     cfg = load_reference_config(config, dotlist(full))
     start = time.perf_counter()
     with (
-        open(work_dir / "stdout.txt", "a", encoding="utf-8") as out,
+        open(study_file(work_dir, "stdout.txt"), "a", encoding="utf-8") as out,
         contextlib.redirect_stdout(out),
     ):
         run_sandbox(cfg, [Path.cwd(), config.parent], snapshot=cfg)
     seconds = time.perf_counter() - start
-    (work_dir / SECONDS_FILE).write_text(f"{seconds:.1f}\n")
+    study_file(work_dir, SECONDS_FILE).write_text(f"{seconds:.1f}\n")
     log.info("ran %s in %.1f s", work_dir.name, seconds)
     return Run(read_context(work_dir), work_dir, False, seconds)
