@@ -13,6 +13,7 @@ from .errors import SandboxError
 from .redact import redact
 from .reporting.summary import write_summary
 from .run_folders import resume_folder
+from .run_lock import RunLock
 from .runner import Runner, RunOutcome
 
 log = logging.getLogger("djsandbox")
@@ -59,7 +60,12 @@ def run_sandbox(
 
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
-    runner.work_dir.mkdir(parents=True, exist_ok=True)
+    # Validation has passed; from here on this process alone writes into the run folder.
+    with RunLock(runner.work_dir):
+        return _run_locked(runner, snapshot)
+
+
+def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
     atomic_write_text(
         runner.work_dir / "config_snapshot.json",
         json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1, default=str),

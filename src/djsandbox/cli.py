@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import GLOBAL_KEYS, SandboxConfig
-from .errors import ConfigError, SandboxError
+from .errors import EXIT_BUSY, ConfigError, RunBusyError, SandboxError
 from .suggest import did_you_mean
 
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             run_sandbox(cfg, base_dirs, snapshot=cfg)
     except SandboxError as exc:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return EXIT_BUSY if isinstance(exc, RunBusyError) else 2
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import SandboxError
+from .errors import EXIT_BUSY, RunBusyError, SandboxError
 
 log = logging.getLogger("djsandbox")
 
@@ -39,7 +39,7 @@ def split_config(cfg: DictConfig) -> dict[str, Any]:
 
 def report_and_exit(exc: SandboxError) -> None:
     print(f"djsandbox: error: {exc}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    raise SystemExit(EXIT_BUSY if isinstance(exc, RunBusyError) else 2)
 
 
 def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
