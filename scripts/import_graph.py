@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
             "paths",
             "atomic",
             "run_folders",
+            "run_lock",
             "redact",
             "targets",
             "config",
