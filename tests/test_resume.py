@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import subprocess_env
@@ -128,3 +129,93 @@ def test_lock_is_released_on_ctrl_c(run_cfg, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_cfg({"execution_job_configs": [job("a", value=1)]})
     assert not (tmp_path / "run" / LOCK_FILE).exists()
+
+
+# -- iterations: max_iter_num 0, max_iter_cap, the cost of a save --------------------------
+def _counting(tmp_path, **cfg):
+    return {
+        "iter_targets": ["anonymous.count.res_1.count > 1000"],
+        "execution_job_configs": [job("count", "test_counter", counter=str(tmp_path / "c"))],
+        **cfg,
+    }
+
+
+def test_max_iter_num_0_without_iter_updater_is_refused(run_cfg, tmp_path):
+    """Bug: it ran 658 identical iterations in 90 s (nothing changed between them)."""
+    with pytest.raises(ConfigError, match=r"max_iter_num: 0 .*needs iter_updater"):
+        run_cfg(_counting(tmp_path, max_iter_num=0))
+    assert not (tmp_path / "run").exists()
+
+
+def test_max_iter_cap_stops_an_unmet_run_with_a_warning(run_cfg, tmp_path, caplog):
+    updater = {"anonymous.count.res_1.count": "anonymous.count.extra_configs.step"}
+    with caplog.at_level(logging.WARNING, logger="djsandbox"):
+        out = run_cfg(_counting(tmp_path, max_iter_num=0, iter_updater=updater, max_iter_cap=4))
+    assert out.iterations_run == 4 and out.targets_met is False and out.stopped_at_cap
+    assert "max_iter_cap (4) reached and iter_targets not met" in caplog.text
+    summary = (tmp_path / "run" / "summary.md").read_text()
+    assert "Warning: stopped after 4 iterations: max_iter_cap (4) reached" in summary
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["stop"].startswith(
+        "stopped after 4"
+    )
+
+
+def test_max_iter_num_above_the_cap_is_refused(run_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"max_iter_num: 5 is more than max_iter_cap \(3\)"):
+        run_cfg(_counting(tmp_path, max_iter_num=5, max_iter_cap=3))
+
+
+def test_default_cap_is_in_the_schema_and_the_hydra_config():
+    from djsandbox.config import GLOBAL_KEYS, SandboxConfig
+
+    assert "max_iter_cap" in GLOBAL_KEYS and SandboxConfig().max_iter_cap == 100
+    root = Path(__file__).resolve().parents[1]
+    assert "max_iter_cap: 100" in (root / "conf" / "sandbox.yaml").read_text()
+
+
+def _state_with(iterations: int, path: Path):
+    from djsandbox.context import RunState
+
+    state = RunState(path)
+    for it in range(iterations):
+        state.context.start_iteration(it)
+        for name in ("a", "b", "c"):
+            key = f"p/execution/0/{name}/EvaluateDataHook"
+            state.set_status(it, key, status="running", meta_name=name)
+            stats = {f"k{i}": {"mean": 1.5, "std": 0.5, "n": it} for i in range(10)}
+            state.context.record("p", name, {"res_1": stats})
+            state.set_status(it, key, status="done", elapsed=0.1)
+        state.save()
+    return state
+
+
+def test_a_save_encodes_only_the_current_iteration(tmp_path, monkeypatch):
+    """Bug: the whole state was re-encoded (pure-Python indenting encoder) and fsynced twice per
+    job: a save took 6 ms at 1 iteration and 270 ms at 100."""
+    import djsandbox.context as context
+
+    state = _state_with(300, tmp_path / "sandbox_state.json")
+    encoded: list[object] = []
+    real = context._dumps
+    monkeypatch.setattr(context, "_dumps", lambda v: encoded.append(v) or real(v))
+    state.set_status(299, "p/execution/0/c/EvaluateDataHook", status="done", elapsed=0.2)
+    state.save()
+    # meta, the current iteration, order, and its 3 job records (key + record each)
+    assert len(encoded) <= 3 + 2 * 3
+    # strict JSON, and it loads back as it was
+    loaded = json.loads(state.path.read_text(), parse_constant=lambda c: 1 / 0)
+    assert len(loaded["context"]["iterations"]) == 300 and len(loaded["jobs"]) == 900
+    again = context.RunState.load(state.path)
+    assert again.jobs == state.jobs and again.context.iterations == state.context.iterations
+
+
+def test_running_marks_are_not_fsynced(tmp_path, monkeypatch):
+    from djsandbox.context import RunState
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    state = RunState(tmp_path / "s.json")
+    state.save(durable=False)
+    assert synced == []
+    state.save()
+    assert len(synced) == 1

@@ -30,6 +30,8 @@ from .validation import validate
 
 log = logging.getLogger("djsandbox")
 
+DEFAULT_MAX_ITER_CAP = 100  # iterations of `max_iter_num: 0` at most (global `max_iter_cap`)
+
 
 @dataclass
 class RunOutcome:
@@ -39,6 +41,7 @@ class RunOutcome:
     iterations_run: int
     targets_met: bool | None
     executed: list[str] = field(default_factory=list)  # job keys run (not skipped) this time
+    stopped_at_cap: bool = False  # max_iter_num 0 ended at max_iter_cap, targets not met
 
 
 def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
@@ -124,9 +127,12 @@ class Runner:
         state.save()
         ctx = state.context
         max_iter = int(self.cfg.get("max_iter_num", 1))
+        cap = int(self.cfg.get("max_iter_cap", DEFAULT_MAX_ITER_CAP))
+        limit = max_iter or cap  # 0: until iter_targets are met, at most max_iter_cap
         outcome = RunOutcome(self.work_dir, ctx, state, 0, None)
+        state.meta.pop("stop", None)
         iteration = 0
-        while max_iter == 0 or iteration < max_iter:
+        while iteration < limit:
             ctx.start_iteration(iteration)
             updates = self._iteration_updates(ctx, iteration)
             for jobs in self.plan.pipelines.values():
@@ -139,6 +145,14 @@ class Runner:
                     log.info("iteration %d: iter_targets met; stopping", iteration)
                     break
             iteration += 1
+        if max_iter == 0 and not outcome.targets_met:
+            outcome.stopped_at_cap = True
+            state.meta["stop"] = (
+                f"stopped after {outcome.iterations_run} iterations: max_iter_cap "
+                f"({cap}) reached and iter_targets not met"
+            )
+            log.warning("%s (raise max_iter_cap to iterate longer)", state.meta["stop"])
+            state.save()
         return outcome
 
     def _run_job(
@@ -176,7 +190,7 @@ class Runner:
             started=time.time(),
             error=None,
         )
-        state.save()
+        state.save(durable=False)
         started = time.perf_counter()
         job_dir = self.job_dir(spec, iteration)
         try:
