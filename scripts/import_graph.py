@@ -39,7 +39,7 @@ LAYERS: dict[str, int] = {
         0,
     ),
     **dict.fromkeys(["data", "evaluation", "inference", "models", "reporting"], 1),
-    **dict.fromkeys(["catalog", "jobs", "planned_context", "hooks"], 2),
+    **dict.fromkeys(["catalog", "jobs", "planned_context", "hooks", "fingerprint"], 2),
     "validation": 3,
     "runner": 4,
     **dict.fromkeys(["app", "hpo"], 5),

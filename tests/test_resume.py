@@ -219,3 +219,130 @@ def test_running_marks_are_not_fsynced(tmp_path, monkeypatch):
     assert synced == []
     state.save()
     assert len(synced) == 1
+
+
+# -- resume after a config change --------------------------------------------------------
+def _ran(calls: Path) -> list[str]:
+    return calls.read_text().split() if calls.exists() else []
+
+
+def test_resume_reruns_a_job_whose_config_changed_and_its_readers(run_cfg, tmp_path, caplog):
+    """Bug: a changed predicted_label_key kept the old score while the snapshot showed the new
+    key."""
+    calls = tmp_path / "calls.log"
+
+    def cfg(label_key: str) -> dict:
+        return {
+            "execution_job_configs": [
+                job(
+                    "score",
+                    "test_pair",
+                    name="score",
+                    calls=str(calls),
+                    a=label_key,
+                    b=1,
+                    predicted_label_key=label_key,
+                ),
+                job("other", name="other", calls=str(calls), value=2),
+                {
+                    **job("report", name="report", calls=str(calls)),
+                    "input": {"extra_configs.value": "anonymous.score.res_1"},
+                },
+                job(
+                    "chained",
+                    name="chained",
+                    calls=str(calls),
+                    value="${ctx:anonymous.report.res_1}",
+                ),
+                {
+                    **job("after", name="after", calls=str(calls)),
+                    "input": {"extra_configs.value": "-1.res_1"},
+                },
+            ]
+        }
+
+    run_cfg(cfg("label"))
+    assert _ran(calls) == ["score", "other", "report", "chained", "after"]
+    calls.unlink()
+    out = run_cfg(cfg("label"), resume=True)  # nothing changed: nothing reruns
+    assert _ran(calls) == [] and out.executed == []
+    with caplog.at_level(logging.INFO, logger="djsandbox"):
+        out = run_cfg(cfg("prediction"), resume=True)
+    assert _ran(calls) == ["score", "report", "chained", "after"]  # not "other"
+    results = out.context.iterations[0]["anonymous"]
+    assert results["score"]["res_1"] == "prediction"
+    assert results["after"] == {"res_1": "prediction"}
+    reruns = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rerun")]
+    assert reruns == [
+        "rerun (config changed: extra_configs.a, extra_configs.predicted_label_key): iter 0, "
+        "pipeline 'anonymous', execution_job_configs[0] (meta_name 'score')",
+        "rerun (reads the results of pipeline 'anonymous', execution_job_configs[0] (meta_name "
+        "'score'), which reruns): iter 0, pipeline 'anonymous', execution_job_configs[2] "
+        "(meta_name 'report')",
+        "rerun (reads the results of pipeline 'anonymous', execution_job_configs[2] (meta_name "
+        "'report'), which reruns): iter 0, pipeline 'anonymous', execution_job_configs[3] "
+        "(meta_name 'chained')",
+        "rerun (reads the results of pipeline 'anonymous', execution_job_configs[3] (meta_name "
+        "'chained'), which reruns): iter 0, pipeline 'anonymous', execution_job_configs[4] "
+        "(meta_name 'after')",
+    ]
+
+
+def test_readers_of_a_rerun_job_stay_marked_after_a_crash(run_cfg, tmp_path):
+    """A job reran, then the run died before its readers ran: they must still rerun."""
+    calls = tmp_path / "calls.log"
+
+    def cfg(value: int, marker: str) -> dict:
+        return {
+            "execution_job_configs": [
+                job("source", name="source", calls=str(calls), value=value),
+                job(
+                    "flaky",
+                    "test_fail_once",
+                    name="flaky",
+                    calls=str(calls),
+                    marker=str(tmp_path / marker),
+                ),
+                {
+                    **job("reader", name="reader", calls=str(calls)),
+                    "input": {"extra_configs.value": "anonymous.source.res_1"},
+                },
+            ]
+        }
+
+    (tmp_path / "m1").write_text("")
+    run_cfg(cfg(1, "m1"))
+    calls.unlink()
+    with pytest.raises(JobFailedError):  # source reruns, then flaky (changed too) fails
+        run_cfg(cfg(2, "m2"), resume=True)
+    state = json.loads((tmp_path / "run" / "sandbox_state.json").read_text())
+    statuses = {v["meta_name"]: v["status"] for v in state["jobs"].values()}
+    assert statuses == {"source": "done", "flaky": "failed", "reader": "stale"}
+    out = run_cfg(cfg(2, "m2"), resume=True)
+    assert _ran(calls) == ["source", "flaky", "flaky", "reader"]
+    assert out.context.iterations[0]["anonymous"]["reader"] == {"res_1": 2}
+
+
+def test_a_changed_iter_updater_value_reruns_the_later_iteration(run_cfg, tmp_path):
+    calls = tmp_path / "calls.log"
+
+    def cfg(first: int) -> dict:
+        return {
+            "max_iter_num": 2,
+            "iter_updater": {"p.a.res_1": "p.b.extra_configs.value"},
+            "pipelines": {
+                "p": {
+                    "execution_job_configs": [
+                        job("a", name="a", calls=str(calls), value=first),
+                        job("b", name="b", calls=str(calls), value=0),
+                    ]
+                }
+            },
+        }
+
+    run_cfg(cfg(1))
+    calls.unlink()
+    out = run_cfg(cfg(5), resume=True)
+    # iteration 0: a changed; iteration 1: a changed, and b gets a's new result from iter 0
+    assert _ran(calls) == ["a", "a", "b"]
+    assert out.context.iterations[1]["p"]["b"] == {"res_1": 5}

@@ -63,6 +63,14 @@ class Context:
         self.iterations[self.iteration].setdefault(pipeline, {})[name] = dict(results)
         self.order.append([self.iteration, pipeline, name])
 
+    def move_to_end(self, iteration: int, pipeline: str, name: str) -> None:
+        """A finished job skipped on resume becomes the latest again, so that `-1` in the job
+        after it names it (and not a job rerun before it)."""
+        entry = [iteration, pipeline, name]
+        if entry in self.order:
+            self.order.remove(entry)
+            self.order.append(entry)
+
     # -- lookups -----------------------------------------------------------------------
     def last_job(self, iteration: int | None = None) -> tuple[str, str] | None:
         it = self.iteration if iteration is None else iteration

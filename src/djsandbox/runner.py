@@ -19,6 +19,7 @@ from .atomic import atomic_write_text
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
+from .fingerprint import changed_keys, fingerprint, producers
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
 from .jobs import resolve_job
 from .paths import find_existing, output_path
@@ -97,6 +98,7 @@ class Runner:
         validate(self.plan, cfg, base_dirs, self.globals)
         self.targets = parse_targets(cfg.get("iter_targets"))
         self.work_dir = Path(cfg["work_dir"]).resolve()
+        self._dependents: dict[str, set[str]] = {}
 
     # -- state -------------------------------------------------------------------------
     def _open_state(self) -> RunState:
@@ -135,6 +137,7 @@ class Runner:
         while iteration < limit:
             ctx.start_iteration(iteration)
             updates = self._iteration_updates(ctx, iteration)
+            self._dependents = self._dependency_graph(updates)
             for jobs in self.plan.pipelines.values():
                 for spec in jobs:
                     self._run_job(spec, state, iteration, updates, outcome, multi=max_iter != 1)
@@ -164,11 +167,19 @@ class Runner:
         outcome: RunOutcome,
         multi: bool,
     ) -> None:
-        status = state.status(iteration, spec.key)
-        if status and status.get("status") == "done":
-            log.info("skip (done): iter %d, %s", iteration, spec.label)
-            return
+        status = state.status(iteration, spec.key) or {}
         ctx = state.context
+        digest, why = self._current_fingerprint(spec, iteration, updates)
+        if status.get("status") == "done":
+            why = self._why_rerun(status, digest, why)
+            if why is None:
+                ctx.move_to_end(iteration, spec.pipeline, spec.context_name)  # for `-1`
+                log.info("skip (done): iter %d, %s", iteration, spec.label)
+                return
+            log.info("rerun (%s): iter %d, %s", why, iteration, spec.label)
+        elif status.get("status") == "stale":
+            log.info("rerun (%s): iter %d, %s", status.get("stale_reason"), iteration, spec.label)
+        self._mark_dependents_stale(spec, state, iteration)
         position = self.plan.jobs().index(spec) + 1
         log.info(
             "run [%d/%d]: iter %d, %s, hook %s",
@@ -234,6 +245,8 @@ class Runner:
             finished=time.time(),
             notes=notes,
             job_dir=str(run.job_dir),
+            config=digest,
+            stale_reason=None,
         )
         state.save()
         outcome.executed.append(f"{iteration}/{spec.key}")
@@ -250,6 +263,70 @@ class Runner:
                 run.job_dir,
             )
         )
+
+    # -- resume: reruns after a config change, and what depends on them --------------------
+    def _current_fingerprint(
+        self, spec: JobSpec, iteration: int, updates: dict[tuple[str, str], dict[str, Any]]
+    ) -> tuple[dict[str, str] | None, str | None]:
+        """(the job's fingerprint now, or None and why it cannot be computed)."""
+        extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
+        try:
+            return fingerprint(spec, self.globals, self.base_dirs, extra_local)[0], None
+        except SandboxError as exc:
+            return None, f"its config cannot be resolved now: {exc}"
+
+    @staticmethod
+    def _why_rerun(
+        status: dict[str, Any], digest: dict[str, str] | None, why: str | None
+    ) -> str | None:
+        """Why a finished job must run again (None: its results still hold)."""
+        before = status.get("config")
+        if before is None:  # a state written before fingerprints were kept
+            return None
+        if digest is None:
+            return why
+        changed = changed_keys(before, digest)
+        return f"config changed: {', '.join(changed)}" if changed else None
+
+    def _dependency_graph(
+        self, updates: dict[tuple[str, str], dict[str, Any]]
+    ) -> dict[str, set[str]]:
+        """{job key: keys of the jobs that read its results (input, ${ctx:}, -1)}. A job whose
+        config cannot be resolved before the iteration (a file an earlier job writes) is taken
+        to read every job before it."""
+        jobs = self.plan.jobs()
+        dependents: dict[str, set[str]] = {j.key: set() for j in jobs}
+        for position, spec in enumerate(jobs):
+            extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
+            try:
+                sources = fingerprint(spec, self.globals, self.base_dirs, extra_local)[1]
+                reads = producers(sources, jobs, position)
+            except SandboxError:
+                reads = {j.key for j in jobs[:position]}
+            for key in reads:
+                dependents[key].add(spec.key)
+        return dependents
+
+    def _mark_dependents_stale(self, spec: JobSpec, state: RunState, iteration: int) -> None:
+        """This job runs (again): every finished job that reads its results, directly or
+        through others, is marked stale now, so a crash before they rerun cannot keep them."""
+        todo, seen = [(spec.key, spec.label)], {spec.key}
+        labels = {j.key: j.label for j in self.plan.jobs()}
+        while todo:
+            key, label = todo.pop()
+            for reader in sorted(self._dependents.get(key, ())):
+                if reader in seen:
+                    continue
+                seen.add(reader)
+                todo.append((reader, labels[reader]))
+                status = state.status(iteration, reader) or {}
+                if status.get("status") == "done":
+                    state.set_status(
+                        iteration,
+                        reader,
+                        status="stale",
+                        stale_reason=f"reads the results of {label}, which reruns",
+                    )
 
     def job_dir(self, spec: JobSpec, iteration: int) -> Path:
         """The job's own folder: its component writes here, and so do its config and errors."""
