@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
             "atomic",
             "run_folders",
             "run_lock",
+            "workers",
             "redact",
             "targets",
             "config",

@@ -346,3 +346,74 @@ def test_a_changed_iter_updater_value_reruns_the_later_iteration(run_cfg, tmp_pa
     # iteration 0: a changed; iteration 1: a changed, and b gets a's new result from iter 0
     assert _ran(calls) == ["a", "a", "b"]
     assert out.context.iterations[1]["p"]["b"] == {"res_1": 5}
+
+
+# -- worker processes die with the run ---------------------------------------------------
+_POOL_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+import multiprocess  # what datasets.map(num_proc=...) (Data-Juicer's np) runs on
+from djsandbox.workers import workers_die_with_run
+
+def shard(queue):  # a busy worker, as in datasets' iflatmap_unordered
+    time.sleep(60)
+    queue.put(1)
+
+with workers_die_with_run(Path(sys.argv[1])):
+    pool = multiprocess.Pool(2)
+    with pool._ctx.Manager() as manager:  # datasets hands results back through a manager
+        queue = manager.Queue()
+        pending = [pool.apply_async(shard, (queue,)) for _ in range(2)]
+        pids = [p.pid for p in pool._pool] + [manager._process.pid]
+        time.sleep(0.5)
+        print(" ".join(map(str, pids)), flush=True)
+        time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    from djsandbox.run_lock import pid_alive
+
+    return not pid_alive(pid)
+
+
+def test_pool_workers_die_when_the_run_is_killed(tmp_path):
+    """Bug: `kill -9` during a Data-Juicer job with np: 2 left its workers running forever."""
+    import signal
+
+    run = subprocess.Popen(
+        [sys.executable, "-c", _POOL_SCRIPT, str(tmp_path)],
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    workers: list[int] = []
+    try:
+        workers = [int(p) for p in run.stdout.readline().split()]
+        assert workers and all(not _gone(p) for p in workers)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        _wait_for(lambda: all(_gone(p) for p in workers), 5, "the workers to die")
+    finally:
+        for pid in workers:  # leave nothing behind even when the test fails
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    # the workers were recorded, for a later run to clean up what survived anyway
+    recorded = (tmp_path / ".sandbox_workers").read_text().split()
+    assert set(map(str, workers)) <= set(recorded[::2])
+
+
+def test_a_resumed_run_kills_workers_an_earlier_run_left_alive(run_cfg, tmp_path):
+    from djsandbox.run_lock import process_start_time
+
+    run = tmp_path / "run"
+    run.mkdir()
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = process_start_time(orphan.pid)
+        (run / ".sandbox_workers").write_text(f"{orphan.pid} {start}\n999999999 1\n")
+        run_cfg({"execution_job_configs": [job("a", value=1)]}, resume=True)
+        assert orphan.wait(timeout=5) == -9
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()

@@ -15,6 +15,7 @@ from .reporting.summary import write_summary
 from .run_folders import resume_folder
 from .run_lock import RunLock
 from .runner import Runner, RunOutcome
+from .workers import workers_die_with_run
 
 log = logging.getLogger("djsandbox")
 
@@ -61,7 +62,7 @@ def run_sandbox(
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
     # Validation has passed; from here on this process alone writes into the run folder.
-    with RunLock(runner.work_dir):
+    with RunLock(runner.work_dir), workers_die_with_run(runner.work_dir):
         return _run_locked(runner, snapshot)
 
 
