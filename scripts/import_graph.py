@@ -28,6 +28,8 @@ LAYERS: dict[str, int] = {
             "paths",
             "atomic",
             "run_folders",
+            "run_lock",
+            "workers",
             "redact",
             "targets",
             "config",
@@ -41,7 +43,9 @@ LAYERS: dict[str, int] = {
         0,
     ),
     **dict.fromkeys(["data", "evaluation", "inference", "models", "reporting"], 1),
-    **dict.fromkeys(["catalog", "jobs", "planned_context", "hooks", "output_safety"], 2),
+    **dict.fromkeys(
+        ["catalog", "jobs", "planned_context", "hooks", "output_safety", "fingerprint"], 2
+    ),
     "validation": 3,
     "runner": 4,
     **dict.fromkeys(["app", "hpo"], 5),

@@ -181,6 +181,7 @@ def test_iterations_stop_when_target_is_met(run_cfg, tmp_path):
         {
             "max_iter_num": 0,
             "iter_targets": ["anonymous.count.res_1.count >= 3"],
+            "iter_updater": {"anonymous.count.res_1.count": "anonymous.count.extra_configs.step"},
             "execution_job_configs": [job("count", "test_counter", counter=str(counter))],
         }
     )

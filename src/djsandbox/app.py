@@ -13,7 +13,9 @@ from .errors import SandboxError
 from .redact import redact
 from .reporting.summary import write_summary
 from .run_folders import resume_folder
+from .run_lock import RunLock
 from .runner import Runner, RunOutcome
+from .workers import workers_die_with_run
 from .writable import ensure_work_dir
 
 log = logging.getLogger("djsandbox")
@@ -61,6 +63,12 @@ def run_sandbox(
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
     runner = prepare(cfg, base_dirs, search_siblings)
     ensure_work_dir(runner.work_dir)
+    # Validation has passed; from here on this process alone writes into the run folder.
+    with RunLock(runner.work_dir), workers_die_with_run(runner.work_dir):
+        return _run_locked(runner, snapshot)
+
+
+def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
     atomic_write_text(
         runner.work_dir / "config_snapshot.json",
         json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1, default=str),

@@ -76,7 +76,11 @@ def check_run(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool 
             lines.append(f"optimized_metric: {', '.join(keys)}")
     runner = prepare(cfg, base_dirs, search_siblings)
     max_iter = runner.cfg.get("max_iter_num", 1)
-    iterations = "until iter_targets are met" if max_iter == 0 else f"{max_iter} iteration(s)"
+    iterations = (
+        f"until iter_targets are met (at most {runner.cfg.get('max_iter_cap', 100)} iterations)"
+        if max_iter == 0
+        else f"{max_iter} iteration(s)"
+    )
     lines.insert(
         0,
         f"check: the config is valid; nothing was run. project "

@@ -41,7 +41,8 @@ class SandboxConfig:
     work_dir: str = "./outputs/${project_name}/${experiment_name}"
     resume: Any = False  # true, or the path of an earlier run folder
     hpo_config: Any = None
-    max_iter_num: int = 1  # 0: iterate until iter_targets are met
+    max_iter_num: int = 1  # 0: iterate until iter_targets are met (needs iter_updater)
+    max_iter_cap: int = 100  # at most this many iterations (max_iter_num 0 stops here)
     iter_targets: Any = None  # "pipe.meta.key <= 0.2" or a list of such strings
     iter_targets_mode: str = "all"  # all | any
     iter_updater: dict[str, str] | None = None  # {pipe.meta.key: pipe.meta.extra_configs.key}

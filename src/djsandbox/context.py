@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from omegaconf import OmegaConf
 
-from .atomic import atomic_write_text
+from .atomic import atomic_open
 from .errors import ContextLookupError
 
 STATE_FILE = "sandbox_state.json"
@@ -60,9 +60,16 @@ class Context:
             self.iterations.append({})
 
     def record(self, pipeline: str, name: str, results: dict[str, Any]) -> None:
-        entry = self.iterations[self.iteration].setdefault(pipeline, {}).setdefault(name, {})
-        entry.update(results)
+        self.iterations[self.iteration].setdefault(pipeline, {})[name] = dict(results)
         self.order.append([self.iteration, pipeline, name])
+
+    def move_to_end(self, iteration: int, pipeline: str, name: str) -> None:
+        """A finished job skipped on resume becomes the latest again, so that `-1` in the job
+        after it names it (and not a job rerun before it)."""
+        entry = [iteration, pipeline, name]
+        if entry in self.order:
+            self.order.remove(entry)
+            self.order.append(entry)
 
     # -- lookups -----------------------------------------------------------------------
     def last_job(self, iteration: int | None = None) -> tuple[str, str] | None:
@@ -202,6 +209,9 @@ class RunState:
         self.context = context or Context()
         self.jobs: dict[str, dict[str, Any]] = jobs or {}
         self.meta: dict[str, Any] = meta or {}
+        # Encoded JSON of finished iterations' results and job records (see `to_json`).
+        self._frozen_iterations: dict[int, str] = {}
+        self._frozen_jobs: dict[str, str] = {}
 
     @classmethod
     def load(cls, path: Path) -> RunState:
@@ -220,12 +230,60 @@ class RunState:
             data.get("meta", {}),
         )
 
-    def save(self) -> None:
-        data = {"meta": self.meta, "context": self.context.to_dict(), "jobs": self.jobs}
-        atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=False, allow_nan=False))
+    def save(self, durable: bool = True) -> None:
+        """Write the state atomically; `durable`: fsync first (a job's "running" mark is not
+        worth a disk flush: losing it loses nothing, the job runs again either way)."""
+        with atomic_open([self.path], "w", fsync=durable) as (fh,):
+            fh.write(self.to_json())
+
+    def to_json(self) -> str:
+        """The state as strict JSON, one line per iteration's results and per job record.
+
+        The cost of a save must not grow with the run: finished iterations (older than the
+        context's current one) are encoded once and kept, so a save re-encodes only the
+        current iteration, the completion order and the meta (C encoder, no indent)."""
+        current = self.context.iteration
+        if any(i >= current for i in self._frozen_iterations):  # went back: forget
+            self._frozen_iterations.clear()
+            self._frozen_jobs.clear()
+        iterations = []
+        for i, results in enumerate(self.context.iterations):
+            text = self._frozen_iterations.get(i) if i < current else None
+            if text is None:
+                text = _dumps(results)
+                if i < current:
+                    self._frozen_iterations[i] = text
+            iterations.append(text)
+        jobs = []
+        for key, record in self.jobs.items():
+            old = _iteration_of(key) < current
+            text = self._frozen_jobs.get(key) if old else None
+            if text is None:
+                text = f"{_dumps(key)}: {_dumps(record)}"
+                if old:
+                    self._frozen_jobs[key] = text
+            jobs.append(text)
+        return (
+            f'{{"meta": {_dumps(self.meta)},\n"context": {{"iterations": [\n'
+            + ",\n".join(iterations)
+            + f'\n], "order": {_dumps(self.context.order)}}},\n"jobs": {{\n'
+            + ",\n".join(jobs)
+            + "\n}}\n"
+        )
 
     def status(self, iteration: int, job_key: str) -> dict[str, Any] | None:
         return self.jobs.get(f"{iteration}/{job_key}")
 
     def set_status(self, iteration: int, job_key: str, **fields: Any) -> None:
-        self.jobs.setdefault(f"{iteration}/{job_key}", {}).update(fields)
+        key = f"{iteration}/{job_key}"
+        self.jobs.setdefault(key, {}).update(fields)
+        self._frozen_jobs.pop(key, None)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(", ", ": "))
+
+
+def _iteration_of(job_key: str) -> int:
+    head = job_key.split("/", 1)[0]
+    return int(head) if head.isdigit() else -1

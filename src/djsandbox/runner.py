@@ -19,6 +19,7 @@ from .atomic import atomic_write_text
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
+from .fingerprint import changed_keys, fingerprint, producers
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
 from .interrupts import InterruptWatch
 from .jobs import resolve_job
@@ -31,6 +32,8 @@ from .validation import validate
 
 log = logging.getLogger("djsandbox")
 
+DEFAULT_MAX_ITER_CAP = 100  # iterations of `max_iter_num: 0` at most (global `max_iter_cap`)
+
 
 @dataclass
 class RunOutcome:
@@ -40,6 +43,7 @@ class RunOutcome:
     iterations_run: int
     targets_met: bool | None
     executed: list[str] = field(default_factory=list)  # job keys run (not skipped) this time
+    stopped_at_cap: bool = False  # max_iter_num 0 ended at max_iter_cap, targets not met
 
 
 def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
@@ -95,6 +99,7 @@ class Runner:
         validate(self.plan, cfg, base_dirs, self.globals)
         self.targets = parse_targets(cfg.get("iter_targets"))
         self.work_dir = Path(cfg["work_dir"]).resolve()
+        self._dependents: dict[str, set[str]] = {}
 
     # -- state -------------------------------------------------------------------------
     def _open_state(self) -> RunState:
@@ -125,11 +130,15 @@ class Runner:
         state.save()
         ctx = state.context
         max_iter = int(self.cfg.get("max_iter_num", 1))
+        cap = int(self.cfg.get("max_iter_cap", DEFAULT_MAX_ITER_CAP))
+        limit = max_iter or cap  # 0: until iter_targets are met, at most max_iter_cap
         outcome = RunOutcome(self.work_dir, ctx, state, 0, None)
+        state.meta.pop("stop", None)
         iteration = 0
-        while max_iter == 0 or iteration < max_iter:
+        while iteration < limit:
             ctx.start_iteration(iteration)
             updates = self._iteration_updates(ctx, iteration)
+            self._dependents = self._dependency_graph(updates)
             for jobs in self.plan.pipelines.values():
                 for spec in jobs:
                     self._run_job(spec, state, iteration, updates, outcome, multi=max_iter != 1)
@@ -140,6 +149,14 @@ class Runner:
                     log.info("iteration %d: iter_targets met; stopping", iteration)
                     break
             iteration += 1
+        if max_iter == 0 and not outcome.targets_met:
+            outcome.stopped_at_cap = True
+            state.meta["stop"] = (
+                f"stopped after {outcome.iterations_run} iterations: max_iter_cap "
+                f"({cap}) reached and iter_targets not met"
+            )
+            log.warning("%s (raise max_iter_cap to iterate longer)", state.meta["stop"])
+            state.save()
         return outcome
 
     def _run_job(
@@ -151,11 +168,19 @@ class Runner:
         outcome: RunOutcome,
         multi: bool,
     ) -> None:
-        status = state.status(iteration, spec.key)
-        if status and status.get("status") == "done":
-            log.info("skip (done): iter %d, %s", iteration, spec.label)
-            return
+        status = state.status(iteration, spec.key) or {}
         ctx = state.context
+        digest, why = self._current_fingerprint(spec, iteration, updates)
+        if status.get("status") == "done":
+            why = self._why_rerun(status, digest, why)
+            if why is None:
+                ctx.move_to_end(iteration, spec.pipeline, spec.context_name)  # for `-1`
+                log.info("skip (done): iter %d, %s", iteration, spec.label)
+                return
+            log.info("rerun (%s): iter %d, %s", why, iteration, spec.label)
+        elif status.get("status") == "stale":
+            log.info("rerun (%s): iter %d, %s", status.get("stale_reason"), iteration, spec.label)
+        self._mark_dependents_stale(spec, state, iteration)
         position = self.plan.jobs().index(spec) + 1
         log.info(
             "run [%d/%d]: iter %d, %s, hook %s",
@@ -177,7 +202,7 @@ class Runner:
             started=time.time(),
             error=None,
         )
-        state.save()
+        state.save(durable=False)
         started = time.perf_counter()
         job_dir = self.job_dir(spec, iteration)
         interrupts = InterruptWatch().start()  # a library may report Ctrl-C as another error
@@ -226,6 +251,8 @@ class Runner:
             finished=time.time(),
             notes=notes,
             job_dir=str(run.job_dir),
+            config=digest,
+            stale_reason=None,
         )
         state.save()
         outcome.executed.append(f"{iteration}/{spec.key}")
@@ -242,6 +269,70 @@ class Runner:
                 run.job_dir,
             )
         )
+
+    # -- resume: reruns after a config change, and what depends on them --------------------
+    def _current_fingerprint(
+        self, spec: JobSpec, iteration: int, updates: dict[tuple[str, str], dict[str, Any]]
+    ) -> tuple[dict[str, str] | None, str | None]:
+        """(the job's fingerprint now, or None and why it cannot be computed)."""
+        extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
+        try:
+            return fingerprint(spec, self.globals, self.base_dirs, extra_local)[0], None
+        except SandboxError as exc:
+            return None, f"its config cannot be resolved now: {exc}"
+
+    @staticmethod
+    def _why_rerun(
+        status: dict[str, Any], digest: dict[str, str] | None, why: str | None
+    ) -> str | None:
+        """Why a finished job must run again (None: its results still hold)."""
+        before = status.get("config")
+        if before is None:  # a state written before fingerprints were kept
+            return None
+        if digest is None:
+            return why
+        changed = changed_keys(before, digest)
+        return f"config changed: {', '.join(changed)}" if changed else None
+
+    def _dependency_graph(
+        self, updates: dict[tuple[str, str], dict[str, Any]]
+    ) -> dict[str, set[str]]:
+        """{job key: keys of the jobs that read its results (input, ${ctx:}, -1)}. A job whose
+        config cannot be resolved before the iteration (a file an earlier job writes) is taken
+        to read every job before it."""
+        jobs = self.plan.jobs()
+        dependents: dict[str, set[str]] = {j.key: set() for j in jobs}
+        for position, spec in enumerate(jobs):
+            extra_local = updates.get((spec.pipeline, spec.meta_name or ""), {})
+            try:
+                sources = fingerprint(spec, self.globals, self.base_dirs, extra_local)[1]
+                reads = producers(sources, jobs, position)
+            except SandboxError:
+                reads = {j.key for j in jobs[:position]}
+            for key in reads:
+                dependents[key].add(spec.key)
+        return dependents
+
+    def _mark_dependents_stale(self, spec: JobSpec, state: RunState, iteration: int) -> None:
+        """This job runs (again): every finished job that reads its results, directly or
+        through others, is marked stale now, so a crash before they rerun cannot keep them."""
+        todo, seen = [(spec.key, spec.label)], {spec.key}
+        labels = {j.key: j.label for j in self.plan.jobs()}
+        while todo:
+            key, label = todo.pop()
+            for reader in sorted(self._dependents.get(key, ())):
+                if reader in seen:
+                    continue
+                seen.add(reader)
+                todo.append((reader, labels[reader]))
+                status = state.status(iteration, reader) or {}
+                if status.get("status") == "done":
+                    state.set_status(
+                        iteration,
+                        reader,
+                        status="stale",
+                        stale_reason=f"reads the results of {label}, which reruns",
+                    )
 
     def job_dir(self, spec: JobSpec, iteration: int) -> Path:
         """The job's own folder: its component writes here, and so do its config and errors."""

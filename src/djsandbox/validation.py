@@ -260,6 +260,7 @@ def _check_iterations(cfg: dict[str, Any], planned: PlannedContext, plan: Plan) 
         problems.append(
             "max_iter_num: 0 means 'iterate until iter_targets are met', but iter_targets is empty"
         )
+    problems += _check_iteration_limits(cfg, max_iter)
     for target in targets:
         if why := planned.source_problem(target.key, allow_previous=False):
             problems.append(f"iter_targets: {target}: {why}")
@@ -305,3 +306,26 @@ def _target_key_problem(parts: list[str], planned: PlannedContext) -> str | None
     if valid is None or key in valid:
         return None
     return unknown_keys([key], valid, f"{parts[2]}.", owner)[0]
+
+
+def _check_iteration_limits(cfg: dict[str, Any], max_iter: Any) -> list[str]:
+    """`max_iter_num: 0` needs something that changes between iterations (`iter_updater`), and
+    no run iterates past `max_iter_cap`."""
+    problems: list[str] = []
+    cap = cfg.get("max_iter_cap", 100)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        return [f"max_iter_cap: expected an integer >= 1, got {cap!r}"]
+    if max_iter == 0 and not cfg.get("iter_updater"):
+        problems.append(
+            "max_iter_num: 0 (iterate until iter_targets are met) needs iter_updater: without "
+            "it every iteration runs the same configs, so nothing changes between iterations "
+            "and the targets are met at once or never; set max_iter_num to a number of "
+            "iterations, or add iter_updater {pipeline.meta_name.result: "
+            "pipeline.meta_name.extra_configs.key}"
+        )
+    if isinstance(max_iter, int) and not isinstance(max_iter, bool) and max_iter > cap:
+        problems.append(
+            f"max_iter_num: {max_iter} is more than max_iter_cap ({cap}); raise max_iter_cap "
+            "to run that many iterations"
+        )
+    return problems

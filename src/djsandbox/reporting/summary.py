@@ -149,7 +149,10 @@ def write_summary(state: RunState, work_dir: Path) -> tuple[str, dict[str, Any]]
     table = format_table(rows)
     if items:
         table += "\nPer item (e.g. one model per data pool):\n\n" + format_table(items)
+    stop = state.meta.get("stop")  # e.g. max_iter_cap reached without meeting iter_targets
+    if stop:
+        table = f"Warning: {stop}.\n\n{table}"
     atomic_write_text(work_dir / "summary.md", "# Run summary\n\n" + table)
-    summary = {"pipelines": rows, "items": items}
+    summary = {"pipelines": rows, "items": items, **({"stop": stop} if stop else {})}
     atomic_write_text(work_dir / "summary.json", json.dumps(summary, indent=1))
     return table, summary
