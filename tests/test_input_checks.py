@@ -335,7 +335,9 @@ def test_hook_given_as_a_list_is_a_message(run_cfg):
 
 def test_work_dir_that_is_a_file_is_a_message(run_cfg, tmp_path):
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(ConfigError, match=r"work_dir: .*afile.* is a file"):
+    with pytest.raises(
+        ConfigError, match=r"work_dir: .*afile.* (is a file|exists and is not a folder)"
+    ):
         run_cfg({"execution_job_configs": [echo("e")]}, work_dir=str(tmp_path / "afile"))
     with pytest.raises(ConfigError, match=r"work_dir: cannot create .*afile/run"):
         run_cfg({"execution_job_configs": [echo("e")]}, work_dir=str(tmp_path / "afile" / "run"))

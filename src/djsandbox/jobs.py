@@ -16,7 +16,14 @@ from omegaconf.errors import OmegaConfBaseException
 from .context import Context
 from .deferred import deferred, is_deferred
 from .errors import ConfigError, ContextLookupError
-from .paths import candidates, find_existing, load_config_file, looks_like_config_file
+from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS
+from .paths import (
+    candidates,
+    find_existing,
+    load_config_file,
+    looks_like_config_file,
+    output_path,
+)
 from .plan import JobSpec
 
 CONFIG_KEYS = ("dj_configs", "extra_configs")
@@ -201,3 +208,28 @@ def resolve_job(
             )
         out[key] = value
     return ResolvedJob(out["dj_configs"], out["extra_configs"], source_dirs)
+
+
+def absolute_paths(extra: dict[str, Any], base_dirs: list[Path]) -> dict[str, Any]:
+    """Components get absolute paths: inputs as found (cwd, then beside the config), outputs
+    under the working directory, as the reference resolved them."""
+    out = dict(extra)
+    for dotted in INPUT_FILE_KEYS + OUTPUT_FILE_KEYS:
+        root, _, key = dotted.partition(".")
+        value = out.get(key)
+        if root != "extra_configs" or not isinstance(value, str) or not value:
+            continue
+        if dotted in INPUT_FILE_KEYS:
+            found = find_existing(value, base_dirs)
+            out[key] = str(found) if found is not None else str(output_path(value, base_dirs))
+        else:
+            out[key] = str(output_path(value, base_dirs))
+    return out
+
+
+def iteration_path(value: Any, iteration: int) -> Any:
+    """Put iteration > 0 outputs in an `iter_<n>` subfolder so iterations never overwrite."""
+    if not isinstance(value, str) or iteration == 0:
+        return value
+    p = Path(value)
+    return str(p.parent / f"iter_{iteration}" / p.name)

@@ -20,10 +20,9 @@ from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import JobFailedError, SandboxError
 from .fingerprint import changed_keys, fingerprint, producers
-from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, JobRun
+from .hooks.base import OUTPUT_FILE_KEYS, JobRun
 from .interrupts import InterruptWatch
-from .jobs import resolve_job
-from .paths import find_existing, output_path
+from .jobs import absolute_paths, iteration_path, resolve_job
 from .plan import JobSpec, Plan, build_plan
 from .redact import redact
 from .reporting.trackers.base import JobRecord, Tracker
@@ -56,31 +55,6 @@ def name_results(results: Any, output: list[str] | None, label: str) -> dict[str
         )
     names += [f"res_{i}" for i in range(len(names) + 1, len(values) + 1)]
     return {name: to_jsonable(value, label) for name, value in zip(names, values)}
-
-
-def absolute_paths(extra: dict[str, Any], base_dirs: list[Path]) -> dict[str, Any]:
-    """Components get absolute paths: inputs as found (cwd, then beside the config), outputs
-    under the working directory, as the reference resolved them."""
-    out = dict(extra)
-    for dotted in INPUT_FILE_KEYS + OUTPUT_FILE_KEYS:
-        root, _, key = dotted.partition(".")
-        value = out.get(key)
-        if root != "extra_configs" or not isinstance(value, str) or not value:
-            continue
-        if dotted in INPUT_FILE_KEYS:
-            found = find_existing(value, base_dirs)
-            out[key] = str(found) if found is not None else str(output_path(value, base_dirs))
-        else:
-            out[key] = str(output_path(value, base_dirs))
-    return out
-
-
-def iteration_path(value: Any, iteration: int) -> Any:
-    """Put iteration > 0 outputs in an `iter_<n>` subfolder so iterations never overwrite."""
-    if not isinstance(value, str) or iteration == 0:
-        return value
-    p = Path(value)
-    return str(p.parent / f"iter_{iteration}" / p.name)
 
 
 class Runner:
