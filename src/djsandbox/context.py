@@ -60,7 +60,11 @@ class Context:
             self.iterations.append({})
 
     def record(self, pipeline: str, name: str, results: dict[str, Any]) -> None:
-        self.iterations[self.iteration].setdefault(pipeline, {})[name] = dict(results)
+        """Jobs of different stages may share a meta_name (probe + k-sigma): their results
+        merge into one entry, a repeated result name holding the later job's value."""
+        self.iterations[self.iteration].setdefault(pipeline, {}).setdefault(name, {}).update(
+            results
+        )
         self.order.append([self.iteration, pipeline, name])
 
     def move_to_end(self, iteration: int, pipeline: str, name: str) -> None:

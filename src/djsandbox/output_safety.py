@@ -31,6 +31,8 @@ from .paths import find_existing, looks_like_config_file
 STUDY_FILE = "optuna.db"  # an `hpo_config` study folder (hpo/reference_config.py)
 # What Hydra itself puts into a run folder before the run starts.
 _HYDRA_ENTRIES = (".hydra",)
+# The sandbox's own bookkeeping (run lock, worker registry) starts with this.
+_SANDBOX_PREFIX = ".sandbox"
 
 _config_files: list[Path] = []
 
@@ -143,7 +145,9 @@ class OutputGuard:
         entries = sorted(
             e.name
             for e in folder.iterdir()
-            if e.name not in _HYDRA_ENTRIES and not (e.is_file() and e.suffix == ".log")
+            if e.name not in _HYDRA_ENTRIES
+            and not (e.is_file() and e.suffix == ".log")
+            and not e.name.startswith(_SANDBOX_PREFIX)
         )
         if entries:
             shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
