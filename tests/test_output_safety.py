@@ -324,8 +324,8 @@ def test_no_shipped_pipeline_plans_an_output_over_an_input_the_config_or_the_pac
     seen: dict[str, list[Path]] = {"inputs": [], "outputs": []}
     inputs, outputs = output_safety.OutputGuard._inputs, output_safety.OutputGuard._outputs
 
-    def spy_inputs(self, *args):
-        found = inputs(self, *args)
+    def spy_inputs(*args):
+        found = inputs(*args)
         seen["inputs"] += found
         return found
 
@@ -334,7 +334,7 @@ def test_no_shipped_pipeline_plans_an_output_over_an_input_the_config_or_the_pac
         seen["outputs"] += [path for _, path in found]
         return found
 
-    monkeypatch.setattr(output_safety.OutputGuard, "_inputs", spy_inputs)
+    monkeypatch.setattr(output_safety.OutputGuard, "_inputs", staticmethod(spy_inputs))
     monkeypatch.setattr(output_safety.OutputGuard, "_outputs", staticmethod(spy_outputs))
     work = tmp_path / "run"
     plain = split_config(_compose([f"+pipeline={pipeline}", f"work_dir={work}"]))
@@ -346,3 +346,36 @@ def test_no_shipped_pipeline_plans_an_output_over_an_input_the_config_or_the_pac
         assert work.resolve() in out.parents, out
         assert not any(output_safety.overlaps(out, source) for source in seen["inputs"]), out
         assert package not in out.parents and conf not in out.parents, out
+
+
+def test_an_output_that_comes_from_an_earlier_job_is_checked_when_the_job_starts(run_cfg, tmp_path):
+    """Validation cannot see paths fed by `input`; when the job starts they are known, and an
+    export over the job's own input is refused before it writes (the file is unchanged)."""
+    from djsandbox.errors import ConfigError
+
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text('{"text": "keep me"}\n')
+    with pytest.raises(
+        ConfigError, match=r"meta_name 'w'.*refusing to write .*victim.jsonl.*this job reads"
+    ):
+        run_cfg(
+            {
+                "execution_job_configs": [
+                    {
+                        "hook": "EvaluateDataHook",
+                        "meta_name": "p",
+                        "extra_configs": {"type": "test_echo", "value": str(victim)},
+                    },
+                    {
+                        "hook": "EvaluateDataHook",
+                        "meta_name": "w",
+                        "input": {
+                            "extra_configs.dataset_path": "-1.res_1",
+                            "extra_configs.export_path": "-1.res_1",
+                        },
+                        "extra_configs": {"type": "test_write", "content": "overwritten\n"},
+                    },
+                ]
+            }
+        )
+    assert victim.read_text() == '{"text": "keep me"}\n'

@@ -198,7 +198,8 @@ class OutputGuard:
             self.planned.add(path)
         return problems
 
-    def _inputs(self, body: dict[str, Any], job: dict[str, Any], dirs: list[Path]) -> set[Path]:
+    @staticmethod
+    def _inputs(body: dict[str, Any], job: dict[str, Any], dirs: list[Path]) -> set[Path]:
         """Existing files this job reads: its data and the config files it loads."""
         values = [_get(job, dotted) for dotted in INPUT_FILE_KEYS]
         dataset = _get(job, "dj_configs.dataset")
@@ -254,3 +255,26 @@ class OutputGuard:
         if self.run_started is not None and os.lstat(path).st_mtime >= self.run_started:
             return None  # written by the earlier attempt of the run being resumed
         return "it exists outside the run folder; set `overwrite: true` on this job to replace it"
+
+
+def runtime_problems(
+    label: str, body: dict[str, Any], job: dict[str, Any], base_dirs: list[Path]
+) -> list[str]:
+    """The check of a job's outputs again when it starts, now that values produced by earlier
+    jobs are known: an output may not be what this job reads, the config, the package or the
+    cache (validation could not see paths that came through `input` or `${ctx:...}`)."""
+    own = OutputGuard._inputs(body, job, base_dirs)
+    problems = []
+    for dotted, path in OutputGuard._outputs(job, base_dirs):
+        why = next((f"this job reads {s}" for s in sorted(own) if overlaps(path, s)), None)
+        why = why or next(
+            (
+                f"it is or holds {what}"
+                for place, what in protected_places()
+                if overlaps(path, place)
+            ),
+            None,
+        )
+        if why:
+            problems.append(f"{label}: {dotted}: refusing to write {path}: {why}")
+    return problems

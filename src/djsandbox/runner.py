@@ -18,11 +18,12 @@ from typing import Any
 from .atomic import atomic_write_text
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
-from .errors import JobFailedError, SandboxError
+from .errors import ConfigError, JobFailedError, SandboxError
 from .fingerprint import changed_keys, fingerprint, producers
 from .hooks.base import OUTPUT_FILE_KEYS, JobRun
 from .interrupts import InterruptWatch
 from .jobs import absolute_paths, iteration_path, resolve_job
+from .output_safety import runtime_problems
 from .plan import JobSpec, Plan, build_plan
 from .redact import redact
 from .reporting.trackers.base import JobRecord, Tracker
@@ -337,6 +338,11 @@ class Runner:
                 if isinstance(cfg, dict) and key in cfg:
                     cfg[key] = iteration_path(cfg[key], iteration)
         base_dirs = self.base_dirs + resolved.source_dirs
+        problems = runtime_problems(
+            spec.label, spec.body, {"dj_configs": dj, "extra_configs": extra}, base_dirs
+        )
+        if problems:
+            raise ConfigError("; ".join(problems))
         if isinstance(extra, dict):
             extra = absolute_paths(extra, base_dirs)
         job_dir = self.job_dir(spec, iteration)
