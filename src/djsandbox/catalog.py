@@ -118,24 +118,17 @@ def _register_all() -> None:
 _register_all()
 
 
-def register(
-    factory: str,
-    name: str,
-    summary: str = "",
-    results: int | None = 1,
-    keys: tuple[str, ...] | None = None,
-    required: tuple[str, ...] = (),
-    check: str | Callable[[dict[str, Any]], Any] | None = None,
-) -> Callable[[Any], Any]:
+def register(factory: str, name: str, summary: str = "", **fields: Any) -> Callable[[Any], Any]:
     """Decorator for a user component (a module named in `plugins:`), with the fields of a
-    built-in spec, so its keys are checked the same way:
+    built-in spec (`Registry.register`: results, keys, required, check), so its keys
+    are checked the same way:
     `@register("DataEvaluator", "my_score", results=2, keys=("dataset_path",))`."""
     if factory not in FACTORIES:
         raise KeyError(
             f"unknown factory '{factory}'.{did_you_mean(factory, FACTORIES, 'sentence')}"
             f" Valid: {', '.join(FACTORIES)}"
         )
-    return FACTORIES[factory].register(name, summary, results, keys, required, check)
+    return FACTORIES[factory].register(name, summary, **fields)
 
 
 def describe() -> str:
