@@ -46,9 +46,15 @@ def test_train_result_shape(trained: dict) -> None:
         "val_accuracy",
         "val_macro_f1",
         "epochs",
+        "best_epoch",
+        "kept",
+        "seed",
         "labels",
     }
     assert (r["train_rows"], r["val_rows"], r["epochs"]) == (1350, 150, 2)
+    assert r["best_epoch"] in (1, 2) and r["kept"] == "best val/accuracy epoch"
+    # Lightning's scratch folder of the best epoch is removed; only the model is kept.
+    assert not list(Path(r["checkpoint"]).parent.glob(".best-*"))
     assert r["labels"] == ["great", "other"]
     assert Path(r["checkpoint"]).is_file()
     assert isinstance(r["val_accuracy"], float) and isinstance(r["val_macro_f1"], float)
@@ -253,3 +259,110 @@ def test_collate_offsets() -> None:
     assert batch["ids"].tolist() == [1, 2, 3, 4, 5, 6]
     assert batch["offsets"].tolist() == [0, 3, 4]
     assert batch["labels"].tolist() == [0, 1, 0]
+
+
+def _val_accuracy_per_epoch(out_dir: Path) -> list[float]:
+    import csv
+
+    (log,) = out_dir.glob("logs/version_*/metrics.csv")
+    rows = list(csv.DictReader(log.open(encoding="utf-8")))
+    return [float(r["val/accuracy"]) for r in rows if r.get("val/accuracy")]
+
+
+def test_the_best_validation_epoch_is_kept_not_the_last(tmp_path: Path) -> None:
+    """A high learning rate overfits 600 rows within a few epochs: the saved model is the
+    epoch with the best validation accuracy (the first of equals), and says which."""
+    subset = _write(tmp_path / "small.jsonl", _read(TRAIN)[:600])
+    cfg = {"dataset_path": str(subset), "max_epochs": 4, "ngram_buckets": 1024, "lr": 0.2}
+    r = tc.train_text_classifier(cfg, tmp_path / "run")
+    per_epoch = _val_accuracy_per_epoch(tmp_path / "run")
+    assert len(per_epoch) == 4
+    best = max(per_epoch)
+    assert r["best_epoch"] == per_epoch.index(best) + 1
+    assert r["val_accuracy"] == pytest.approx(best)
+    val_rows = tmp_path / "val.jsonl"
+    dm = tc._datamodule(cfg)
+    assert dm.val_set is not None and len(dm.val_set) == r["val_rows"]
+    # Evaluating the saved checkpoint on the validation rows gives the best epoch's accuracy.
+    rows = _read(subset)
+    _, val_idx = td.split_indices(len(rows), 0.1, 42)
+    _write(val_rows, [rows[i] for i in val_idx])
+    ev = tc.evaluate_text_classifier(
+        {"checkpoint": r["checkpoint"], "dataset_path": str(val_rows)}, tmp_path
+    )
+    assert ev["accuracy"] == pytest.approx(best)
+
+
+def test_seeds_train_one_model_each_and_report_mean_and_spread(tmp_path: Path) -> None:
+    import statistics
+
+    subset = _write(tmp_path / "small.jsonl", _read(TRAIN)[:400])
+    cfg = {
+        "dataset_path": str(subset),
+        "max_epochs": 2,
+        "lr": 0.1,
+        "ngram_buckets": 1024,
+        "seeds": [1, 2, 3],
+    }
+    r = tc.train_text_classifier(cfg, tmp_path / "run")
+    assert Path(r["checkpoint"]).name == "seeds.json" and r["seeds"] == [1, 2, 3]
+    assert len(r["val_accuracy_seeds"]) == 3 and len(r["best_epochs"]) == 3
+    assert r["val_accuracy"] == pytest.approx(statistics.mean(r["val_accuracy_seeds"]))
+    test_rows = _write(tmp_path / "test.jsonl", _read(TEST)[:300])
+    ev = tc.evaluate_text_classifier(
+        {
+            "checkpoint": r["checkpoint"],
+            "dataset_path": str(test_rows),
+            "predictions_path": "preds.jsonl",
+        },
+        tmp_path / "eval",
+    )
+    singles = [
+        tc.evaluate_text_classifier(
+            {
+                "checkpoint": str(tmp_path / "run" / f"seed_{s}" / "model.ckpt"),
+                "dataset_path": str(test_rows),
+            },
+            tmp_path,
+        )["accuracy"]
+        for s in (1, 2, 3)
+    ]
+    assert ev["accuracy_seeds"] == pytest.approx(singles)
+    assert len(set(singles)) > 1, "different seeds must give different models"
+    assert ev["accuracy"] == pytest.approx(statistics.mean(singles))
+    assert ev["accuracy_std"] == pytest.approx(statistics.stdev(singles))
+    # Student-t 95% interval of the mean, 2 degrees of freedom: t = 4.303.
+    assert ev["accuracy_ci95"] == pytest.approx(
+        4.3027 * statistics.stdev(singles) / 3**0.5, rel=1e-3
+    )
+    assert ev["predictions_seed"] == 1 and Path(ev["predictions_path"]).is_file()
+    assert ev["rows"] == 300 and "macro_f1_std" in ev
+
+
+def test_seeds_are_checked_before_the_run() -> None:
+    from djsandbox.models.text_classifier_checks import check_train
+
+    assert check_train({"seeds": [1, 2]}) == []
+    assert "non-empty list of integers" in check_train({"seeds": 3})[0]
+    assert "non-empty list" in check_train({"seeds": []})[0]
+    assert "each seed once" in check_train({"seeds": [1, 1]})[0]
+
+
+def test_val_from_holds_out_the_same_rows_whatever_the_recipe_kept(tmp_path: Path) -> None:
+    """An HPO objective must score every trial on the same rows: the validation split is
+    carved from the raw file, and its rows are never trained on."""
+    raw = _write(tmp_path / "raw.jsonl", _read(TRAIN)[:300])
+    rows = _read(raw)
+    short = _write(tmp_path / "short.jsonl", [r for r in rows if len(r["text"]) < 400])
+    longer = _write(tmp_path / "long.jsonl", [r for r in rows if len(r["text"]) >= 200])
+    sets = []
+    for path in (short, longer):
+        dm = tc._datamodule({"dataset_path": str(path), "val_from": str(raw)})
+        assert dm.val_set is not None and dm.train_set is not None
+        sets.append(dm)
+    assert len(sets[0].val_set) == len(sets[1].val_set) == 30
+    _, held = td.split_indices(300, 0.1, 42)
+    held_texts = {rows[i]["text"] for i in held}
+    for dm, path in zip(sets, (short, longer)):
+        kept = [r for r in _read(path) if r["text"] not in held_texts]
+        assert len(dm.train_set) == len(kept)

@@ -21,7 +21,9 @@ SPECS = (
         keys=_CLASSIFIER_DATA_KEYS
         + (
             "val_ratio",
+            "val_from",
             "seed",
+            "seeds",
             "max_epochs",
             "batch_size",
             "lr",

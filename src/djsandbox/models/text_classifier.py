@@ -8,9 +8,11 @@ checkpoint carries the vocabulary and label names, so evaluation needs nothing e
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import lightning as L
 import numpy as np
@@ -28,6 +30,7 @@ from djsandbox.models.text_data import (
     collate_bags,
     read_labelled_jsonl,
 )
+from djsandbox.models.text_seeds import evaluate_seeds, is_manifest, seed_ensemble
 from djsandbox.shapes import map_structure, split_pairs
 
 CHECKPOINT_NAME = "model.ckpt"
@@ -157,30 +160,43 @@ def _require(cfg: dict, key: str) -> Any:
     return cfg[key]
 
 
-def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
-    """Train on ``cfg['dataset_path']`` (JSONL), save ``out_dir/model.ckpt``, report val metrics.
-
-    The returned val metrics are recomputed after training on the whole held-out split with
-    the final weights (the checkpoint saved is the last epoch's), so they match what evaluating
-    that checkpoint on the same rows gives. With ``val_ratio: 0`` they are None.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    seed = int(cfg.get("seed", 42))
-    L.seed_everything(seed, workers=True, verbose=False)
+def _datamodule(cfg: dict) -> TextClassificationDataModule:
     dm = TextClassificationDataModule(
         train_path=_require(cfg, "dataset_path"),
         text_key=cfg.get("text_key", "text"),
         label_key=cfg.get("label_key", "label"),
         val_ratio=float(cfg.get("val_ratio", 0.1)),
-        seed=seed,
+        seed=int(cfg.get("seed", 42)),
         batch_size=int(cfg.get("batch_size", 64)),
         max_vocab=int(cfg.get("max_vocab", 20000)),
         min_count=int(cfg.get("min_count", 1)),
         ngram_buckets=int(cfg.get("ngram_buckets", 2**16)),
         num_workers=int(cfg.get("num_workers", 0)),
+        val_from=cfg.get("val_from"),
     )
     dm.setup("fit")
+    return dm
+
+
+def _keep_best(model: TextClassifier, callback: Any) -> int | None:
+    """Load the best validation epoch's weights into `model`; its 1-based epoch (None when
+    Lightning saved none, e.g. under fast_dev_run)."""
+    path = getattr(callback, "best_model_path", "") if callback is not None else ""
+    if not path or not Path(path).is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    return int(state["epoch"]) + 1
+
+
+def _fit_one(cfg: dict, dm: TextClassificationDataModule, seed: int, out_dir: Path) -> dict:
+    """Train one model (initialisation and batch order from `seed`) on the datamodule's split,
+    keep the epoch with the best validation accuracy, save `out_dir/model.ckpt`."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(seed, workers=True, verbose=False)
+    dm.shuffle_seed = seed
     assert dm.tokenizer is not None and dm.train_set is not None and dm.val_set is not None
     model = TextClassifier(
         vocab_size=dm.tokenizer.num_ids,
@@ -197,7 +213,25 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
     overrides: dict[str, Any] = (
         {"max_epochs": int(cfg["max_epochs"])} if cfg.get("max_epochs") is not None else {}
     )
-    if not has_val:
+    best, scratch = None, None
+    if has_val:
+        # The epoch with the best validation accuracy is kept, never the test split's: the
+        # classifier overfits after an epoch or two. Lightning writes it to a scratch folder of
+        # this job's own; the model is saved once, below.
+        scratch = Path(tempfile.mkdtemp(prefix=".best-", dir=out_dir))
+        best = ModelCheckpoint(
+            dirpath=str(scratch),
+            filename="best",
+            monitor="val/accuracy",
+            mode="max",
+            save_top_k=1,
+            save_weights_only=True,
+            enable_version_counter=False,
+        )
+        group = cfg.get("trainer")
+        user_callbacks = list(group.get("callbacks") or []) if isinstance(group, Mapping) else []
+        overrides.update(enable_checkpointing=True, callbacks=[*user_callbacks, best])
+    else:
         overrides["limit_val_batches"] = 0
     trainer = make_trainer(
         cfg.get("trainer"),
@@ -210,10 +244,15 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
         },
         overrides,
     )
-    with warnings.catch_warnings():
-        # With num_workers=0 by design, Lightning's "consider more workers" advice is noise.
-        warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-        trainer.fit(model, datamodule=dm)
+    try:
+        with warnings.catch_warnings():
+            # With num_workers=0 by design, Lightning's "consider more workers" advice is noise.
+            warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+            trainer.fit(model, datamodule=dm)
+        best_epoch = _keep_best(model, best)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)  # created above by this job
 
     ckpt = out_dir / CHECKPOINT_NAME
     trainer.save_checkpoint(
@@ -221,11 +260,14 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
     )  # evaluation needs no optimizer state (3x smaller)
     result: dict[str, Any] = {
         "checkpoint": str(ckpt),
+        "seed": seed,
         "train_rows": len(dm.train_set),
         "val_rows": len(dm.val_set),
         "val_accuracy": None,
         "val_macro_f1": None,
         "epochs": int(trainer.current_epoch),
+        "best_epoch": best_epoch,
+        "kept": "best val/accuracy epoch" if best_epoch else "last epoch",
         "labels": list(dm.label_names),
     }
     if has_val:
@@ -238,6 +280,25 @@ def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
         )
         result["val_accuracy"], result["val_macro_f1"] = s["accuracy"], s["macro_f1"]
     return result
+
+
+def train_text_classifier(cfg: dict, out_dir: Path) -> dict:
+    """Train on ``cfg['dataset_path']`` (JSONL), save ``out_dir/model.ckpt``, report val metrics.
+
+    The validation split (``val_ratio`` of the training file, or of ``val_from``) picks the
+    epoch that is kept (``best_epoch``, 1-based); the returned val metrics are recomputed with
+    those weights on the whole split. With ``val_ratio: 0`` the last epoch is kept and they
+    are None. With ``seeds: [..]`` one model per seed is trained on the same split (drawn with
+    ``seed``) and the checkpoint is a manifest of them (`text_seeds.py`).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = cfg.get("seeds")
+    dm = _datamodule(cfg)
+    if seeds is None:
+        return _fit_one(cfg, dm, int(cfg.get("seed", 42)), out_dir)
+    runs = [_fit_one(cfg, dm, int(s), out_dir / f"seed_{int(s)}") for s in seeds]
+    return seed_ensemble(runs, out_dir)
 
 
 def load_text_classifier(checkpoint: str | Path) -> TextClassifier:
@@ -257,8 +318,17 @@ def evaluate_text_classifier(cfg: dict, out_dir: Path) -> dict:
     a class of its own in macro-F1 (F1 = 0). With ``predictions_path`` every input row is
     written back with the prediction under ``predicted_label_key`` (default
     ``predicted_label``), ready for the ``accuracy`` data evaluator. A relative
-    ``predictions_path`` is resolved against ``out_dir``.
+    ``predictions_path`` is resolved against ``out_dir``. A seeds manifest (``seeds: [..]``
+    at training) scores every seed's model: mean, std, 95% interval and per-seed values.
     """
+    if is_manifest(cfg.get("checkpoint")):
+        return evaluate_seeds(
+            cfg["checkpoint"],
+            lambda ckpt, write: evaluate_text_classifier(
+                {**cfg, "checkpoint": ckpt, **({} if write else {"predictions_path": None})},
+                out_dir,
+            ),
+        )
     model = load_text_classifier(_require(cfg, "checkpoint"))
     data_path = Path(_require(cfg, "dataset_path"))
     text_key, label_key = cfg.get("text_key", "text"), cfg.get("label_key", "label")

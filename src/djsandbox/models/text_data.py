@@ -173,8 +173,26 @@ def split_indices(n: int, val_ratio: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+def held_out_split(
+    rows: list[tuple[str, Any]], val_rows: list[tuple[str, Any]], source: Path
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """Training rows = `rows` whose text is not among `val_rows` (a split of `source`)."""
+    held = {text for text, _ in val_rows}
+    train = [r for r in rows if r[0] not in held]
+    if not train:
+        raise ValueError(f"val_from {str(source)!r}: every training row is in its validation split")
+    return train, val_rows
+
+
 class TextClassificationDataModule(L.LightningDataModule):
     """Reads one labelled JSONL file and splits it into train/val with a seed.
+
+    With ``val_from`` the validation rows are a seeded ``val_ratio`` share of that file
+    instead (e.g. the raw training set before a recipe filtered it), and training rows with
+    their text are left out: every run naming the same file, ratio and seed validates on the
+    same rows, whatever its recipe kept, so runs can be compared on it (an HPO objective).
+    ``shuffle_seed`` (default ``seed``) orders the training batches; several models trained
+    on one split differ only by it and their initialisation.
 
     The vocabulary is fitted on the train split only (no peeking at validation), while label
     names come from every row of the file: the label set is part of the task, and a class that
@@ -194,9 +212,12 @@ class TextClassificationDataModule(L.LightningDataModule):
         min_count: int = 1,
         ngram_buckets: int = 2**16,
         num_workers: int = 0,
+        val_from: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.train_path = Path(train_path)
+        self.val_from = Path(val_from) if val_from else None
+        self.shuffle_seed = int(seed)
         self.text_key, self.label_key = text_key, label_key
         self.val_ratio, self.seed = float(val_ratio), int(seed)
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
@@ -214,9 +235,17 @@ class TextClassificationDataModule(L.LightningDataModule):
         if self.train_set is not None:  # setup runs once per fit/validate call; the split is fixed
             return
         rows = read_labelled_jsonl(self.train_path, self.text_key, self.label_key)
+        if self.val_from is not None:
+            source = read_labelled_jsonl(self.val_from, self.text_key, self.label_key)
+            _, held = split_indices(len(source), self.val_ratio, self.seed)
+            train_rows, val_rows = held_out_split(rows, [source[i] for i in held], self.val_from)
+            rows = train_rows + val_rows
+            train_idx = np.arange(len(train_rows))
+            val_idx = np.arange(len(train_rows), len(rows))
+        else:
+            train_idx, val_idx = split_indices(len(rows), self.val_ratio, self.seed)
         texts = [t for t, _ in rows]
         labels = [str(lbl) for _, lbl in rows]
-        train_idx, val_idx = split_indices(len(rows), self.val_ratio, self.seed)
         self.label_names = sorted(set(labels))
         self.tokenizer = Tokenizer.fit(
             (texts[i] for i in train_idx), self.max_vocab, self.min_count, self.ngram_buckets
@@ -235,7 +264,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         )
 
     def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
-        gen = torch.Generator().manual_seed(self.seed) if shuffle else None
+        gen = torch.Generator().manual_seed(self.shuffle_seed) if shuffle else None
         return DataLoader(
             ds,
             batch_size=self.batch_size,
