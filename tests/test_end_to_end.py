@@ -142,7 +142,7 @@ def test_reference_format_config_runs_unchanged(tmp_path):
 
 def test_embedded_default_runs_offline_and_prints_the_comparison(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "djsandbox", "vars.epochs=1"],
+        [sys.executable, "-m", "djsandbox", "vars.epochs=1", "vars.seeds=[1,2]"],
         cwd=tmp_path,
         env={**subprocess_env(), "UV_OFFLINE": "1", "PIP_NO_INDEX": "1"},
         capture_output=True,
@@ -159,3 +159,9 @@ def test_embedded_default_runs_offline_and_prints_the_comparison(tmp_path):
     for name in ("baseline", "refined"):
         assert rows[name]["test.accuracy"] > majority + 0.05
         assert 0 < rows[name]["test.macro_f1"] <= 1
+        # Each arm: one model per seed, mean and spread reported (and printed).
+        seeds = rows[name]["test.accuracy_seeds"]
+        assert len(seeds) == 2 and math.isclose(rows[name]["test.accuracy"], sum(seeds) / 2)
+        assert rows[name]["test.accuracy_std"] is not None
+    assert "± " in proc.stdout and "(n=2)" in proc.stdout
+    assert "within noise" in proc.stdout or "differ beyond noise" in proc.stdout

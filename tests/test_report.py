@@ -365,3 +365,65 @@ def test_sweep_report_with_fewer_than_two_complete_trials(optuna_quiet, tmp_path
     md = write_sweep_report(one, tmp_path / "one")
     assert "at least 2 completed trials (have 1)" in md.read_text()
     assert_figures_valid(md)
+
+
+# -- noise over seeds -------------------------------------------------------------------------
+def _seeded(values: list[float]) -> dict:
+    from djsandbox.seed_stats import seed_metrics
+
+    return {**seed_metrics("accuracy", values), "rows": 100}
+
+
+def test_summary_and_report_show_mean_spread_and_within_noise(run_cfg, tmp_path):
+    cfg = {
+        "pipelines": {
+            "a": {"evaluation_job_configs": [job("test", value=_seeded([0.797, 0.805, 0.801]))]},
+            "b": {"evaluation_job_configs": [job("test", value=_seeded([0.799, 0.790, 0.806]))]},
+            "c": {"evaluation_job_configs": [job("test", value=_seeded([0.901, 0.903, 0.899]))]},
+        }
+    }
+    run_cfg(cfg)
+    work = tmp_path / "run"
+    summary = (work / "summary.md").read_text()
+    assert "| a | 0.8010 ± 0.0040 (n=3) |" in summary
+    assert "accuracy_std" not in summary and "accuracy_seeds" not in summary
+    verdict = next(line for line in summary.splitlines() if line.startswith("- test.accuracy"))
+    # c is far above both; a and b overlap, so neither is said to beat the other.
+    assert "c > a" in verdict and "c > b" in verdict
+    assert "a > b" not in verdict and "b > a" not in verdict
+    text = write_run_report(work).read_text()
+    assert "0.8010 ± 0.0040 (n=3)" in text and "c > a" in text
+    assert any(
+        f.name == "metrics_pipelines.png"
+        for f in assert_figures_valid(work / "report" / "report.md")
+    )
+
+
+def test_two_close_arms_are_within_noise_and_a_single_seed_claims_nothing():
+    from djsandbox.reporting.summary import format_table
+
+    rows = [
+        {"pipeline": "baseline", **_seeded([0.797, 0.80, 0.803])},
+        {"pipeline": "refined", **_seeded([0.799, 0.801, 0.804])},
+    ]
+    table = format_table(rows)
+    assert "baseline, refined within noise" in table or "refined, baseline within noise" in table
+    single = format_table(
+        [{"pipeline": "a", "accuracy": 0.797}, {"pipeline": "b", "accuracy": 0.799}]
+    )
+    assert "noise" not in single and "0.7970" in single
+
+
+def test_metric_points_do_not_start_at_zero():
+    from matplotlib.figure import Figure
+
+    from djsandbox.reporting.figures import draw_points
+
+    fig = Figure()
+    draw_points(
+        fig,
+        ["baseline", "refined"],
+        {"accuracy": [{"mean": 0.797, "ci95": 0.004, "seeds": [0.795, 0.799]}, {"mean": 0.799}]},
+    )
+    low, high = fig.axes[0].get_ylim()
+    assert 0.7 < low < 0.793 and 0.799 < high < 0.9

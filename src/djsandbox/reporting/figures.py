@@ -66,39 +66,42 @@ def draw_hists(
     fig.tight_layout()
 
 
-def draw_bars(
-    fig: Any, labels: list[str], series: dict[str, list[float | None]], horizontal: bool = False
+def draw_points(
+    fig: Any,
+    labels: list[str],
+    series: dict[str, list[dict[str, Any] | None]],
+    horizontal: bool = False,
 ) -> None:
-    """One bar panel per metric, each on its own scale."""
+    """One panel per metric: a dot per arm at its value (the mean over seeds), its 95% interval
+    as a bar when known, each seed as a small grey dot. The axis spans the values, never from
+    0: arms 0.002 apart must not look equal, nor a difference inside the interval look real."""
     n = len(series)
-    for i, (metric, values) in enumerate(series.items()):
+    for i, (metric, points) in enumerate(series.items()):
         ax = fig.add_subplot(1, n, i + 1)
-        vals = [v if v is not None else 0.0 for v in values]
-        pos = list(range(len(labels)))
+        pos = list(range(len(labels)))[::-1] if horizontal else list(range(len(labels)))
+        for p, point in zip(pos, points):
+            if not point or point.get("mean") is None:
+                continue
+            mean, half = point["mean"], point.get("ci95")
+            seeds = point.get("seeds") or []
+            xy = (lambda v, p=p: (v, p)) if horizontal else (lambda v, p=p: (p, v))
+            if seeds:
+                ax.scatter(*zip(*[xy(v) for v in seeds]), s=9, color="#999", zorder=2)
+            err = {"xerr" if horizontal else "yerr": half} if half is not None else {}
+            ax.errorbar(*xy(mean), fmt="o", color="#3b75af", capsize=4, zorder=3, **err)
+            text = f"{mean:.4g}" + (f" ± {half:.2g}" if half is not None else "")
+            ax.annotate(text, xy(mean), textcoords="offset points", xytext=(6, 4), fontsize=7)
         if horizontal:
-            ax.barh(pos[::-1], vals, color="#3b75af")
-            ax.set_yticks(pos[::-1], labels if i == 0 else [""] * len(labels), fontsize=7)
+            ax.set_yticks(pos, labels if i == 0 else [""] * len(labels), fontsize=7)
+            ax.margins(x=0.25, y=0.1)
         else:
-            bars = ax.bar(pos, vals, color="#3b75af")
-            ax.set_xticks(
-                pos,
-                labels,
-                rotation=30 if len(labels) > 3 else 0,
-                ha="right" if len(labels) > 3 else "center",
-                fontsize=8,
-            )
-            for bar, v in zip(bars, values):
-                if v is not None:
-                    ax.text(
-                        bar.get_x() + bar.get_width() / 2,
-                        bar.get_height(),
-                        f"{v:.4g}",
-                        ha="center",
-                        va="bottom",
-                        fontsize=7,
-                    )
-        ax.set_title(metric, fontsize=9)
+            many = len(labels) > 3
+            ax.set_xticks(pos, labels, rotation=30 if many else 0, ha="right" if many else "center")
+            ax.margins(x=0.3, y=0.25)
+        noisy = any(p and p.get("ci95") is not None for p in points)
+        ax.set_title(metric + (" (mean, 95% CI)" if noisy else ""), fontsize=9)
         ax.tick_params(labelsize=7)
+        ax.grid(True, axis="x" if horizontal else "y", linewidth=0.3)
     fig.tight_layout()
 
 

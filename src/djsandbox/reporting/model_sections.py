@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..seed_stats import SUFFIXES, noise_verdicts
 from .document import Doc, number
-from .figures import draw_bars, draw_curves
+from .figures import draw_curves, draw_points
 from .job_outputs import read_metrics_csv
 from .run_folder import RunFolder, job_dir, job_label
 from .summary import item_rows, summary_rows
@@ -24,10 +25,24 @@ def _metric_columns(rows: list[dict[str, Any]], skip: set[str]) -> list[str]:
                 or col in cols
                 or number(value) is None
                 or col.split(".")[-1] in ("rows", "count")
+                or col.endswith(SUFFIXES)
             ):
                 continue
             cols.append(col)
     return cols
+
+
+def _point(row: dict[str, Any], col: str) -> dict[str, Any] | None:
+    """What one arm shows for a metric: its value, and the 95% interval and seeds if known."""
+    mean = number(row.get(col))
+    if mean is None:
+        return None
+    seeds = row.get(f"{col}_seeds")
+    return {
+        "mean": mean,
+        "ci95": number(row.get(f"{col}_ci95")),
+        "seeds": [float(v) for v in seeds] if isinstance(seeds, list) else [],
+    }
 
 
 def section_metrics(doc: Doc, run: RunFolder) -> None:
@@ -40,24 +55,30 @@ def section_metrics(doc: Doc, run: RunFolder) -> None:
     with doc.section("Evaluation metrics across pipelines"):
         doc.para(
             "One panel per metric, each on its own scale (metrics of different scales are "
-            "never averaged together)."
+            "never averaged together), the axis spanning the values rather than starting at "
+            "0. A metric measured over several training seeds shows its mean with the 95% "
+            "interval (Student t) and each seed as a grey dot; a single seed shows no noise, "
+            "so a small difference between arms may be chance."
         )
+        verdicts = noise_verdicts(rows) + noise_verdicts(items, "item")
+        if verdicts:
+            doc.bullets(verdicts)
         if metric_cols:
             labels = [str(r["pipeline"]) for r in rows]
-            series = {c: [number(r.get(c)) for r in rows] for c in metric_cols}
+            series = {c: [_point(r, c) for r in rows] for c in metric_cols}
             doc.figure(
                 "metrics_pipelines",
-                lambda fig: draw_bars(fig, labels, series),
+                lambda fig: draw_points(fig, labels, series),
                 "Evaluation metrics per pipeline",
                 size=(min(4.0 * len(series), 14.0), 3.6),
             )
         if item_cols:
             doc.heading("Per item (one model per data pool)", 3)
             labels = [f"{r['pipeline']}:{r['job'].split('.')[0]}:{r['item']}" for r in items]
-            series = {c: [number(r.get(c)) for r in items] for c in item_cols}
+            series = {c: [_point(r, c) for r in items] for c in item_cols}
             doc.figure(
                 "metrics_items",
-                lambda fig: draw_bars(fig, labels, series, horizontal=True),
+                lambda fig: draw_points(fig, labels, series, horizontal=True),
                 "Evaluation metrics per item",
                 size=(min(4.5 * len(series), 14.0), 0.3 * len(labels) + 1.5),
             )

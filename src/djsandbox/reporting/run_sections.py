@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from ..seed_stats import format_mean, noise_verdicts
 from .document import Doc, fmt, number
 from .run_folder import RunFolder, job_label
 from .summary import format_table, item_rows, summary_rows
@@ -118,10 +119,19 @@ def _table_from_summary(doc: Doc, rows: list[dict[str, Any]]) -> None:
     """Reuse summary.format_table's column order (it also adds `total s`)."""
     rows = [dict(r) for r in rows]
     text = format_table(rows)  # adds `total s` to the rows
-    for row in rows:
-        for col, value in row.items():
-            if col.endswith(" s") and isinstance(value, float):
-                row[col] = round(value, 1)
     header = text.splitlines()[0]
     cols = [c.strip() for c in header.strip("|").split("|")]
+    verdicts = noise_verdicts(rows, cols[0])
+    for row in rows:
+        for col, value in list(row.items()):
+            if col.endswith(" s") and isinstance(value, float):
+                row[col] = round(value, 1)
+            elif col in cols and format_mean(row, col) is not None:
+                row[col] = format_mean(row, col)  # mean ± std (n seeds)
     doc.table(rows, cols)
+    if verdicts:
+        doc.para(
+            "Metrics over seeds: mean ± std (n seeds); arms are compared by their 95% "
+            "intervals (Student t over seeds)."
+        )
+        doc.bullets(verdicts)

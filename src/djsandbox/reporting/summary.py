@@ -12,14 +12,24 @@ from typing import Any
 from ..atomic import atomic_write_text
 from ..config import STAGES
 from ..context import RunState
+from ..seed_stats import SUFFIXES, format_mean, noise_verdicts
 
 _METRIC_HOOKS = ("EvaluateModelHook", "EvaluateDataHook")
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
+def _numbers(value: Any) -> bool:
+    """A non-empty list of numbers (e.g. one metric per training seed)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     if isinstance(value, bool):
         return
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) or _numbers(value):
         out[prefix] = value
     elif isinstance(value, dict):
         for key, sub in value.items():
@@ -30,7 +40,7 @@ def _is_metrics(value: Any) -> bool:
     return (
         isinstance(value, dict)
         and bool(value)
-        and all(not isinstance(v, (dict, list)) for v in value.values())
+        and all(not isinstance(v, (dict, list)) or _numbers(v) for v in value.values())
     )
 
 
@@ -67,7 +77,7 @@ def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, A
                 numbers = {
                     k: v
                     for k, v in metrics.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                    if (isinstance(v, (int, float)) and not isinstance(v, bool)) or _numbers(v)
                 }
                 rows.append(
                     {
@@ -102,7 +112,7 @@ def summary_rows(state: RunState, iteration: int | None = None) -> list[dict[str
                 if isinstance(value, dict) and "train_rows" in value:
                     row["train rows"] = value["train_rows"]
         if status.get("hook") in _METRIC_HOOKS:
-            metrics: dict[str, float] = {}
+            metrics: dict[str, Any] = {}
             _flatten("", results, metrics)
             for metric, value in metrics.items():
                 if metric.startswith("res_") and "." in metric:
@@ -123,7 +133,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     ]
     cols: list[str] = list(lead)
     for row in rows:
-        for col in row:
+        for col, value in row.items():
+            # Per-seed values and their spread show in the metric's own cell (mean ± std).
+            if isinstance(value, list) or col.endswith(SUFFIXES[:2]):
+                continue
             if col not in cols and col not in stage_cols:
                 cols.append(col)
     cols += [c for c in stage_cols if any(c in r for r in rows)]
@@ -133,14 +146,30 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             row["total s"] = sum(row.get(c, 0.0) for c in stage_cols)
         cols.append("total s")
 
-    def cell(col: str, value: Any) -> str:
+    def cell(row: dict[str, Any], col: str) -> str:
+        value = row.get(col)
+        with_noise = format_mean(row, col)
+        if with_noise is not None:
+            return with_noise
         if isinstance(value, float):
             return f"{value:.1f}" if col.endswith(" s") else f"{value:.4f}"
         return "" if value is None else str(value)
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(cell(c, r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n" + noise_note(rows, lead[0] if lead else "pipeline")
+
+
+def noise_note(rows: list[dict[str, Any]], label_key: str = "pipeline") -> str:
+    """Below a table: how metrics over seeds read, and which arms are within noise; a
+    reminder when a single seed is compared."""
+    verdicts = noise_verdicts(rows, label_key)
+    if verdicts:
+        return (
+            "\nMetrics over seeds: mean ± std (n seeds); arms compared by their 95% intervals "
+            "(Student t over seeds).\n" + "".join(f"- {v}\n" for v in verdicts)
+        )
+    return ""
 
 
 def write_summary(state: RunState, work_dir: Path) -> tuple[str, dict[str, Any]]:
