@@ -27,7 +27,7 @@ from djsandbox.data.dj_runtime import (
     write_recipe,
 )
 from djsandbox.data.jsonl import count_rows, read_rows
-from djsandbox.data.k_sigma import refine_recipe_k_sigma, stat_keys_for_op
+from djsandbox.data.k_sigma import natural_range, refine_recipe_k_sigma, stat_keys_for_op
 
 TRAIN = (
     Path(__file__).resolve().parents[1]
@@ -226,11 +226,16 @@ def test_k_sigma_bounds(analysed, k):
         raw = s["mean"] - k * s["std"] if c["arg"].startswith("min_") else s["mean"] + k * s["std"]
         args = next(iter(refined["process"][c["index"]].values()))
         assert args[c["arg"]] == c["new"]
+        floor, ceiling = natural_range(c["stat"])
         if c["op"] in ("text_length_filter", "words_num_filter"):  # int args: rounded outward
             assert type(c["new"]) is int
-            assert c["new"] == (math.floor(raw) if c["arg"].startswith("min_") else math.ceil(raw))
+            rounded = math.floor(raw) if c["arg"].startswith("min_") else math.ceil(raw)
+            assert floor == 0 and c["new"] == max(rounded, 0)
         else:
-            assert type(c["new"]) is float and c["new"] == pytest.approx(raw, rel=1e-12)
+            assert type(c["new"]) is float
+            assert c["new"] == pytest.approx(min(max(raw, floor), ceiling or math.inf), rel=1e-12)
+        if c["new"] != pytest.approx(raw, rel=1e-12, abs=1):  # clamped: said so
+            assert "clamped (cuts nothing)" in c["note"]
     by_arg = {(c["op"], c["arg"]): c for c in changes}
     assert by_arg[("text_length_filter", "min_len")]["old"] == 1
     # alphanumeric_filter's default max_ratio is sys.maxsize (an int) but the arg is a float
@@ -273,6 +278,33 @@ def test_k_sigma_types_clamps_and_skips():
     }
     with pytest.raises(ValueError):
         refine_recipe_k_sigma(recipe, stats, k=float("nan"))
+
+
+def test_k_sigma_bounds_stop_at_the_stats_natural_range():
+    """`min_len -743` would read as a real bound: lengths and counts stop at 0, ratios at
+    [0, 1], and a bound that keeps every analysed value says it cuts nothing."""
+    stats = {
+        "text_len": {"mean": 500.0, "std": 414.3, "min": 20.0, "max": 5000.0},
+        "num_words": {"mean": 80.0, "std": 70.0},
+        "special_char_ratio": {"mean": 0.2, "std": 0.3, "min": 0.0, "max": 0.6},
+    }
+    recipe = {
+        "process": [
+            {"text_length_filter": {}},
+            {"words_num_filter": {}},
+            {"special_characters_filter": {}},
+        ]
+    }
+    refined, changes = refine_recipe_k_sigma(recipe, stats, k=3)
+    p = [next(iter(item.values())) for item in refined["process"]]
+    assert p[0]["min_len"] == 0 and p[0]["max_len"] == math.ceil(500 + 3 * 414.3)
+    assert p[1]["min_num"] == 0 and p[2] == {"min_ratio": 0.0, "max_ratio": 1.0}
+    notes = {(c["op"], c["arg"]): c.get("note") for c in changes}
+    assert "-743" in notes[("text_length_filter", "min_len")]
+    assert "natural floor 0" in notes[("text_length_filter", "min_len")]
+    assert "natural ceiling 1" in notes[("special_characters_filter", "max_ratio")]
+    assert notes[("text_length_filter", "max_len")] is None  # 1743 cuts the longest rows
+    assert natural_range("video_motion_score") == (None, None)
 
 
 def test_write_recipe_formats(tmp_path):

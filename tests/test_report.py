@@ -88,8 +88,9 @@ DJ_LOG = """\
 """
 
 
-def make_dj_run(work: Path, with_log: bool = True) -> Path:
-    """A run folder as the engine leaves it after analyse -> k-sigma -> process -> train."""
+def make_dj_run(work: Path, with_log: bool = True, shared_export: bool = False) -> Path:
+    """A run folder as the engine leaves it after analyse -> k-sigma -> process -> train
+    (`shared_export`: the processing exported over the analysis' file, stats included)."""
     data = work / "data"
     data.mkdir(parents=True)
     lens = [10, 20, 30, 40, 50, 60, 70, 80, 90, 400]
@@ -115,6 +116,9 @@ def make_dj_run(work: Path, with_log: bool = True) -> Path:
     processed.write_text(
         "".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in kept)
     )
+    if shared_export:
+        processed = analysed
+        processed.write_text("".join(json.dumps(r) + "\n" for r in kept))
     changes = [
         {
             "index": 0,
@@ -245,6 +249,21 @@ def test_report_funnel_distributions_and_curves(tmp_path):
     assert names == {"funnel", "stats", "training"}
     for name in ("analysis", "process", "train"):
         assert f"| {name} |" in text
+
+
+def test_report_says_where_before_came_from(tmp_path):
+    work = make_dj_run(tmp_path / "run")
+    text = write_run_report(work).read_text()
+    analysed = tmp_path / "run" / "data" / "analysed.jsonl"
+    assert (
+        f"before: `{analysed}`, exported by iter 0 / refined / analysis (ProbeViaAnalyzerHook)"
+        in text
+    )
+    assert "Warning" not in text
+    shared = make_dj_run(tmp_path / "shared", shared_export=True)
+    text = write_run_report(shared).read_text()
+    assert "exported its result to the same file after the analysis" in text
+    assert "shows the processed rows" in text
 
 
 def test_funnel_estimated_from_stats_without_dj_log(tmp_path):

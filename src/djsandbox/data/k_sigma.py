@@ -14,6 +14,7 @@ import functools
 import inspect
 import math
 import operator
+import re
 import sys
 import typing
 from typing import Any, Mapping
@@ -28,6 +29,42 @@ _KEY_BY_ARG_VALUE = {
     "alphanumeric_filter": ("tokenization", {True: "alpha_token_ratio", False: "alnum_ratio"}),
 }
 _LONE_BOUNDS = {"language_id_score_filter": {"min_score": "lang_score"}}
+
+# Stats that cannot leave a range, by Data-Juicer's naming: ratios lie in [0, 1]; lengths,
+# counts and sizes are >= 0. A k-sigma bound beyond (text_len's `min_len -743`) is clamped.
+_UNIT_RATIO = re.compile(r"_ratio$")
+_NON_NEGATIVE = re.compile(
+    r"(_len|_length|_num|_count|_width|_height|_size|_sizes|_duration|perplexity)$|^num_"
+)
+
+
+def natural_range(stat: str) -> tuple[float | None, float | None]:
+    """(floor, ceiling) a stat cannot cross by its nature; None where it has none."""
+    if _UNIT_RATIO.search(stat):
+        return 0.0, 1.0
+    return (0.0, None) if _NON_NEGATIVE.search(stat) else (None, None)
+
+
+def _clamp_natural(
+    new: int | float, stat: str, is_min: bool, kind: type
+) -> tuple[int | float, str | None]:
+    """`new` within the stat's natural range, and a note when it was clamped there."""
+    floor, ceiling = natural_range(stat)
+    edge = floor if is_min else ceiling
+    if edge is None or (new >= edge if is_min else new <= edge):
+        return new, None
+    side = "floor" if is_min else "ceiling"
+    return (int(edge) if kind is int else float(edge)), (
+        f"k-sigma gave {new:.4g}, beyond {stat}'s natural {side} {edge:g}: clamped (cuts nothing)"
+    )
+
+
+def _cuts_nothing(new: float, summary: Mapping[str, Any], is_min: bool) -> str | None:
+    """A note when the analysed values all lie inside the bound (from the stat's min/max)."""
+    edge = finite_float(summary.get("min" if is_min else "max"))
+    if edge is None or (new > edge if is_min else new < edge):
+        return None
+    return f"every analysed value is {'>=' if is_min else '<='} {new:.4g}: cuts nothing"
 
 
 def _registry() -> Mapping[str, type]:
@@ -182,8 +219,10 @@ def refine_recipe_k_sigma(
     Types stay valid for Data-Juicer: the op signature decides int vs float (then the recipe's
     value, then the default), ints are rounded outward, restricted types are clamped, and a stat
     without a finite mean/std is skipped. Ops with ``reversed_range: true`` are left alone.
-    Records: {index, op, arg, old, new, stat, mean, std}; ``old`` is the recipe value or, when
-    the recipe left it out, the op's default.
+    A bound beyond the stat's natural range (``natural_range``: lengths and counts >= 0,
+    ratios in [0, 1]) is clamped to it. Records: {index, op, arg, old, new, stat, mean, std,
+    and ``note`` when the bound was clamped or cuts nothing of the analysed data}; ``old`` is
+    the recipe value or, when the recipe left it out, the op's default.
     """
     if not (isinstance(k, (int, float)) and math.isfinite(k) and k >= 0):
         raise ValueError(f"k must be a finite number >= 0, got {k!r}")
@@ -221,7 +260,9 @@ def refine_recipe_k_sigma(
                     continue  # e.g. image_size_filter's '10KB' strings
                 kind = int if isinstance(fallback, int) else float
             is_min = arg.startswith("min_")
-            new = _coerce(mean - k * std if is_min else mean + k * std, kind, is_min, restrictions)
+            raw = mean - k * std if is_min else mean + k * std
+            new, note = _clamp_natural(_coerce(raw, kind, is_min, restrictions), key, is_min, kind)
+            note = note or _cuts_nothing(new, stats[key], is_min)
             op_args[arg] = new
             changed = True
             changes.append(
@@ -234,6 +275,7 @@ def refine_recipe_k_sigma(
                     "stat": key,
                     "mean": mean,
                     "std": std,
+                    **({"note": note} if note else {}),
                 }
             )
         if changed:

@@ -4,12 +4,22 @@ each op) and the stat distributions before and after a k-sigma refinement."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from .document import Doc, fmt, number
 from .figures import draw_funnel, draw_hists
 from .job_outputs import dataset_stats, iter_jsonl, parse_dj_process_log
 from .run_folder import Job, RunFolder, job_config, job_dir, job_label
+
+
+def _overwritten_by(run: RunFolder, key: str, status: dict[str, Any], path: Path) -> str:
+    """The later processing job (its label) that wrote the analysis' own export file, or ''."""
+    for k, s in run.processes_after(key, status):
+        out = run.processed_path(k, s)
+        if out is not None and out.resolve() == path.resolve():
+            return job_label(k, s)
+    return ""
 
 
 def _bound_changes(refine: Job | None) -> list[dict[str, Any]]:
@@ -184,19 +194,29 @@ def _distribution_block(doc: Doc, run: RunFolder, key: str, status: dict[str, An
     )[:12]
     doc.heading(name, 3)
     doc.para(
-        f"before: `{path.name}` ({len(next(iter(before.values())))} rows read)"
+        f"before: `{path}`, exported by {name} ({len(next(iter(before.values())))} rows read)"
         + (
             f"; after: {after_source} ({len(next(iter(after.values()), []))} rows)"
             if after
             else "; no processed dataset to compare"
         )
     )
+    overwritten = _overwritten_by(run, key, status, path)
+    if overwritten:
+        doc.para(
+            f"**Warning:** {overwritten} exported its result to the same file after the "
+            "analysis, so “before” shows the processed rows, not the analysed ones. Give the "
+            "analysis and the processing distinct `export_path`s."
+        )
     if changes:
         doc.table(
             [
-                {k: c.get(k) for k in ("op", "arg", "old", "new", "stat", "mean", "std")}
+                {
+                    k: c.get(k, "")
+                    for k in ("op", "arg", "old", "new", "stat", "mean", "std", "note")
+                }
                 for c in changes
-            ]
+            ],
         )
     doc.figure(
         f"stats_{key}",
