@@ -17,10 +17,10 @@ from conftest import FINE_FOODS, subprocess_env
 
 HPO_CONFIGS = {
     # hpo config -> (directions, optimized_metric)
-    "optuna": (["maximize"], "refined.test.res_1.accuracy"),
+    "optuna": (["maximize"], "refined.train.train_metrics.val_accuracy"),
     "accuracy_vs_rows": (
         ["maximize", "minimize"],
-        ["refined.test.res_1.accuracy", "refined.train.train_metrics.train_rows"],
+        ["refined.train.train_metrics.val_accuracy", "refined.train.train_metrics.train_rows"],
     ),
 }
 
@@ -121,7 +121,14 @@ def test_hpo_pipeline_runs_as_a_single_run_config(compose_hpo):
     cfg = compose_hpo(["+pipeline=demo_hpo", "vars.min_len=120"])
     process = cfg.pipelines.refined.refine_recipe_job_configs[0].dj_configs.process
     assert process[0].text_length_filter.min_len == 120
-    assert cfg.optimized_metric == "refined.test.res_1.accuracy"
+    # The objective is a validation split carved from the raw training set (the same rows in
+    # every trial); the test set is no job of a trial, only the sweep's `final_test`.
+    assert cfg.optimized_metric == "refined.train.train_metrics.val_accuracy"
+    train = cfg.pipelines.refined.execution_job_configs[1].extra_configs
+    assert train.val_from == cfg.vars.train and train.val_ratio == 0.2
+    assert "evaluation_job_configs" not in cfg.pipelines.refined
+    assert cfg.final_test.checkpoint == "refined.train.checkpoint"
+    assert cfg.final_test.dataset_path == cfg.vars.test != cfg.vars.train
 
 
 # -- the objective ----------------------------------------------------------------------------
@@ -612,7 +619,11 @@ def test_real_sweep_on_the_demo_with_two_workers_then_resume(tmp_path):
     assert len(re.findall(r"analysis cache hit", logs)) >= 4, logs[-3000:]
     assert len(re.findall(r"analysis cache store", logs)) <= 2
     report = (sweep_dir / "report" / "report.md").read_text()  # written when the sweep ends
-    assert "refined.test.res_1.accuracy" in report
+    assert "refined.train.train_metrics.val_accuracy" in report
+    assert "Test set (scored once, after the sweep)" in report
+    final = json.loads((sweep_dir / "final_test.json").read_text())
+    assert final[0]["trial"] == min(trials, key=lambda t: -t.value).number
+    assert 0.5 < final[0]["metrics"]["accuracy"] <= 1
 
 
 def test_interrupted_reference_trials_are_queued_again(tmp_path):
@@ -629,3 +640,59 @@ def test_interrupted_reference_trials_are_queued_again(tmp_path):
     states = [t.state.name for t in study.get_trials()]
     assert states == ["FAIL", "WAITING"]
     assert study.get_trials()[1].system_attrs["fixed_params"] == trial.params
+
+
+# -- the test set, scored once after the sweep ----------------------------------------------------
+def _fake_trial_run(folder: Path, score: float) -> Path:
+    """A trial's run folder whose context holds a 'checkpoint' (a file with its test score)."""
+    from djsandbox.context import STATE_FILE, Context, RunState
+
+    folder.mkdir(parents=True)
+    (folder / "model.txt").write_text(str(score))
+    ctx = Context()
+    ctx.start_iteration(0)
+    ctx.record("refined", "train", {"checkpoint": str(folder / "model.txt")})
+    RunState(folder / STATE_FILE, ctx).save()
+    return folder
+
+
+def test_final_test_scores_only_the_best_trial_once_and_the_report_keeps_it_apart(tmp_path):
+    import hpo_test_plugins  # noqa: F401 - registers the test evaluator
+    import optuna
+
+    from djsandbox.hpo.final_test import score_final_test
+    from djsandbox.reporting.sweep_report import write_sweep_report
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize")
+    vals = {0: 0.70, 1: 0.81, 2: 0.75}  # validation objective; best: trial 1
+    for n, v in vals.items():
+        trial = study.ask({"k": optuna.distributions.UniformDistribution(1, 4)})
+        run = _fake_trial_run(tmp_path / f"trial{n}", 0.5 + n / 100)  # its test score
+        trial.set_user_attr("run_dir", str(run))
+        study.tell(trial, v)
+    spec = {"checkpoint": "refined.train.checkpoint", "type": "test_hpo_checkpoint_score"}
+    scored = score_final_test(study, spec, tmp_path / "sweep")
+    assert [(r["trial"], r["metrics"]["accuracy"]) for r in scored] == [(1, 0.51)]
+    assert json.loads((tmp_path / "sweep" / "final_test.json").read_text()) == scored
+    # A resumed sweep with the same best trial does not score the test set again.
+    (tmp_path / "trial1" / "model.txt").unlink()
+    assert score_final_test(study, spec, tmp_path / "sweep") == scored
+    text = write_sweep_report(study, tmp_path / "sweep" / "report").read_text()
+    section = text.split("## Test set (scored once, after the sweep)")[1].split("\n## ")[0]
+    assert "| 1 | 0.51 |" in section and "0.52" not in section and "0.5 |" not in section
+    # 3 trials: importances come with a caveat and 2 decimals.
+    importances = text.split("## Parameter importances")[1].split("\n## ")[0]
+    assert "only 3 completed trials" in importances
+    assert not re.search(r"\d\.\d{3}", importances)
+
+
+def test_final_test_spec_is_checked():
+    from djsandbox.errors import ConfigError
+    from djsandbox.hpo.final_test import parse_final_test
+
+    assert parse_final_test(None) is None
+    with pytest.raises(ConfigError, match="final_test: missing type"):
+        parse_final_test({"checkpoint": "refined.train.checkpoint"})
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        parse_final_test("refined.train.checkpoint")

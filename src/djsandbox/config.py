@@ -56,6 +56,9 @@ class SandboxConfig:
     # The run's objective for sweeps: a context key "pipeline.meta_name.result[.key]", or a
     # list of them (multi-objective). `main` returns its value(s) as float.
     optimized_metric: Any = None
+    # Sweeps: what to score on the test set once, for the best trial, after the sweep
+    # (hpo/final_test.py); never an objective.
+    final_test: Any = None
     tracker: Any = None  # the `tracker` config group: {type: none|wandb|tensorboard|csv, ...}
     # Config groups that model pipelines compose (conf/model, conf/trainer, conf/dataset) and
     # hand to components through interpolation, e.g. `extra_configs.model: ${model}`.

@@ -77,16 +77,50 @@ class SweepFolder(Callback):
         _launched[0] = 0
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Write the sweep report (best trial, history, importances, all trials)."""
+        """Score the best trial on the test set once (`final_test`), then write the sweep
+        report (best trial, test score, history, importances, all trials)."""
+        from omegaconf import OmegaConf
+
+        final_test = config.get("final_test")
+        if OmegaConf.is_config(final_test):
+            final_test = OmegaConf.to_container(final_test, resolve=True)
         write_sweep_report_for(
             config.hydra.get("sweeper") or {},
             config.get("optimized_metric"),
             Path(str(config.hydra.sweep.dir)) / "report",
+            final_test=final_test,
+            plugins=list(config.get("plugins") or []),
         )
 
 
-def write_sweep_report_for(sweeper: Any, metric: Any, out_dir: Path) -> Path | None:
-    """Open the stored study, name its objectives after `optimized_metric`, report it."""
+def _final_test(study: Any, spec: Any, plugins: list[str], sweep_dir: Path) -> None:
+    """Score the best trial on the test set (hpo/final_test.py); a failure is reported in
+    the log and the report, never raised: the sweep itself has finished."""
+    from .final_test import parse_final_test, score_final_test
+
+    try:
+        parsed = parse_final_test(spec)
+        if parsed is None:
+            return
+        from ..app import load_plugins
+
+        load_plugins(plugins)  # a user evaluator is registered by the trials' plugins
+        for row in score_final_test(study, parsed, sweep_dir):
+            log.info("final test of trial %s (scored once): %s", row["trial"], row["metrics"])
+    except Exception as exc:  # noqa: BLE001 - the report still gets written
+        log.warning("could not score the best trial on the test set: %s", exc)
+        study.set_user_attr("final_test_error", f"{type(exc).__name__}: {exc}")
+
+
+def write_sweep_report_for(
+    sweeper: Any,
+    metric: Any,
+    out_dir: Path,
+    final_test: Any = None,
+    plugins: list[str] | None = None,
+) -> Path | None:
+    """Open the stored study, name its objectives after `optimized_metric`, score the best
+    trial on the test set once when `final_test` says how, report it."""
     storage, study_name = sweeper.get("storage"), sweeper.get("study_name")
     if not isinstance(storage, str) or not study_name:
         log.warning("no persistent study (storage and study_name): no sweep report written")
@@ -102,6 +136,7 @@ def write_sweep_report_for(sweeper: Any, metric: Any, out_dir: Path) -> Path | N
         names = metric if isinstance(metric, list) else [metric]
         if metric is not None:
             study.set_user_attr("metric_names", [str(n) for n in names])
+        _final_test(study, final_test, plugins or [], out_dir.parent)
         path = write_sweep_report(study, out_dir)
         log.info("sweep report: %s", path)
         return path

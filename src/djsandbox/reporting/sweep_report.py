@@ -126,6 +126,33 @@ def _section_best(doc: Doc, study: optuna.study.Study, names: list[str]) -> None
                 )
 
 
+def _section_final_test(doc: Doc, study: optuna.study.Study, names: list[str]) -> None:
+    """The test set, scored once after the sweep for the best trial (`final_test`)."""
+    scored = study.user_attrs.get("final_test") or []
+    error = study.user_attrs.get("final_test_error")
+    if not scored and not error:
+        return
+    with doc.section("Test set (scored once, after the sweep)"):
+        doc.para(
+            f"The trials optimised {', '.join(names)} (a validation split); the test set was "
+            "never an objective. It was scored once, for the best trial (each trial of the "
+            "Pareto front when several objectives), so this is an unbiased estimate of the "
+            "chosen recipe, unlike the best objective value above, which was selected as "
+            "the maximum of many noisy values."
+        )
+        if error:
+            doc.para(f"Scoring failed: {error}.")
+        rows = []
+        for entry in scored:
+            row: dict[str, Any] = {"trial": entry.get("trial")}
+            for key, value in (entry.get("metrics") or {}).items():
+                if not isinstance(value, (list, dict)) and key != "predictions_path":
+                    row[key] = value
+            row["run folder"] = entry.get("run_dir")
+            rows.append(row)
+        doc.table(rows)
+
+
 def _section_history(doc: Doc, study: optuna.study.Study, names: list[str]) -> None:
     complete = _complete(study)
     if not complete:
@@ -146,6 +173,13 @@ def _section_history(doc: Doc, study: optuna.study.Study, names: list[str]) -> N
         )
 
 
+FEW_TRIALS = 10  # below this, importances get a caveat
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
 def _section_importance(doc: Doc, study: optuna.study.Study, names: list[str]) -> None:
     complete = _complete(study)
     if len(complete) < 2:
@@ -158,8 +192,14 @@ def _section_importance(doc: Doc, study: optuna.study.Study, names: list[str]) -
         doc.para(
             "Mean decrease in impurity of a random forest fitted to (params -> objective) "
             "over the completed trials (`optuna.importance."
-            "MeanDecreaseImpurityImportanceEvaluator`); with few trials, a rough guide."
+            "MeanDecreaseImpurityImportanceEvaluator`), rounded to 2 decimals."
         )
+        if len(complete) < FEW_TRIALS:
+            doc.para(
+                f"**Caveat:** only {len(complete)} completed trials (fewer than {FEW_TRIALS}): "
+                "a forest fitted to so few points ranks parameters by chance as much as by "
+                "effect; read these as a rough hint, not a finding."
+            )
         results: dict[str, dict[str, float]] = {}
         for i, name in enumerate(names):
             try:
@@ -174,7 +214,9 @@ def _section_importance(doc: Doc, study: optuna.study.Study, names: list[str]) -
         if not results:
             return
         params = list(dict.fromkeys(p for v in results.values() for p in v))
-        doc.table([{"param": p, **{n: results[n].get(p) for n in results}} for p in params])
+        doc.table(
+            [{"param": p, **{n: _rounded(results[n].get(p)) for n in results}} for p in params]
+        )
         doc.figure(
             "importances",
             lambda fig: draw_importances(fig, results),
@@ -248,6 +290,7 @@ def write_sweep_report(
         (
             _section_overview,
             _section_best,
+            _section_final_test,
             _section_history,
             _section_importance,
             _section_parallel,
