@@ -163,5 +163,6 @@ def test_embedded_default_runs_offline_and_prints_the_comparison(tmp_path):
         seeds = rows[name]["test.accuracy_seeds"]
         assert len(seeds) == 2 and math.isclose(rows[name]["test.accuracy"], sum(seeds) / 2)
         assert rows[name]["test.accuracy_std"] is not None
+        assert rows[name]["best epoch"] == "1/1"  # the epoch kept, per seed
     assert "± " in proc.stdout and "(n=2)" in proc.stdout
     assert "within noise" in proc.stdout or "differ beyond noise" in proc.stdout

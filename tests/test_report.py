@@ -198,7 +198,7 @@ def make_dj_run(work: Path, with_log: bool = True, shared_export: bool = False) 
         "train",
         {
             "checkpoint": "model.ckpt",
-            "train_metrics": {"train_rows": len(kept), "val_accuracy": 0.75},
+            "train_metrics": {"train_rows": len(kept), "val_accuracy": 0.75, "best_epoch": 2},
         },
     )
     state = RunState(work / STATE_FILE, ctx, meta={"project_name": "p", "experiment_name": "e"})
@@ -247,6 +247,10 @@ def test_report_funnel_distributions_and_curves(tmp_path):
     assert "(stats of the analysed rows whose `id` was kept)" in text
     names = {f.name.split("_0_")[0] for f in assert_figures_valid(md)}
     assert names == {"funnel", "stats", "training"}
+    header = next(line for line in text.splitlines() if line.startswith("| pipeline |"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    row = next(line for line in text.splitlines() if line.startswith("| refined |"))
+    assert row.strip("|").split("|")[cols.index("best epoch")].strip() == "2"
     for name in ("analysis", "process", "train"):
         assert f"| {name} |" in text
 

@@ -48,7 +48,7 @@ def _point(row: dict[str, Any], col: str) -> dict[str, Any] | None:
 def section_metrics(doc: Doc, run: RunFolder) -> None:
     rows = summary_rows(run.state)
     items = item_rows(run.state)
-    metric_cols = _metric_columns(rows, {"pipeline", "rows kept", "train rows"})
+    metric_cols = _metric_columns(rows, {"pipeline", "rows kept", "train rows", "best epoch"})
     item_cols = _metric_columns(items, {"pipeline", "job", "item"})
     if not metric_cols and not item_cols:
         return

@@ -111,6 +111,11 @@ def summary_rows(state: RunState, iteration: int | None = None) -> list[dict[str
             for value in results.values():
                 if isinstance(value, dict) and "train_rows" in value:
                     row["train rows"] = value["train_rows"]
+                    best = value.get("best_epochs", value.get("best_epoch"))
+                    if best is not None:  # the epoch kept (best validation score), per seed
+                        row["best epoch"] = (
+                            "/".join(str(b) for b in best) if isinstance(best, list) else best
+                        )
         if status.get("hook") in _METRIC_HOOKS:
             metrics: dict[str, Any] = {}
             _flatten("", results, metrics)
@@ -128,7 +133,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     stage_cols = [f"{s} s" for s in STAGES]
     lead = [
         c
-        for c in ("pipeline", "job", "item", "rows kept", "train rows")
+        for c in ("pipeline", "job", "item", "rows kept", "train rows", "best epoch")
         if any(c in r for r in rows)
     ]
     cols: list[str] = list(lead)
