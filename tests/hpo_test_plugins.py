@@ -20,6 +20,9 @@ def count_rows(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         return {"rows": sum(1 for line in fh if line.strip())}
 
 
-@register("ModelEvaluator", "test_hpo_checkpoint_score", "accuracy = the number in the checkpoint")
+@register("ModelEvaluator", "test_hpo_checkpoint_score", "accuracy = the checkpoint's number")
 def checkpoint_score(cfg: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    return {"accuracy": float(Path(cfg["checkpoint"]).read_text()), "rows": 10}
+    """The number in the checkpoint file, or the checkpoint itself when it is a number."""
+    ckpt = cfg["checkpoint"]
+    value = ckpt if isinstance(ckpt, (int, float)) else float(Path(ckpt).read_text())
+    return {"accuracy": float(value), "rows": 10}

@@ -696,3 +696,28 @@ def test_final_test_spec_is_checked():
         parse_final_test({"checkpoint": "refined.train.checkpoint"})
     with pytest.raises(ConfigError, match="expected a mapping"):
         parse_final_test("refined.train.checkpoint")
+
+
+def test_a_sweep_scores_its_best_trial_on_the_test_set_when_it_ends(tmp_path):
+    """Through Hydra: SweepFolder scores `final_test` for the best trial after the sweep."""
+    (tmp_path / "conf" / "pipeline").mkdir(parents=True)
+    (tmp_path / "conf" / "pipeline" / "hpo_echo.yaml").write_text(
+        HPO_ECHO.replace("vars.value: choice(1, 2, 3, -1)", "vars.value: choice(1, 2, 3)")
+        + "final_test: {checkpoint: anonymous.score.res_1.value, type: test_hpo_checkpoint_score}\n"
+    )
+    proc = _sweep(
+        tmp_path,
+        "hydra.sweeper.study_name=f",
+        "hydra.launcher.n_jobs=1",
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.n_trials=3",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = tmp_path / "outputs" / "hpoecho" / "e" / "sweep_f"
+    trials = _trials(f"sqlite:///{sweep_dir / 'optuna.db'}", "f")
+    best = max(trials, key=lambda t: t.value)
+    (final,) = json.loads((sweep_dir / "final_test.json").read_text())
+    assert final["trial"] == best.number and final["metrics"]["accuracy"] == best.value
+    report = (sweep_dir / "report" / "report.md").read_text()
+    assert "## Test set (scored once, after the sweep)" in report
