@@ -450,3 +450,20 @@ def test_metric_points_do_not_start_at_zero():
     )
     low, high = fig.axes[0].get_ylim()
     assert 0.7 < low < 0.793 and 0.799 < high < 0.9
+
+
+def test_seed_stats_single_seed_and_item_labels():
+    from djsandbox.seed_stats import describe, noise_verdicts, seed_metrics
+
+    assert describe([0.8]) == {"mean": 0.8, "std": None, "ci95": None, "n": 1}
+    assert describe([0.7, 0.9])["ci95"] == pytest.approx(12.706 * 0.1414214 / 2**0.5, rel=1e-3)
+    # One seed: no interval, so no verdict (a single seed can say nothing about noise).
+    assert noise_verdicts([{"pipeline": "a", **seed_metrics("acc", [0.8])}] * 2) == []
+    items = [
+        {"pipeline": "p", "job": "test.res_1", "item": "[0]", **seed_metrics("acc", [0.5, 0.51])},
+        {"pipeline": "p", "job": "test.res_1", "item": "[1]", **seed_metrics("acc", [0.9, 0.91])},
+    ]
+    assert noise_verdicts(items) == [
+        "acc: p:test.res_1:[1], p:test.res_1:[0] differ beyond noise: "
+        "p:test.res_1:[1] > p:test.res_1:[0]."
+    ]

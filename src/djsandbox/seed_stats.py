@@ -69,9 +69,17 @@ def format_mean(row: Mapping[str, Any], metric: str, digits: int = 4) -> str | N
     return f"{mean:.{digits}f} ± {std:.{digits}f} (n={len(seeds)})"
 
 
-def noise_verdicts(rows: Sequence[Mapping[str, Any]], label_key: str = "pipeline") -> list[str]:
-    """One plain sentence per metric with seeds in two or more rows: which arms are within
-    noise of each other (95% intervals overlap) and which differ."""
+LABEL_KEYS = ("pipeline", "job", "item")
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    return ":".join(str(row[k]) for k in LABEL_KEYS if row.get(k) not in (None, ""))
+
+
+def noise_verdicts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One plain sentence per metric with seeds in two or more rows: which arms (named by
+    pipeline, and job and item when given) are within noise of each other (95% intervals
+    overlap) and which differ."""
     metrics: list[str] = []
     for row in rows:
         for key in row:
@@ -79,7 +87,7 @@ def noise_verdicts(rows: Sequence[Mapping[str, Any]], label_key: str = "pipeline
                 metrics.append(key[: -len("_seeds")])
     lines = []
     for metric in metrics:
-        arms = [(str(r.get(label_key)), interval(r, metric)) for r in rows if metric in r]
+        arms = [(_label(r), interval(r, metric)) for r in rows if metric in r]
         known = [(name, iv) for name, iv in arms if iv is not None]
         if len(known) < 2:
             continue

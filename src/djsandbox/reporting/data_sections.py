@@ -180,7 +180,7 @@ def _distribution_block(doc: Doc, run: RunFolder, key: str, status: dict[str, An
         ppath = run.processed_path(*later[0])
         if ppath is not None:
             after, _ = dataset_stats(ppath)
-            after_source = f"`{ppath.name}`"
+            after_source = f"`{ppath}`, exported by {job_label(*later[0])}"
             if not after and before_ids and any(i is not None for i in before_ids):
                 kept = {r.get("id") for r in iter_jsonl(ppath)}
                 after = {

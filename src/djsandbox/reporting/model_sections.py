@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..seed_stats import SUFFIXES, noise_verdicts
+from ..seed_stats import SUFFIXES
 from .document import Doc, number
 from .figures import draw_curves, draw_points
 from .job_outputs import read_metrics_csv
@@ -58,11 +58,9 @@ def section_metrics(doc: Doc, run: RunFolder) -> None:
             "never averaged together), the axis spanning the values rather than starting at "
             "0. A metric measured over several training seeds shows its mean with the 95% "
             "interval (Student t) and each seed as a grey dot; a single seed shows no noise, "
-            "so a small difference between arms may be chance."
+            "so a small difference between arms may be chance. The summary above says which "
+            "arms are within noise."
         )
-        verdicts = noise_verdicts(rows) + noise_verdicts(items, "item")
-        if verdicts:
-            doc.bullets(verdicts)
         if metric_cols:
             labels = [str(r["pipeline"]) for r in rows]
             series = {c: [_point(r, c) for r in rows] for c in metric_cols}

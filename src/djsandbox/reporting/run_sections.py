@@ -121,7 +121,7 @@ def _table_from_summary(doc: Doc, rows: list[dict[str, Any]]) -> None:
     text = format_table(rows)  # adds `total s` to the rows
     header = text.splitlines()[0]
     cols = [c.strip() for c in header.strip("|").split("|")]
-    verdicts = noise_verdicts(rows, cols[0])
+    verdicts = noise_verdicts(rows)
     for row in rows:
         for col, value in list(row.items()):
             if col.endswith(" s") and isinstance(value, float):

@@ -162,13 +162,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n" + noise_note(rows, lead[0] if lead else "pipeline")
+    return "\n".join(lines) + "\n" + noise_note(rows)
 
 
-def noise_note(rows: list[dict[str, Any]], label_key: str = "pipeline") -> str:
+def noise_note(rows: list[dict[str, Any]]) -> str:
     """Below a table: how metrics over seeds read, and which arms are within noise; a
     reminder when a single seed is compared."""
-    verdicts = noise_verdicts(rows, label_key)
+    verdicts = noise_verdicts(rows)
     if verdicts:
         return (
             "\nMetrics over seeds: mean ± std (n seeds); arms compared by their 95% intervals "
