@@ -16,7 +16,8 @@ SPECS = (
         "ModelTrainExecutor",
         "text_classifier",
         "djsandbox.models.text_classifier:run_train",
-        "Lightning EmbeddingBag text classifier (CPU, seconds); returns (checkpoint, metrics)",
+        "Lightning EmbeddingBag text classifier (CPU, seconds), best validation epoch kept; "
+        "`seeds: [..]` trains one per seed; returns (checkpoint, metrics)",
         results=2,
         keys=_CLASSIFIER_DATA_KEYS
         + (
@@ -44,7 +45,8 @@ SPECS = (
         "ModelEvaluator",
         "text_classifier",
         "djsandbox.models.text_classifier:run_evaluate",
-        "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set",
+        "accuracy and macro-F1 of a text_classifier checkpoint on a labelled set (mean, std "
+        "and 95% interval over seeds for a seeds manifest)",
         keys=_CLASSIFIER_DATA_KEYS + ("checkpoint", "predictions_path", "predicted_label_key"),
         required=("checkpoint", "dataset_path"),
     ),
