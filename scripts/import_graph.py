@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
             "plan",
             "context",
             "resources",
+            "resource_problems",
             "writable",
             "state_shape",
             "interrupts",
