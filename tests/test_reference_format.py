@@ -338,3 +338,21 @@ def test_missing_endpoint_is_a_resource(tmp_path, monkeypatch):
     assert check({"execution_job_configs": [job]}, tmp_path).startswith(
         "check: the config is valid"
     )
+
+
+def test_gpu_trainer_on_a_machine_without_one_is_a_resource(monkeypatch):
+    from djsandbox import resource_problems
+    from djsandbox.models.text_classifier_checks import check_train
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not resource_problems.gpu_visible()
+    [need] = check_train({"trainer": {"accelerator": "gpu", "max_epochs": 1}})
+    assert isinstance(need, Resource) and need.kind == "gpu"
+    assert need.startswith("trainer.accelerator: 'gpu' but this machine shows no GPU")
+    assert check_train({"trainer": {"accelerator": "cpu"}}) == []
+    monkeypatch.setattr(resource_problems, "gpu_visible", lambda: True)
+    assert check_train({"trainer": {"accelerator": "gpu"}}) == []
+    # A typo beside it stays a config error.
+    monkeypatch.setattr(resource_problems, "gpu_visible", lambda: False)
+    problems = check_train({"trainer": {"accelerator": "cuda", "max_epoch": 1}})
+    assert [type(p) for p in problems] == [str, Resource]

@@ -10,7 +10,9 @@ resources is valid (exit status 4, `errors.EXIT_RESOURCES`, rather than 2).
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Iterable
 
 # Kinds a check may declare (the section groups nothing by kind; it is said in the line).
@@ -107,3 +109,33 @@ def not_built(message: str, note: str) -> Resource:
     """A hook or component the reference has that this project does not have yet."""
     note = note.removeprefix("not available yet: ")
     return Resource(message, fix=f"not built yet in djsandbox ({note})", kind="component")
+
+
+def gpu_visible() -> bool:
+    """Whether this process can see an NVIDIA GPU, without importing torch (validation stays
+    fast): the driver's device list (or its device nodes), narrowed by CUDA_VISIBLE_DEVICES.
+    Where the system has no /proc to ask, it says yes (nothing is claimed missing)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    if not Path("/proc").is_dir():
+        return True
+    try:
+        if any(Path("/proc/driver/nvidia/gpus").iterdir()):
+            return True
+    except OSError:
+        pass
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def gpu_needed(key: str, accelerator: object) -> Resource | None:
+    """A trainer asking for a GPU on a machine that shows none."""
+    if not isinstance(accelerator, str) or accelerator.lower() not in ("gpu", "cuda"):
+        return None
+    if gpu_visible():
+        return None
+    return Resource(
+        f"{key}: {accelerator!r} but this machine shows no GPU",
+        fix=f"run on a machine with an NVIDIA GPU, or set {key} to 'cpu' (trainer=default)",
+        kind="gpu",
+    )

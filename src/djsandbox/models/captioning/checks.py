@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from ...deferred import is_deferred
 from ...redact import show
+from ...resource_problems import Resource
 from ..trainer_keys import trainer_problems
 from .settings import check_model
 
@@ -53,16 +54,24 @@ def _model_folder(model: Any) -> list[str]:
     if not isinstance(model, Mapping):
         return []
     path = model.get("path")
-    if path == "???":  # the model group's mandatory value, left unset
+    if path == "???":  # the model group's mandatory value, left unset: weights to fetch
         return [
-            "model.path: not set; give the folder of the local weights, e.g. "
-            "model.path=/weights/InternVL2-1B"
+            Resource(
+                "model.path: not set; give the folder of the local weights, e.g. "
+                "model.path=/weights/InternVL2-1B",
+                fix="download the InternVL weights to a folder and set model.path to it",
+                kind="weights",
+            )
         ]
     if isinstance(path, str) and path and not is_deferred(path):
         if not os.path.isdir(os.path.expanduser(path)):
             return [
-                f"model.path: folder {path!r} does not exist; expected local InternVL "
-                "weights (nothing can be downloaded)"
+                Resource(
+                    f"model.path: folder {path!r} does not exist; expected local InternVL "
+                    "weights (nothing can be downloaded)",
+                    fix=f"download the InternVL weights to {path!r}, or set model.path",
+                    kind="weights",
+                )
             ]
         if not os.path.isfile(os.path.join(os.path.expanduser(path), "config.json")):
             return [f"model.path: {path!r} has no config.json; expected a model folder"]
