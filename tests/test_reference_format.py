@@ -356,3 +356,24 @@ def test_gpu_trainer_on_a_machine_without_one_is_a_resource(monkeypatch):
     monkeypatch.setattr(resource_problems, "gpu_visible", lambda: False)
     problems = check_train({"trainer": {"accelerator": "cuda", "max_epoch": 1}})
     assert [type(p) for p in problems] == [str, Resource]
+
+
+def test_a_folder_export_may_be_the_run_folder_itself(tmp_path):
+    """The reference's text-to-video configs export into `work_dir` (`export_path: dir/`): the
+    files go inside the run folder. A file output there, or a folder holding it, stays refused."""
+    run = tmp_path / "run"
+
+    def job(export_path: str) -> dict:
+        return {
+            "hook": "EvaluateDataHook",
+            "meta_name": "export",
+            "extra_configs": {"type": "test_write", "export_path": export_path},
+        }
+
+    assert check({"execution_job_configs": [job(f"{run}/")]}, tmp_path).startswith(
+        "check: the config is valid"
+    )
+    for refused in (str(run), f"{tmp_path}/"):
+        with pytest.raises(ConfigError, match="it is or holds the run folder") as err:
+            check({"execution_job_configs": [job(refused)]}, tmp_path)
+        assert not isinstance(err.value, ResourceError)
