@@ -11,6 +11,7 @@ configs written in the reference's style (small test components, `sandbox_test_p
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -333,6 +334,8 @@ def test_missing_endpoint_is_a_resource(tmp_path, monkeypatch):
     assert kinds == {"endpoint"} and len(err.value.resources) == 2
     assert all(isinstance(need, Resource) for need in err.value.resources)
     assert "export OPENAI_BASE_URL=" in str(err.value)
+    copy = pickle.loads(pickle.dumps(err.value.resources[0]))  # crosses process boundaries
+    assert isinstance(copy, Resource) and copy.kind == "endpoint" and copy.fix
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     assert check({"execution_job_configs": [job]}, tmp_path).startswith(
