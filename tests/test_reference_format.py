@@ -380,3 +380,34 @@ def test_a_folder_export_may_be_the_run_folder_itself(tmp_path):
         with pytest.raises(ConfigError, match="it is or holds the run folder") as err:
             check({"execution_job_configs": [job(refused)]}, tmp_path)
         assert not isinstance(err.value, ResourceError)
+
+
+def test_missing_inputs_say_which_earlier_job_or_run_writes_them(tmp_path):
+    """The reference's text-to-video configs read `out/iter_1/x.jsonl` for the `out/x.jsonl` an
+    earlier job exports (it put iteration n's outputs under iter_<n>/), and files an earlier
+    run left in the run folder: each is a missing input whose fix says where it comes from."""
+    run = tmp_path / "run"
+
+    def reader(meta: str, path: str) -> dict:
+        return {
+            "hook": "EvaluateDataHook",
+            "meta_name": meta,
+            "extra_configs": {"type": "test_checked", "dataset_path": path},
+        }
+
+    jobs = [
+        {
+            "hook": "EvaluateDataHook",
+            "meta_name": "export",
+            "extra_configs": {"type": "test_write", "export_path": "out/x.jsonl"},
+        },
+        reader("reference_layout", "out/iter_1/x.jsonl"),
+        reader("earlier_run", f"{run}/iter_1/y.jsonl"),
+    ]
+    with pytest.raises(ResourceError) as err:
+        check({"execution_job_configs": jobs}, tmp_path)
+    layout, earlier = err.value.resources
+    assert "meta_name 'reference_layout'" in layout and layout.kind == "input file"
+    assert "an earlier job of this run writes 'out/x.jsonl'" in layout.fix
+    assert "set extra_configs.dataset_path to 'out/x.jsonl'" in layout.fix
+    assert "meta_name 'earlier_run'" in earlier and "an earlier run writes it" in earlier.fix

@@ -91,10 +91,31 @@ def placeholder(value: object) -> str | None:
     return match.group(0) if match else None
 
 
-def missing_file(message: str, value: str, key: str, kind: str = "input file") -> Resource:
-    """A file the config names that is not on this machine and no earlier job writes."""
+def missing_file(
+    message: str,
+    value: str,
+    key: str,
+    kind: str = "input file",
+    earlier_run: bool = False,
+    written_as: str | None = None,
+) -> Resource:
+    """A file the config names that is not on this machine and no earlier job writes.
+    `earlier_run`: it lies in the run folder, where an earlier run's jobs write; `written_as`:
+    the path an earlier job of this run writes it at (the reference's `iter_<n>/` layout)."""
     if hole := placeholder(value):
         fix = f"replace the placeholder {hole} in {key} with the real path on this machine"
+    elif written_as is not None:
+        fix = (
+            f"an earlier job of this run writes {written_as!r}; the reference put iteration "
+            "n's outputs under iter_<n>/ (n from 1), djsandbox writes the first iteration's "
+            f"at the configured path: set {key} to {written_as!r}, or take it from that job "
+            "with `input`"
+        )
+    elif earlier_run:
+        fix = (
+            f"{value!r} is in the run folder: an earlier run writes it (run the config that "
+            f"produces it first, in this work_dir), or point {key} at the file"
+        )
     elif kind == "side config file":
         fix = f"put the config file at {value!r} (it is loaded as {key}), or point {key} at it"
     else:

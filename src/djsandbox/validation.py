@@ -9,6 +9,7 @@ error still counts as a producer, so one mistake gives one message.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,8 @@ def _check_job(
     hook = hook_instance(body["hook"])
     count = None
     if hook is not None and job is not None:
-        problems += _hook_problems(label, hook, job, base_dirs, produced_files)
+        work_dir = guard.work_dir if guard is not None else None
+        problems += _hook_problems(label, hook, job, base_dirs, produced_files, work_dir)
         planned.settings.setdefault((spec.pipeline, spec.context_name), []).append(
             hook.settings(job)
         )
@@ -210,7 +212,12 @@ def _check_job(
 
 
 def _hook_problems(
-    label: str, hook: Hook, job: dict[str, Any], base_dirs: list[Path], produced_files: set[Path]
+    label: str,
+    hook: Hook,
+    job: dict[str, Any],
+    base_dirs: list[Path],
+    produced_files: set[Path],
+    work_dir: Path | None = None,
 ) -> list[str]:
     """The hook's and component's checks, then the files the job reads and writes."""
     for key in CONFIG_KEYS:
@@ -220,13 +227,17 @@ def _hook_problems(
                 f"{label}: {key}: expected a mapping or a file path, got {type(value).__name__}"
             ]
     problems = [at(label, p) for p in hook.check(job)]
-    problems += [at(label, p) for p in _file_problems(job, base_dirs, produced_files)]
+    files = _file_problems(job, base_dirs, produced_files, work_dir)
+    problems += [at(label, p) for p in files]
     return problems
 
 
-def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Path]) -> list[str]:
+def _file_problems(
+    job: dict[str, Any], base_dirs: list[Path], produced: set[Path], work_dir: Path | None = None
+) -> list[str]:
     """Inputs exist (or an earlier job writes them) and can be read as datasets; outputs can
-    be written. Records the outputs as produced for later jobs."""
+    be written. Records the outputs as produced for later jobs. A missing input is a resource;
+    one inside the run folder is an earlier run's output (the reference's `iter_1/` files)."""
     problems: list[str] = []
     for dotted in INPUT_FILE_KEYS:
         value = _get_dotted(job, dotted)
@@ -235,7 +246,13 @@ def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Pat
         found = find_existing(value, base_dirs)
         if found is None and not any(c in produced for c in candidates(value, base_dirs)):
             message = f"{dotted}: file {value!r} does not exist and no earlier job writes it"
-            problems.append(missing_file(message, value, dotted))
+            inside = work_dir is not None and any(
+                work_dir in c.resolve().parents for c in candidates(value, base_dirs)
+            )
+            written = _reference_layout(value, base_dirs, produced)
+            problems.append(
+                missing_file(message, value, dotted, earlier_run=inside, written_as=written)
+            )
         elif found is not None and (why := input_file_problem(found)):
             problems.append(f"{dotted}: {why}")
     for dotted in OUTPUT_FILE_KEYS:
@@ -246,6 +263,19 @@ def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Pat
             if why := output_folder_problem(targets[0]):
                 problems.append(f"{dotted}: {why}")
     return problems
+
+
+def _reference_layout(value: str, base_dirs: list[Path], produced: set[Path]) -> str | None:
+    """The path an earlier job of this run writes when `value` names it the reference's way:
+    it put iteration n's exports under `iter_<n>/` (n from 1), so its configs read
+    `out/iter_1/x.jsonl` for the `out/x.jsonl` an earlier job exports."""
+    parts = Path(value).parts
+    for i, part in enumerate(parts):
+        if re.fullmatch(r"iter_[0-9]+", part):
+            stripped = str(Path(*parts[:i], *parts[i + 1 :]))
+            if any(c in produced for c in candidates(stripped, base_dirs)):
+                return stripped
+    return None
 
 
 def _is_dj_mixture(value: str, base_dirs: list[Path]) -> bool:
