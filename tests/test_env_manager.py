@@ -113,6 +113,13 @@ def test_a_changed_spec_rebuilds_in_a_fresh_folder_and_removes_the_old_one(tmp_p
     fourth = get_env(EnvSpec(manager="uv", name="grow", config_path=str(reqs)), cache_dir=root)
     assert third.built and fourth.built and fourth.path != third.path
     assert "VERSION 1.17.0" in _imports(fourth, "six", tmp_path)
+    # so is a file named by a requirement entry
+    by_entry = _uv_spec("grow", f"-r {reqs}")
+    before = by_entry.fingerprint()
+    reqs.write_text("six==1.16.0\n")
+    assert _uv_spec("grow", f"-r {reqs}").fingerprint() != before
+    with pytest.raises(EnvError, match="does not exist"):
+        get_env(_uv_spec("grow", f"-r {tmp_path / 'gone.txt'}"), cache_dir=root)
 
 
 def test_a_folder_the_sandbox_did_not_make_is_left_alone(tmp_path):

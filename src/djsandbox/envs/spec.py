@@ -106,16 +106,28 @@ class EnvSpec:
             "requirements": list(self.requirements),
             "config_path": self.config_path,
         }
-        if self.config_path:
-            path = Path(self.config_path)
-            parts["config_sha256"] = (
-                hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-            )
+        # the contents of the files it names: editing requirements.txt rebuilds
+        parts["files"] = {path: _file_digest(path) for path in self.named_files()}
         if self.python is None and not self.conda_like:
             # built from the running interpreter: a new interpreter means a new environment
             parts["interpreter"] = [sys.base_prefix, sys.version]
         blob = json.dumps(parts, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
+
+    def named_files(self) -> list[str]:
+        """`config_path` and the files of `-r`/`-c` requirement entries (`"-r reqs.txt"`)."""
+        files = [self.config_path] if self.config_path else []
+        for entry in self.requirements:
+            tokens = split_requirement(entry)
+            for flag, value in zip(tokens, tokens[1:]):
+                if flag in ("-r", "--requirement", "-c", "--constraint"):
+                    files.append(value)
+            files += [
+                t.split("=", 1)[1]
+                for t in tokens
+                if t.startswith(("--requirement=", "--constraint="))
+            ]
+        return files
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -182,6 +194,13 @@ class EnvSpec:
         if problems:
             raise ConfigError("\n".join(problems))
         return cls(manager, name, version, config_path, tuple(requirements))
+
+
+def _file_digest(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 @dataclass

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -149,6 +150,11 @@ def get_env(
     if _is_built(target, fingerprint):
         _point_current(home, target)
         return Env(spec, target, built=False)
+    missing = [f for f in spec.named_files() if not Path(f).is_file()]
+    if missing:
+        raise EnvError(
+            f"environment '{spec.name}': file {missing[0]!r} named by its spec does not exist"
+        )
     tool = find_tool(spec)  # a missing manager is reported before anything is written
     home.mkdir(parents=True, exist_ok=True)
     with _build_lock(home, spec):
@@ -240,11 +246,14 @@ def _point_current(home: Path, target: Path) -> None:
         pass
     if link.exists() and not link.is_symlink():
         return  # not ours: leave it
-    temp = home / f".{CURRENT}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        temp.unlink()
-    os.symlink(target.name, temp)
-    os.replace(temp, link)
+    temp = home / f".{CURRENT}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        os.symlink(target.name, temp)
+        os.replace(temp, link)
+    except OSError as exc:  # a pointer for people; the environment itself is fine
+        log.debug("environment %s: could not point %s at it: %s", target, link, exc)
 
 
 def _remove_old_builds(home: Path, keep: Path) -> None:
