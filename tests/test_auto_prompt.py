@@ -129,6 +129,7 @@ def test_auto_prompt_pipeline_iterates_until_the_target_and_keeps_the_key_off_di
                 f"work_dir={run_dir}",
                 "vars.generator_model=stub-generator",
                 "vars.grader_model=stub-grader",
+                "vars.concurrency=16",
             ],
             cwd=tmp_path,
             env=env,
