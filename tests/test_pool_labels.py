@@ -9,6 +9,7 @@ from pathlib import Path
 
 from djsandbox.context import STATE_FILE, RunState
 from djsandbox.data.pools import labels
+from djsandbox.reporting.pool_labels import folder_labels
 from djsandbox.reporting.run_report import write_run_report
 from djsandbox.reporting.summary import format_table, item_rows
 
@@ -135,6 +136,15 @@ def test_pooled_items_are_named_by_composition_with_their_rows(run_cfg, tmp_path
     table = format_table(rows)
     assert "| item | pool rows |" in table and "| text_len high ∩ num_words high | 2 |" in table
     assert "[0]" not in table
+
+    # Per-pool sub-folders (where a per-pool job writes, e.g. each model's training log) too.
+    jobs = {s["pipeline"]: (k, s) for k, s in state.jobs.items() if s["meta_name"] == "test"}
+    assert folder_labels(state, *jobs["multi_op"]) == {
+        "0": "text_len high",
+        "1": "num_words high",
+        "2": "text_len high ∩ num_words high",
+    }
+    assert folder_labels(state, *jobs["single_op"])["num_words/2"] == "num_words high"
 
     summary = (tmp_path / "run" / "summary.md").read_text()
     assert "| multi_op | test.res_1 | text_len high ∩ num_words high | 2 |" in summary

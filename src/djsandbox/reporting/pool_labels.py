@@ -9,6 +9,7 @@ to label every pool file, model checkpoint and evaluation item by the pool it ca
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,17 @@ def job_inputs(status: dict[str, Any]) -> Any:
     if not isinstance(extra, dict):
         return None
     return next((extra[k] for k in ("checkpoint", "dataset_path") if k in extra), None)
+
+
+def folder_labels(state: RunState, key: str, status: dict[str, Any]) -> dict[str, str]:
+    """{sub-folder of a job (`0`, `text_len/2`): pool label} for a job that ran once per
+    labelled pool (each leaf of its `dataset_path` in its own sub-folder, as
+    `shapes.map_structure` names them)."""
+    extra = job_config(status).get("extra_configs")
+    if not isinstance(extra, dict) or "dataset_path" not in extra:
+        return {}
+    known = PoolLabels(state, int(key.split("/", 1)[0])).label
+    return {
+        "/".join(re.sub(r"[^\w.-]", "_", str(part)) for part in place): label
+        for place, label in by_place(extra["dataset_path"], known).items()
+    }
