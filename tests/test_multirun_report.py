@@ -90,6 +90,22 @@ def test_a_multirun_writes_and_prints_its_runs_against_their_metrics(tmp_path, c
     assert rows[0]["score.score"] == "" and float(rows[1]["score.score"]) == 5.0
 
 
+def test_a_multirun_stopped_by_a_failed_run_still_leaves_the_table(tmp_path):
+    """Hydra ends a multirun with a failed run before `on_multirun_end`; with the default
+    sequential launcher the table was rewritten after each run, the failed one included."""
+    proc = _multirun(tmp_path, "vars.value=2,oops")
+    assert proc.returncode != 0
+    assert "the table of the runs so far" in proc.stdout + proc.stderr
+    (sweep_dir,) = (tmp_path / "outputs" / "across" / "e").glob("multirun_*")
+    with open(sweep_dir / "runs_report" / "runs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["run"], r["vars.value"], r["score.score"]) for r in rows] == [
+        ("0", "2", "2.0"),
+        ("1", "oops", ""),
+    ]
+    assert rows[0]["status"] == "done" and rows[1]["status"] == "0/1 jobs done, failed"
+
+
 def _fake_run(folder: Path, *overrides: str) -> None:
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))

@@ -239,8 +239,34 @@ def write_runs_report(sweep_dir: Path | str, *, html: bool = True) -> tuple[Path
     return path, "\n".join(shown).rstrip() + f"\n\nTable across runs: {out / CSV_NAME}\n"
 
 
+_SEQUENTIAL = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+
+
 class RunsTable(Callback):
-    """At the end of any multirun, write and print the table across its runs."""
+    """At the end of any multirun, write and print the table across its runs.
+
+    With Hydra's default (sequential) launcher the table is also rewritten after each run:
+    Hydra stops a multirun whose run failed before `on_multirun_end`, and the table of the
+    runs so far is then already on disk. Parallel launchers run jobs in other processes at
+    the same time, so there it is written once, at the end."""
+
+    def on_job_end(self, config: Any, job_return: Any = None, **kwargs: Any) -> None:
+        hydra = config.hydra
+        if not str(hydra.mode).endswith("MULTIRUN") or hydra.launcher.get("_target_") != (
+            _SEQUENTIAL
+        ):
+            return
+        sweep_dir = Path(str(hydra.sweep.dir))
+        try:
+            write_runs_report(sweep_dir)
+        except Exception as exc:  # noqa: BLE001 - a report never fails a run
+            log.debug("table across runs not written after this run: %s", exc)
+            return
+        if getattr(getattr(job_return, "status", None), "name", "") == "FAILED":
+            log.warning(
+                "a run of this multirun failed; the table of the runs so far: %s",
+                sweep_dir / REPORT_DIR / "report.md",
+            )
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
