@@ -111,13 +111,16 @@ def _fake_run(folder: Path, *overrides: str) -> None:
     (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
 
 
-def _state(folder: Path, score: float) -> None:
+def _state(folder: Path, score: float, per_item: list[float] | None = None) -> None:
     """A finished run's state as the runner saves it: one evaluation job and its result."""
     from djsandbox.context import RunState
 
     state = RunState(folder / "sandbox_state.json")
     state.context.start_iteration(0)
-    state.context.record("anonymous", "score", {"res_1": {"score": score}})
+    results: dict = {"res_1": {"score": score}}
+    if per_item:
+        results["res_2"] = [{"acc": v} for v in per_item]
+    state.context.record("anonymous", "score", results)
     state.set_status(
         0,
         "anonymous/evaluation/0",
@@ -149,6 +152,24 @@ def test_runs_in_numeric_order_with_a_parallel_figure_for_two_varied_overrides(t
     figures = sorted(p.name for p in (tmp_path / "runs_report" / "figures").glob("*.png"))
     assert figures == ["metrics_by_run.png", "parallel_coordinates.png"]
     assert "coloured by score.score" in path.read_text()
+
+
+def test_items_of_pooled_results_get_rows_of_their_own(tmp_path):
+    for i, value in enumerate((1, 2)):
+        _fake_run(tmp_path / str(i), f"vars.a={value}")
+        _state(tmp_path / str(i), score=value, per_item=[value / 10, value / 5])
+    multirun_report.write_runs_report(tmp_path)
+    with open(tmp_path / "runs_report" / "runs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    got = [(r["vars.a"], r["item"], r["acc"], r["score.score"]) for r in rows]
+    assert got == [
+        ("1", "", "", "1"),
+        ("1", "[0]", "0.1", ""),
+        ("1", "[1]", "0.2", ""),
+        ("2", "", "", "2"),
+        ("2", "[0]", "0.2", ""),
+        ("2", "[1]", "0.4", ""),
+    ]
 
 
 def test_bad_folders_are_one_clear_error_and_exit_2(tmp_path, capsys):

@@ -29,7 +29,7 @@ from ..atomic import atomic_write_text
 from ..context import STATE_FILE, RunState
 from ..errors import ConfigError
 from .document import Doc, number
-from .summary import summary_rows
+from .summary import item_rows, summary_rows
 from .sweep_figures import draw_by_run, draw_parallel
 
 log = logging.getLogger("djsandbox")
@@ -39,7 +39,7 @@ MARKER = ".sandbox_runs_report"
 CSV_NAME = "runs.csv"
 MAX_PANELS = 9
 _LEAD = ("run", "pipeline", "status")
-_NOT_METRICS = {"pipeline", "rows kept", "train rows"}
+_NOT_METRICS = {"pipeline", "job", "item", "pool rows", "rows kept", "train rows"}
 
 
 def _natural(path: Path) -> list[Any]:
@@ -101,6 +101,8 @@ def run_rows(sweep_dir: Path, folder: Path) -> list[dict[str, Any]]:
         total = sum(v for k, v in row.items() if k.endswith(" s") and number(v) is not None)
         kept = {k: v for k, v in row.items() if not k.endswith(" s")}
         out.append({**base, "status": status, **kept, "total s": round(total, 2)})
+    # an evaluation that scored one model per data pool: one row per pool, named by it
+    out += [{**base, "status": status, **item} for item in item_rows(state)]
     return out
 
 
@@ -143,7 +145,8 @@ def metric_columns(rows: list[dict[str, Any]], cols: list[str], varying: list[st
 
 def _label(row: dict[str, Any], varying: list[str], pipelines: int) -> str:
     text = ", ".join(f"{k}={row[k]}" for k in varying if k in row) or row["run"]
-    return f"{text} / {row['pipeline']}" if pipelines > 1 and row.get("pipeline") else text
+    text = f"{text} / {row['pipeline']}" if pipelines > 1 and row.get("pipeline") else text
+    return f"{text} / {row['item']}" if row.get("item") else text
 
 
 def _as_number(text: Any) -> Any:
