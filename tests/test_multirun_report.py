@@ -189,3 +189,10 @@ def test_bad_folders_are_one_clear_error_and_exit_2(tmp_path, capsys):
     assert "was not written by the sandbox" in capsys.readouterr().err
     assert mine.read_text() == "my own table\n"
     assert sorted(p.name for p in mine.parent.iterdir()) == ["runs.csv"]
+
+    # A broken overrides file is named, with what was expected.
+    mine.unlink()
+    (tmp_path / "1" / ".hydra" / "overrides.yaml").write_text("vars.a: [1\n")
+    assert multirun_report.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "1/.hydra/overrides.yaml: cannot be read as Hydra's list of overrides" in err

@@ -59,10 +59,13 @@ def read_overrides(folder: Path) -> dict[str, str]:
     """`key=value` overrides of one run as {key: value} (`+`, `++`, `~` dropped from keys)."""
     import yaml
 
-    text = (folder / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")
-    items = yaml.safe_load(text) or []
+    path = folder / ".hydra" / "overrides.yaml"
+    try:
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as Hydra's list of overrides: {exc}") from None
     if not isinstance(items, list):
-        raise ConfigError(f"{folder / '.hydra' / 'overrides.yaml'}: expected a list of overrides")
+        raise ConfigError(f"{path}: expected a list of overrides, got {type(items).__name__}")
     out: dict[str, str] = {}
     for item in items:
         key, _, value = str(item).partition("=")
