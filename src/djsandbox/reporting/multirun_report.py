@@ -39,7 +39,8 @@ MARKER = ".sandbox_runs_report"
 CSV_NAME = "runs.csv"
 MAX_PANELS = 9
 _LEAD = ("run", "pipeline", "status")
-_NOT_METRICS = {"pipeline", "job", "item", "pool rows", "rows kept", "train rows"}
+_COUNTS = ("job", "item", "pool rows", "rows kept", "train rows")  # after the lead columns
+_NOT_METRICS = {"pipeline", *_COUNTS}
 
 
 def _natural(path: Path) -> list[Any]:
@@ -126,7 +127,8 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[str], list[str]
         for f in runs
         for row in run_rows(sweep_dir, f)
     ]
-    cols = ["run", *varying, *[c for c in _LEAD[1:] if any(c in r for r in rows)]]
+    lead = [c for c in (*_LEAD[1:], *_COUNTS) if any(c in r for r in rows)]
+    cols = ["run", *varying, *lead]
     for row in rows:
         cols += [c for c in row if c not in cols and c != "total s"]
     if any("total s" in r for r in rows):
@@ -142,6 +144,7 @@ def metric_columns(rows: list[dict[str, Any]], cols: list[str], varying: list[st
         for c in cols
         if c not in skip
         and not c.endswith(" s")
+        and c.split(".")[-1] not in ("rows", "count")  # e.g. test.rows: the test set's size
         and any(number(r.get(c)) is not None for r in rows)
     ]
 
@@ -221,7 +224,9 @@ def write_runs_report(sweep_dir: Path | str, *, html: bool = True) -> tuple[Path
     if metrics:
         pipelines = len({r.get("pipeline") for r in rows})
         labels = [_label(r, varying, pipelines) for r in rows]
-        values = {m: [number(r.get(m)) for r in rows] for m in metrics}
+        values = {  # as stored (an int stays an int in the labels), None where missing
+            m: [r.get(m) if number(r.get(m)) is not None else None for r in rows] for m in metrics
+        }
         doc.figure(
             "metrics_by_run",
             lambda fig: draw_by_run(fig, labels, values),
