@@ -255,6 +255,10 @@ def test_reference_key_problems_are_named() -> None:
             {"model_name_or_path": "/m/InternVL2-8B", "conv_style_or_scale": "8B"}, "train"
         )
     )
+    assert check_reference({"internvl_home": "/h", "env_params": {"x": 1}}, "evaluate") == [
+        "env_params: given without env_name; name the environment to build with them "
+        "(without env_name the scripts run in the current Python environment)"
+    ]
     assert check_reference({"internvl_home": "/h", "trainer": {"max_epochs": 1}}, "train") == [
         "trainer: not used when internvl_home is set (InternVL's own scripts train); remove it"
     ]
@@ -314,3 +318,62 @@ def test_named_environment_comes_from_envmanager(home: Path, monkeypatch) -> Non
     scripts.environment(own)
     assert seen["manager"] == "uv" and seen["params"] == {"requirements": ["torch"]}
     assert isinstance(scripts.environment({"internvl_home": str(home)}), scripts.CurrentPython)
+
+
+def test_reference_config_files_run_through_the_engine(run_cfg, home: Path, tmp_path: Path):
+    """The reference's train/eval config files (its keys, `<internvl_home>` filled in), the
+    evaluator fed the trainer's output folders through `input`, as its sandbox config does."""
+    import yaml
+
+    train_file, eval_file = tmp_path / "internvl_train_config.yaml", tmp_path / "eval.yaml"
+    train = train_cfg(home, tmp_path, num_gpus=1)
+    train["meta_paths"] = ["<these_paths_should_be_updated_by_input_mapping>"]
+    meta = meta_file(tmp_path / "metas", "pool_high")
+    env = {"env_name": None, "env_manager": "conda"}  # no env_name: the current Python
+    train_file.write_text(yaml.safe_dump({"type": "internvl_coco_caption", **train, **env}))
+    eval_file.write_text(
+        yaml.safe_dump(
+            {
+                "type": "internvl_coco_caption",
+                "internvl_home": str(home),
+                "num_gpus": 1,
+                "ckpt_paths": ["<these_paths_should_be_replaced_by_the_previous_hook>"],
+                **env,
+            }
+        )
+    )
+    out = run_cfg(
+        {
+            "pipelines": {
+                "single_op_exps": {
+                    "execution_job_configs": [
+                        {
+                            "hook": "TrainModelHook",
+                            "meta_name": "train",
+                            "local": {"extra_configs.meta_paths": [meta]},
+                            "output": ["trained_model_paths"],
+                            "extra_configs": str(train_file),
+                        }
+                    ],
+                    "evaluation_job_configs": [
+                        {
+                            "hook": "EvaluateModelHook",
+                            "meta_name": "eval",
+                            "input": {
+                                "extra_configs.ckpt_paths": "single_op_exps.train.trained_model_paths"
+                            },
+                            "output": ["eval_results"],
+                            "extra_configs": str(eval_file),
+                        }
+                    ],
+                }
+            }
+        }
+    )
+    results = out.context.iterations[0]["single_op_exps"]
+    assert results["train"]["trained_model_paths"] == [
+        str(tmp_path / "work_dirs" / "pool_high_InternVL2-1B")
+    ]
+    assert results["train"]["res_2"][0]["last_train_loss"] == 1.0
+    [scores] = results["eval"]["eval_results"]
+    assert scores["CIDEr"] == 1.083 and scores["avg_score"] == pytest.approx(0.5677, abs=1e-4)

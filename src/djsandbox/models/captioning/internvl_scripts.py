@@ -19,6 +19,7 @@ or one this trainer made (`.djsandbox-output` inside), a script file one it wrot
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import subprocess
@@ -34,6 +35,7 @@ from djsandbox.shapes import leaves, map_structure, split_pairs
 from .internvl_logs import caption_scores, read_log, train_metrics
 from .reference_keys import SCALES, check_reference, conv_style
 
+LOG = logging.getLogger(__name__)
 OWNED = ".djsandbox-output"
 SCRIPT_HEADER = "# written by djsandbox"
 TOTAL_BATCH_SIZE = 512
@@ -105,6 +107,10 @@ def environment(cfg: Mapping[str, Any]) -> Any:
         where="extra_configs",
     )
     return get_env(spec, cache_dir=None)
+
+
+def env_label(env: Any) -> str:
+    return str(getattr(env, "name", None) or type(env).__name__)
 
 
 def chat_dir(cfg: Mapping[str, Any]) -> Path:
@@ -317,6 +323,7 @@ def run_train(
         write_script(script, train_script(folder, num_gpus, per_device, args, meta))
         log = output / "training_log.txt"
         offset = log.stat().st_size if log.exists() else 0
+        LOG.info("InternVL fine-tune %s in %s; output streams into %s", script, env_label(env), log)
         env.run(["bash", str(script)], log_path=log, cwd=str(folder))
         metrics = train_metrics(read_log(log, offset))
         if not (output / "config.json").is_file():
@@ -361,6 +368,7 @@ def run_evaluate(
         offset = log.stat().st_size if log.exists() else 0
         # evaluate.sh puts $(pwd)/ before the checkpoint it is given: pass it relative
         rel = os.path.relpath(path, folder)
+        LOG.info("InternVL evaluation of %s; output streams into %s", path, log)
         env.run(
             ["bash", "evaluate.sh", rel, "caption-coco", "--dynamic"],
             log_path=log,

@@ -145,6 +145,11 @@ def check_reference(cfg: Mapping[str, Any], role: str) -> list[str]:
     if cfg.get("env_params") is not None and not isinstance(cfg["env_params"], Mapping):
         problems.append(f"env_params: got {type(cfg['env_params']).__name__}; expected a mapping")
     scripts = uses_scripts(cfg)
+    if scripts and cfg.get("env_params") and not cfg.get("env_name"):
+        problems.append(
+            "env_params: given without env_name; name the environment to build with them "
+            "(without env_name the scripts run in the current Python environment)"
+        )
     if not scripts:
         problems += [
             f"{k}: only used with internvl_home (the environment InternVL's scripts run in)"
