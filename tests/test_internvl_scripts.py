@@ -205,6 +205,9 @@ def test_script_backend_refuses_what_it_must_not_do(home: Path, tmp_path: Path, 
 
     with pytest.raises(ValueError, match="batch_size_per_device: 3 x 1 GPU"):
         run_train({**cfg, "batch_size_per_device": 3}, tmp_path / "job")
+    twice = {**cfg, "meta_paths": cfg["meta_paths"] * 2}
+    with pytest.raises(ValueError, match="meta_paths: several meta files would train into"):
+        run_train(twice, tmp_path / "job")
     monkeypatch.setattr(scripts, "gpu_count", lambda: 0)
     with pytest.raises(ValueError, match="num_gpus: InternVL's scripts need a CUDA GPU"):
         run_train(cfg, tmp_path / "job")

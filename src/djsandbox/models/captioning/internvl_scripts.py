@@ -279,7 +279,7 @@ def output_folders(sources: list[str], base: Path, model_path: str) -> dict[str,
     """`<base>/<meta name>_<model name>` per meta file, as the reference names them."""
     model_name = Path(model_path.rstrip("/\\")).stem
     folders = {src: base / f"{Path(src).stem}_{model_name}" for src in sources}
-    names = [f.name for f in folders.values()]
+    names = [folders[src].name for src in sources]  # a file given twice clashes with itself
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
         raise ValueError(

@@ -62,6 +62,7 @@ LIGHTNING_ONLY_TRAIN = (
     "cpu_threads",
 )
 LIGHTNING_ONLY_EVALUATE = (
+    "model",
     "dataset_path",
     "image_root",
     "prompt",
