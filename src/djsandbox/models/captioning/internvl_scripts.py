@@ -97,7 +97,7 @@ def environment(cfg: Mapping[str, Any]) -> Any:
     from djsandbox.envs import EnvSpec, get_env
 
     params = dict(cfg.get("env_params") or {})
-    if "requirements" not in params:
+    if not (params.get("requirements") or params.get("env_requirements")):
         home = Path(str(cfg["internvl_home"])).expanduser()
         params["requirements"] = [f"-r {home / 'requirements.txt'}", *REQUIREMENTS]
     spec = EnvSpec.from_config(
