@@ -122,3 +122,21 @@ def _check_weights(cfg: dict[str, Any]) -> list[str]:
 )
 def needs_weights(cfg: dict[str, Any], out_dir: Path) -> str:
     return cfg["weights"]
+
+
+@register(
+    "DataEvaluator",
+    "test_pool_score",
+    "per JSONL file of dataset_path (any shape): its rows and the mean of its `score` column",
+)
+def pool_score(cfg: dict[str, Any], out_dir: Path) -> Any:
+    import json
+
+    from djsandbox.shapes import map_structure
+
+    def one(path: str, folder: Path) -> dict[str, Any]:
+        with open(path, encoding="utf-8") as fh:
+            scores = [json.loads(line)["score"] for line in fh if line.strip()]
+        return {"rows": len(scores), "score": sum(scores) / len(scores)}
+
+    return map_structure(cfg["dataset_path"], one, out_dir)

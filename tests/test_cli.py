@@ -252,7 +252,12 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
             [sys.executable, "-m", "djsandbox", *choice, "check=true"],
             capture_output=True,
             text=True,
-            env=subprocess_env(),
+            # auto_prompt needs an OpenAI-compatible endpoint; validation checks one is set
+            env={
+                **subprocess_env(),
+                "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                "OPENAI_API_KEY": "x",
+            },
             cwd=tmp_path,
         )
         assert proc.returncode == 0, (choice, proc.stderr[-2000:])
@@ -262,7 +267,13 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
         ) in proc.stdout, choice
         for pipeline in shipped["pipelines"]:
             assert f"pipeline '{pipeline}'" in proc.stdout
-        assert "TrainModelHook" in proc.stdout and "(not created)" in proc.stdout
+        hooks = {
+            job["hook"]
+            for p in shipped["pipelines"].values()
+            for jobs in p.values()
+            for job in jobs
+        }
+        assert all(hook in proc.stdout for hook in hooks) and "(not created)" in proc.stdout
         assert ("-m ignored" in proc.stderr) == ("-m" in choice)
     assert list(tmp_path.iterdir()) == [], "a check leaves no run folder"
 

@@ -131,6 +131,9 @@ def test_pipeline_validates_with_each_trainer_and_tracker(
     # The config is what is checked here, not this machine: a GPU preset on a machine without
     # one is a missing resource (test_reference_format.py).
     monkeypatch.setattr(resource_problems, "gpu_visible", lambda: True)
+    # auto_prompt needs an OpenAI-compatible endpoint; validation checks one is configured
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder")
 
     lightning_before = "lightning" in sys.modules  # other test modules may have imported it
     work = tmp_path / "run"

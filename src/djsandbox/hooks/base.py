@@ -72,10 +72,17 @@ def component_problems(
         if spec.keys is None
         else unknown_keys(given, tuple(spec.keys) + hook_keys, "extra_configs.", owner)
     )
-    absent = [key for key in spec.required if extra.get(key) in (None, "")]
-    missing = [f"extra_configs.{key}: missing; '{spec.name}' needs it" for key in absent]
+    # "a|b": one of them will do (a component reading the reference's key or its own)
+    absent = [
+        key for key in spec.required if all(extra.get(k) in (None, "") for k in key.split("|"))
+    ]
+    missing = [
+        f"extra_configs.{key.split('|')[0]}: missing; '{spec.name}' needs it"
+        + (f" (or {', '.join(key.split('|')[1:])})" if "|" in key else "")
+        for key in absent
+    ]
     if not problems:  # with a typo in a key the check would report the wrong thing
-        later = deferred_keys(extra) | set(absent)  # said once, above
+        later = deferred_keys(extra) | {k for key in absent for k in key.split("|")}
         problems += [
             at("extra_configs", p, sep=".")
             for p in spec.problems(known(extra))
