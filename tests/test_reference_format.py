@@ -411,3 +411,20 @@ def test_missing_inputs_say_which_earlier_job_or_run_writes_them(tmp_path):
     assert "an earlier job of this run writes 'out/x.jsonl'" in layout.fix
     assert "set extra_configs.dataset_path to 'out/x.jsonl'" in layout.fix
     assert "meta_name 'earlier_run'" in earlier and "an earlier run writes it" in earlier.fix
+
+
+def test_an_external_repository_and_weights_named_by_reference_keys_are_resources(tmp_path):
+    """InternVL's own keys: `internvl_home` (a clone of InternVL) and `model_name_or_path`
+    (weights) name things to fetch, not config mistakes."""
+    from djsandbox.models.captioning.checks import check_train
+
+    problems = check_train(
+        {
+            "internvl_home": str(tmp_path / "InternVL"),
+            "model_name_or_path": str(tmp_path / "InternVL2-1B"),
+            "meta_paths": [str(tmp_path / "meta.json")],
+        }
+    )
+    needs = {p.kind: p for p in problems if isinstance(p, Resource)}
+    assert "git clone https://github.com/OpenGVLab/InternVL" in needs["repository"].fix
+    assert needs["weights"].startswith("model_name_or_path: folder")

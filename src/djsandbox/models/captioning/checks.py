@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from ...deferred import is_deferred
 from ...redact import show
-from ...resource_problems import Resource
+from ...resource_problems import Resource, carry
 from ..trainer_keys import trainer_problems
 from .reference_keys import check_reference, uses_scripts
 from .settings import check_model
@@ -96,8 +96,13 @@ def _internvl_home(cfg: Mapping[str, Any]) -> list[str]:
         return []
     if not os.path.isdir(os.path.join(os.path.expanduser(home), "internvl_chat")):
         return [
-            f"internvl_home: {home!r} has no internvl_chat folder; expected a clone of "
-            "https://github.com/OpenGVLab/InternVL"
+            Resource(
+                f"internvl_home: {home!r} has no internvl_chat folder; expected a clone of "
+                "https://github.com/OpenGVLab/InternVL",
+                fix=f"git clone https://github.com/OpenGVLab/InternVL {home}, or set "
+                "internvl_home to an existing clone",
+                kind="repository",
+            )
         ]
     return []
 
@@ -108,7 +113,8 @@ def _reference(cfg: Mapping[str, Any], role: str) -> list[str]:
     path = cfg.get("model_name_or_path")
     if isinstance(path, str) and path:
         problems += [
-            p.replace("model.path", "model_name_or_path", 1) for p in _model_folder({"path": path})
+            carry(p, p.replace("model.path", "model_name_or_path", 1))
+            for p in _model_folder({"path": path})
         ]
     key = "meta_paths" if role == "train" else "ckpt_paths"
     return problems + _paths(cfg.get(key), key, "a path")
