@@ -355,8 +355,9 @@ def test_dj_sandbox_check_prints_the_plan_and_runs_nothing(tmp_path):
     assert not calls.exists() and not (tmp_path / "run").exists()
 
 
-def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
-    """Each shipped pipeline, composed and written out as a reference-format file."""
+def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys, monkeypatch):
+    """Each shipped pipeline, composed and written out as a reference-format file. auto_prompt
+    gets an endpoint: without one it lacks a resource (exit 4, test_reference_format.py)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
@@ -365,6 +366,8 @@ def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
     from djsandbox.__main__ import CONF_DIR
     from djsandbox.config import register_configs
 
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
     register_configs()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
