@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
             "plan",
             "context",
             "resources",
+            "resource_problems",
             "writable",
             "state_shape",
             "interrupts",
@@ -43,7 +44,7 @@ LAYERS: dict[str, int] = {
         ],
         0,
     ),
-    **dict.fromkeys(["data", "evaluation", "inference", "models", "reporting"], 1),
+    **dict.fromkeys(["data", "envs", "evaluation", "inference", "models", "reporting"], 1),
     **dict.fromkeys(
         ["catalog", "jobs", "planned_context", "hooks", "output_safety", "fingerprint"], 2
     ),

@@ -95,3 +95,48 @@ def _check_min_score(cfg: dict[str, Any]) -> list[str]:
 )
 def checked(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
     return cfg["dataset_path"], cfg.get("min_score", 0)
+
+
+def _check_weights(cfg: dict[str, Any]) -> list[str]:
+    """A component declaring what it needs from the machine: its weights file."""
+    from djsandbox.resource_problems import Resource
+
+    weights = cfg.get("weights")
+    if not isinstance(weights, str) or Path(weights).is_file():
+        return []
+    return [
+        Resource(
+            f"weights: {weights!r} is not on this machine",
+            fix=f"download the weights to {weights!r}",
+            kind="weights",
+        )
+    ]
+
+
+@register(
+    "DataEvaluator",
+    "test_needs_weights",
+    "returns cfg['weights']; its check reports missing weights as a resource",
+    keys=("weights",),
+    check=_check_weights,
+)
+def needs_weights(cfg: dict[str, Any], out_dir: Path) -> str:
+    return cfg["weights"]
+
+
+@register(
+    "DataEvaluator",
+    "test_pool_score",
+    "per JSONL file of dataset_path (any shape): its rows and the mean of its `score` column",
+)
+def pool_score(cfg: dict[str, Any], out_dir: Path) -> Any:
+    import json
+
+    from djsandbox.shapes import map_structure
+
+    def one(path: str, folder: Path) -> dict[str, Any]:
+        with open(path, encoding="utf-8") as fh:
+            scores = [json.loads(line)["score"] for line in fh if line.strip()]
+        return {"rows": len(scores), "score": sum(scores) / len(scores)}
+
+    return map_structure(cfg["dataset_path"], one, out_dir)

@@ -408,3 +408,30 @@ def test_catalog_publishes_both_components() -> None:
     assert train.results == 2 and evaluate.results == 1
     assert callable(train.load()) and callable(evaluate.load())
     assert train.problems({"batch_size": -1}) == ["batch_size: got -1; expected a positive integer"]
+
+
+def test_reference_keys_run_the_lightning_path(
+    meta: str, internvl_jsonl: Path, tmp_path: Path
+) -> None:
+    """The reference's keys without internvl_home: meta_paths, batch_size_per_device and
+    work_dir (outputs named <meta>_<model> there, as InternVL's scripts name them), ckpt_paths."""
+    from djsandbox.models.captioning.evaluate import run_evaluate
+    from djsandbox.models.captioning.train import run_train
+
+    cfg = {"meta_paths": [meta], "batch_size_per_device": 8, "work_dir": str(tmp_path / "w")}
+    [checkpoint], [metrics] = run_train({**cfg, "max_steps": 1, "val_ratio": 0.2}, tmp_path / "j")
+    expected = tmp_path / "w" / f"{Path(meta).stem}_internvl_tiny" / "checkpoint"
+    assert checkpoint == str(expected) and metrics["steps"] == 1
+    [scores] = run_evaluate(
+        {
+            "ckpt_paths": [checkpoint],
+            "dataset_path": str(internvl_jsonl),
+            "image_root": str(IMAGES),
+            "max_rows": 2,
+            "max_new_tokens": 4,
+        },
+        tmp_path / "e",
+    )
+    assert scores["rows"] == 2 and set(scores) >= METRIC_KEYS
+    with pytest.raises(ValueError, match="num_gpus: 2 GPU"):
+        run_train({**cfg, "num_gpus": 2}, tmp_path / "j2")  # this machine has no GPU

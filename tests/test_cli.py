@@ -252,7 +252,12 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
             [sys.executable, "-m", "djsandbox", *choice, "check=true"],
             capture_output=True,
             text=True,
-            env=subprocess_env(),
+            # auto_prompt needs an OpenAI-compatible endpoint; validation checks one is set
+            env={
+                **subprocess_env(),
+                "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                "OPENAI_API_KEY": "x",
+            },
             cwd=tmp_path,
         )
         assert proc.returncode == 0, (choice, proc.stderr[-2000:])
@@ -262,7 +267,13 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
         ) in proc.stdout, choice
         for pipeline in shipped["pipelines"]:
             assert f"pipeline '{pipeline}'" in proc.stdout
-        assert "TrainModelHook" in proc.stdout and "(not created)" in proc.stdout
+        hooks = {
+            job["hook"]
+            for p in shipped["pipelines"].values()
+            for jobs in p.values()
+            for job in jobs
+        }
+        assert all(hook in proc.stdout for hook in hooks) and "(not created)" in proc.stdout
         assert ("-m ignored" in proc.stderr) == ("-m" in choice)
     assert list(tmp_path.iterdir()) == [], "a check leaves no run folder"
 
@@ -344,8 +355,9 @@ def test_dj_sandbox_check_prints_the_plan_and_runs_nothing(tmp_path):
     assert not calls.exists() and not (tmp_path / "run").exists()
 
 
-def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
-    """Each shipped pipeline, composed and written out as a reference-format file."""
+def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys, monkeypatch):
+    """Each shipped pipeline, composed and written out as a reference-format file. auto_prompt
+    gets an endpoint: without one it lacks a resource (exit 4, test_reference_format.py)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
@@ -354,6 +366,8 @@ def test_dj_sandbox_check_accepts_every_shipped_pipeline(tmp_path, capsys):
     from djsandbox.__main__ import CONF_DIR
     from djsandbox.config import register_configs
 
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
     register_configs()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):

@@ -122,10 +122,18 @@ MATRIX = [(p, t, "none") for p in PIPELINES for t in TRAINERS] + [
 
 @pytest.mark.parametrize("pipeline, trainer, tracker", MATRIX)
 def test_pipeline_validates_with_each_trainer_and_tracker(
-    compose, pipeline, trainer, tracker, tmp_path
+    compose, pipeline, trainer, tracker, tmp_path, monkeypatch
 ):
+    from djsandbox import resource_problems
     from djsandbox.check import check_run
     from djsandbox.cli_support import split_config
+
+    # The config is what is checked here, not this machine: a GPU preset on a machine without
+    # one is a missing resource (test_reference_format.py).
+    monkeypatch.setattr(resource_problems, "gpu_visible", lambda: True)
+    # auto_prompt needs an OpenAI-compatible endpoint; validation checks one is configured
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder")
 
     lightning_before = "lightning" in sys.modules  # other test modules may have imported it
     work = tmp_path / "run"

@@ -62,27 +62,34 @@ def test_accuracy_separate_files_nested_key(tmp_path: Path) -> None:
         {"id": r["id"], "meta": {"label": _flip(r["label"]) if i % 4 == 0 else r["label"]}}
         for i, r in enumerate(rows)
     ]
-    acc = accuracy_evaluator(
+    pred = _write(tmp_path / "pred.jsonl", preds)
+    records, best = accuracy_evaluator(
         {
-            "predicted_dataset_path": _write(tmp_path / "pred.jsonl", preds),
+            "predicted_dataset_path": pred,
             "ground_truth_dataset_path": str(TEST),
             "predicted_label_key": "meta.label",
             "ground_truth_label_key": "label",
         }
     )
-    assert acc == pytest.approx(0.75)
+    assert records == [{"pred_path": pred, "gt_path": str(TEST), "accuracy": pytest.approx(0.75)}]
+    assert best == pytest.approx(0.75)
 
 
-def test_accuracy_ground_truth_in_same_file_and_best_of_list(tmp_path: Path) -> None:
+def test_accuracy_one_record_per_pair_in_order_and_the_max(tmp_path: Path) -> None:
     rows = _read(TEST)
     good = [dict(r, pred=r["label"] if i % 10 else _flip(r["label"])) for i, r in enumerate(rows)]
     bad = [dict(r, pred=_flip(r["label"]) if i % 2 else r["label"]) for i, r in enumerate(rows)]
     cfg = {"predicted_label_key": "pred", "ground_truth_label_key": "label"}
     good_path, bad_path = _write(tmp_path / "good.jsonl", good), _write(tmp_path / "bad.jsonl", bad)
-    assert accuracy_evaluator({**cfg, "predicted_dataset_path": good_path}) == pytest.approx(0.9)
-    assert accuracy_evaluator(
-        {**cfg, "predicted_dataset_path": [bad_path, good_path]}
-    ) == pytest.approx(0.9)
+    records, best = accuracy_evaluator({**cfg, "predicted_dataset_path": [bad_path, good_path]})
+    # ground truth defaults to the predicted rows themselves, as in the reference
+    assert [(r["pred_path"], r["gt_path"]) for r in records] == [
+        (bad_path, bad_path),
+        (good_path, good_path),
+    ]
+    assert [r["accuracy"] for r in records] == pytest.approx([0.5, 0.9])
+    assert set(records[0]) == {"pred_path", "gt_path", "accuracy"}
+    assert best == pytest.approx(0.9)
 
 
 def test_accuracy_compares_strings_like_the_reference(tmp_path: Path) -> None:
@@ -92,13 +99,14 @@ def test_accuracy_compares_strings_like_the_reference(tmp_path: Path) -> None:
         {"p": 1.0, "t": 1},  # "1.0" != "1": miss
         {"p": ["a", "b"], "t": ["a", "b"]},  # whole lists: hit
         {"p": None, "t": None},  # explicit nulls: "None" == "None", hit
+        {"t": "great"},  # no prediction (a failed request): "None", a miss
     ]
     cfg = {
         "predicted_dataset_path": _write(tmp_path / "x.jsonl", rows),
         "predicted_label_key": "p",
         "ground_truth_label_key": "t",
     }
-    assert accuracy_evaluator(cfg) == pytest.approx(3 / 5)
+    assert accuracy_evaluator(cfg)[1] == pytest.approx(3 / 6)
 
 
 def test_nested_get_flat_dotted_key_and_lists() -> None:
@@ -110,21 +118,17 @@ def test_nested_get_flat_dotted_key_and_lists() -> None:
 
 def test_accuracy_errors_name_file_row_and_key(tmp_path: Path) -> None:
     rows = _read(TEST)[:3]
-    pred = _write(tmp_path / "pred.jsonl", [dict(r, pred=r["label"]) for r in rows[:2]] + [rows[2]])
+    pred = _write(tmp_path / "pred.jsonl", [dict(r, pred=r["label"]) for r in rows])
     cfg = {
         "predicted_dataset_path": pred,
         "predicted_label_key": "pred",
         "ground_truth_label_key": "label",
     }
-    with pytest.raises(ValueError, match=r"pred\.jsonl: row 2 has no key 'pred'"):
-        accuracy_evaluator(cfg)
-    same = {
-        "predicted_dataset_path": str(TEST),
-        "predicted_label_key": "label",
-        "ground_truth_label_key": "meta.label",
-    }
-    with pytest.raises(ValueError, match=r"test\.jsonl: row 0 has no key 'meta\.label'"):
-        accuracy_evaluator(same)
+    with pytest.raises(ValueError, match=r"pred\.jsonl: no row has the predicted key 'perd'"):
+        accuracy_evaluator({**cfg, "predicted_label_key": "perd"})
+    no_truth = _write(tmp_path / "gt.jsonl", [rows[0], {"id": "x"}, rows[2]])
+    with pytest.raises(ValueError, match=r"gt\.jsonl: row 1 has no key 'label' \(the ground truth"):
+        accuracy_evaluator({**cfg, "ground_truth_dataset_path": no_truth})
     short = _write(tmp_path / "short.jsonl", [dict(r, pred="great") for r in rows])
     with pytest.raises(ValueError, match=r"has 3 rows but ground truth .*test\.jsonl' has 1000"):
         accuracy_evaluator(
@@ -158,34 +162,80 @@ def test_mse_on_real_rows(tmp_path: Path) -> None:
         "predicted_value_key": "len_pred",
         "ground_truth_value_key": "stats.len",
     }
-    assert mse_evaluator(cfg) == pytest.approx(expected)
+    records, best = mse_evaluator(cfg)
+    assert records == [
+        {
+            "pred_path": cfg["predicted_dataset_path"],
+            "gt_path": cfg["ground_truth_dataset_path"],
+            "mse": pytest.approx(expected),
+            "format_error": 0,
+        }
+    ]
+    assert best == pytest.approx(expected)
     perfect = _write(tmp_path / "perfect.jsonl", [{"len_pred": len(r["text"])} for r in rows])
-    assert (
-        mse_evaluator(
-            {
-                **cfg,
-                "predicted_dataset_path": [cfg["predicted_dataset_path"], perfect],
-                "ground_truth_dataset_path": [cfg["ground_truth_dataset_path"]] * 2,
-            }
-        )
-        == 0.0
+    records, best = mse_evaluator(
+        {
+            **cfg,
+            "predicted_dataset_path": [cfg["predicted_dataset_path"], perfect],
+            "ground_truth_dataset_path": [cfg["ground_truth_dataset_path"]] * 2,
+        }
     )
+    assert [r["mse"] for r in records] == pytest.approx([expected, 0.0])
+    assert best == 0.0  # the min
+
+
+def test_mse_counts_unparsable_predictions_as_format_errors_and_skips_them(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        {"p": "1", "t": 0},  # (1-0)^2 = 1
+        {"p": "high", "t": 1.0},  # words: format error
+        {"p": 0.5, "t": 1},  # 0.25
+        {"p": None, "t": 1},  # a failed request: format error
+        {"t": 1},  # no prediction at all: format error
+        {"p": "nan", "t": 1},  # parses, but not finite: format error
+        {"p": True, "t": 1},  # a boolean is not a grade: format error
+    ]
+    path = _write(tmp_path / "m.jsonl", rows)
+    records, best = mse_evaluator(
+        {"predicted_dataset_path": path, "predicted_value_key": "p", "ground_truth_value_key": "t"}
+    )
+    assert records == [
+        {"pred_path": path, "gt_path": path, "mse": pytest.approx(0.625), "format_error": 5}
+    ]
+    assert best == pytest.approx(0.625)
+
+
+def test_mse_file_without_any_number_is_null_and_not_the_best(tmp_path: Path) -> None:
+    cfg = {"predicted_value_key": "p", "ground_truth_value_key": "t"}
+    words = _write(tmp_path / "words.jsonl", [{"p": "great", "t": 1}, {"p": "bad", "t": 0}])
+    nums = _write(tmp_path / "nums.jsonl", [{"p": 0, "t": 1}, {"p": 0, "t": 0}])
+    records, best = mse_evaluator({**cfg, "predicted_dataset_path": [words, nums]})
+    assert [(r["mse"], r["format_error"]) for r in records] == [(None, 2), (0.5, 0)]
+    assert best == 0.5
+
+
+def test_mse_fails_when_nothing_parses_or_the_key_is_wrong(tmp_path: Path) -> None:
+    cfg = {"predicted_value_key": "p", "ground_truth_value_key": "t"}
+    words = _write(tmp_path / "words.jsonl", [{"p": "great", "t": 1}, {"p": "bad", "t": 0}])
+    with pytest.raises(ValueError, match=r"predicted_value_key 'p': no row of .*words\.jsonl"):
+        mse_evaluator({**cfg, "predicted_dataset_path": words})
+    nums = _write(tmp_path / "nums.jsonl", [{"p": 0, "t": 1}, {"p": 0, "t": 0}])
+    with pytest.raises(ValueError, match=r"nums\.jsonl: no row has the predicted key 'q'"):
+        mse_evaluator({**cfg, "predicted_dataset_path": nums, "predicted_value_key": "q"})
 
 
 def test_mse_errors(tmp_path: Path) -> None:
-    rows = [{"p": 1.0, "t": 2.0}, {"p": "high", "t": 1.0}]
+    rows = [{"p": 1.0, "t": 2.0}, {"p": 2, "t": "high"}]
     cfg = {
         "predicted_dataset_path": _write(tmp_path / "m.jsonl", rows),
         "predicted_value_key": "p",
         "ground_truth_value_key": "t",
     }
-    with pytest.raises(ValueError, match=r"m\.jsonl: row 1 key 'p' holds 'high', not a number"):
+    with pytest.raises(ValueError, match=r"m\.jsonl: row 1 key 't' holds 'high', not a finite"):
         mse_evaluator(cfg)
     with pytest.raises(ValueError, match=r"m\.jsonl: row 0 has no key 'q'"):
         mse_evaluator({**cfg, "ground_truth_value_key": "q"})
-    nan = _write(tmp_path / "nan.jsonl", [{"p": "nan", "t": 1}])
-    with pytest.raises(ValueError, match="non-finite"):
-        mse_evaluator({**cfg, "predicted_dataset_path": nan})
     with pytest.raises(
         ValueError, match="ground_truth_dataset_path has 2 paths but predicted_dataset_path has 1"
     ):

@@ -335,6 +335,9 @@ def test_no_shipped_pipeline_plans_an_output_over_an_input_the_config_or_the_pac
         return found
 
     monkeypatch.setattr(output_safety.OutputGuard, "_inputs", staticmethod(spy_inputs))
+    # auto_prompt needs an OpenAI-compatible endpoint; validation checks one is configured
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder")
     monkeypatch.setattr(output_safety.OutputGuard, "_outputs", staticmethod(spy_outputs))
     work = tmp_path / "run"
     plain = split_config(_compose([f"+pipeline={pipeline}", f"work_dir={work}"]))

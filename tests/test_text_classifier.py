@@ -84,7 +84,7 @@ def test_checkpoint_alone_evaluates_reproducibly(trained: dict, tmp_path: Path) 
     assert len(rows) == 1000 and rows[0]["id"] == "test-00000"
     assert {r["predicted_label"] for r in rows} <= {"great", "other"}
     # The written predictions feed the reference-style accuracy evaluator to the same number.
-    acc = accuracy_evaluator(
+    _, acc = accuracy_evaluator(
         {
             "predicted_dataset_path": first["predictions_path"],
             "predicted_label_key": "predicted_label",

@@ -111,3 +111,17 @@ def test_single_op_then_multi_op_flow(tmp_path):
         assert set(ids(dst)) <= set(ids(src))
     assert len(multi["test"]["res_1"]) == len(down)
     assert all(0 <= m["accuracy"] <= 1 for m in multi["test"]["res_1"])
+
+    # The printed summary names each pooled model by its pool's composition, with its rows.
+    def label(pool: str) -> str:
+        stat = Path(pool).parent.name
+        return f"{stat} {('low', 'mid', 'high')[int(Path(pool).stem.rsplit('_', 1)[1])]}"
+
+    for paths in pools.values():
+        for path in paths:
+            assert f"| single_op | test.res_1 | {label(path)} | 500 |" in proc.stdout
+    for path, dst in zip(combined, down):
+        members = re.search(r"_top_((?:\d+_)*\d+)_num_", Path(path).stem).group(1).split("_")
+        name = " ∩ ".join(label(ranked[int(i)]) for i in members)
+        assert f"| multi_op | test.res_1 | {name} | {len(ids(dst))} |" in proc.stdout
+    assert "| [0] |" not in proc.stdout

@@ -2,7 +2,9 @@
 
 The run is composed, planned and validated exactly as before a real run (`app.prepare`, the
 objective and `hpo_config` checks), then described; no job runs and nothing is written: no run
-folder, state or snapshot. Problems raise the usual ConfigError (exit 2 in both front ends).
+folder, state or snapshot. Problems raise the usual ConfigError (exit 2 in both front ends); a
+valid config whose only problems are resources this machine lacks raises ResourceError (exit 4)
+listing them, each with what to fetch or set, then what would run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import STAGE_KEYS
+from .errors import ResourceError
 from .plan import JobSpec, Plan
 
 
@@ -74,7 +77,13 @@ def check_run(cfg: dict[str, Any], base_dirs: list[Path], search_siblings: bool 
         check_metric_against_plan(keys, build_plan(cfg).pipelines)
         if keys:
             lines.append(f"optimized_metric: {', '.join(keys)}")
-    runner = prepare(cfg, base_dirs, search_siblings)
+    try:
+        runner = prepare(cfg, base_dirs, search_siblings)
+    except ResourceError as exc:  # a valid config: say so, and what would run once supplied
+        plan = describe_plan(build_plan(cfg))
+        raise ResourceError(
+            f"{exc}\nwhat would run once they are there:\n" + "\n".join(plan), exc.resources
+        ) from None
     max_iter = runner.cfg.get("max_iter_num", 1)
     iterations = (
         f"until iter_targets are met (at most {runner.cfg.get('max_iter_cap', 100)} iterations)"

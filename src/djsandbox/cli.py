@@ -5,7 +5,9 @@ With `hpo_config: FILE` (wandb-sweep style) the pipelines run as the trials of a
 `dj-sandbox --list` prints every registered hook and component type; `--check` validates the
 config and prints what would run, without running anything (exit 0 valid, 2 invalid).
 Exit statuses (errors.py): 0 done, 1 a job failed, 2 the config or its inputs are wrong (found
-before any job ran), 3 another run holds the run folder, 130 interrupted (Ctrl-C).
+before any job ran), 3 another run holds the run folder, 4 the config is valid but this machine
+lacks what it needs (files, weights, an endpoint, a component not built yet; nothing ran),
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations

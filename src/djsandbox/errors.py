@@ -14,6 +14,16 @@ class ConfigError(SandboxError):
     """A sandbox config is invalid (found at validation time, before any job runs)."""
 
 
+class ResourceError(ConfigError):
+    """The config is valid, but this machine lacks what the run needs (a data or side file,
+    weights, an endpoint, a component not built yet). `resources`: the `Resource` problems
+    (resource_problems.py), each saying what to fetch or set."""
+
+    def __init__(self, message: str, resources: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.resources = list(resources or [])
+
+
 class ContextLookupError(SandboxError):
     """An `input` source or `${ctx:...}` reference names a result that does not exist."""
 
@@ -30,6 +40,7 @@ class RunBusyError(SandboxError):
 EXIT_JOB_FAILED = 1  # a job raised while running; finished jobs are kept (resume=true)
 EXIT_CONFIG = 2  # the config or its inputs are wrong; found before any job ran
 EXIT_BUSY = 3  # another process is running in this run folder
+EXIT_RESOURCES = 4  # the config is valid but this machine lacks what it needs; nothing ran
 EXIT_INTERRUPTED = 130  # Ctrl-C
 INTERRUPTED_MESSAGE = "interrupted; finished jobs are kept: run again with resume=true to continue"
 
@@ -40,6 +51,8 @@ def exit_status(exc: SandboxError) -> int:
         return EXIT_JOB_FAILED
     if isinstance(exc, RunBusyError):
         return EXIT_BUSY
+    if isinstance(exc, ResourceError):
+        return EXIT_RESOURCES
     return EXIT_CONFIG
 
 

@@ -15,7 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .context import Context
 from .deferred import deferred, is_deferred
-from .errors import ConfigError, ContextLookupError
+from .errors import ConfigError, ContextLookupError, ResourceError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS
 from .paths import (
     candidates,
@@ -25,6 +25,7 @@ from .paths import (
     output_path,
 )
 from .plan import JobSpec
+from .resource_problems import missing_file
 
 CONFIG_KEYS = ("dj_configs", "extra_configs")
 
@@ -53,10 +54,12 @@ def load_side_config(
         if produced is not None and any(c in produced for c in candidates(value, base_dirs)):
             return deferred(f"file {value}"), None
         tried = ", ".join(str(c) for c in candidates(value, base_dirs))
-        raise ConfigError(
+        message = (
             f"{label}: {key}: file {value!r} does not exist (looked at: {tried}) and "
             "no earlier job writes it"
         )
+        need = missing_file(message, value, key, kind="side config file")
+        raise ResourceError(message, [need])
     try:
         return load_config_file(found), found.parent
     except ConfigError as exc:  # a duplicate key: the message names file, line and key
@@ -122,6 +125,13 @@ def _ensure_mapping(node: Any, target: str) -> None:
         )
 
 
+def whole_config_inputs(body: dict[str, Any]) -> list[str]:
+    """The configs an `input` replaces whole (`input: {dj_configs: '-1.refined_recipe_path'}`):
+    what the job body writes there is a placeholder, never loaded or checked as a recipe."""
+    inputs = body.get("input")
+    return [key for key in CONFIG_KEYS if isinstance(inputs, dict) and key in inputs]
+
+
 class ResolvedJob:
     """A job's final configs plus the folder its recipe file came from (for relative paths)."""
 
@@ -168,6 +178,8 @@ def resolve_job(
     label = spec.label
     body = dict(spec.body)
     source_dirs: list[Path] = []
+    for key in whole_config_inputs(body):
+        body[key] = None  # a placeholder (e.g. '<auto_replaced_with_previous_output>')
     for key in CONFIG_KEYS:
         body[key] = resolve_interpolated(body.get(key), globals_, f"{label}: {key}", context)
         body[key], folder = load_side_config(body.get(key), key, label, base_dirs, produced)

@@ -193,7 +193,8 @@ class OutputGuard:
                 self.user_inputs.setdefault(path, label)
         problems: list[str] = []
         for dotted, path in self._outputs(job, base_dirs):
-            if why := self._why_not(path, own, overwrite):
+            into = str(_get(job, dotted)).endswith(("/", os.sep))  # a folder it writes into
+            if why := self._why_not(path, own, overwrite, into):
                 problems.append(f"{label}: {dotted}: refusing to write {path}: {why}")
             self.planned.add(path)
         return problems
@@ -235,7 +236,12 @@ class OutputGuard:
             out.append((dotted, path))
         return out
 
-    def _why_not(self, path: Path, own: set[Path], overwrite: bool) -> str | None:
+    def _why_not(
+        self, path: Path, own: set[Path], overwrite: bool, into: bool = False
+    ) -> str | None:
+        """Why `path` may not be written (None: it may). `into`: a folder output written as
+        `dir/`, whose files go inside it: the run folder itself is such a place (the reference
+        exports there), a folder holding the run folder is not."""
         for source in sorted(own):
             if overlaps(path, source):
                 return f"this job reads {source}"
@@ -246,9 +252,9 @@ class OutputGuard:
             if overlaps(path, place):
                 return f"it is or holds {what}"
         work_dir = self.work_dir
-        if work_dir is not None and (path == work_dir or path in work_dir.parents):
+        if work_dir is not None and (path == work_dir and not into or path in work_dir.parents):
             return f"it is or holds the run folder {work_dir}"
-        if work_dir is not None and _inside(path, work_dir):
+        if work_dir is not None and (_inside(path, work_dir) or path == work_dir):
             return None
         if overwrite or not os.path.lexists(path) or path in self.planned:
             return None

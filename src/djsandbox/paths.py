@@ -14,6 +14,15 @@ from typing import Any, Iterable
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def cache_base() -> Path:
+    """The sandbox's cache folder: `$DJSANDBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/djsandbox`
+    (`~/.cache/djsandbox`). Each cache (analysis results, environments) is a folder in it."""
+    base = os.environ.get("DJSANDBOX_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "djsandbox"
+    )
+    return Path(base)
+
+
 def candidates(path: str | os.PathLike[str], base_dirs: Iterable[Path]) -> list[Path]:
     p = Path(os.path.expanduser(str(path)))
     if p.is_absolute():

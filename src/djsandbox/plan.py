@@ -154,5 +154,13 @@ def _stage_jobs(pipeline: str, body: Any, where: str) -> list[JobSpec]:
             raise ConfigError(
                 f"{where}.{STAGE_KEYS[stage]}: expected a list of jobs, got {type(raw).__name__}."
             )
-        jobs.extend(JobSpec(pipeline, stage, i, job) for i, job in enumerate(raw))
+        jobs.extend(JobSpec(pipeline, stage, i, _normalise(job)) for i, job in enumerate(raw))
     return jobs
+
+
+def _normalise(job: Any) -> Any:
+    """`output: 'name'` is one result name, as the reference reads it (every shipped reference
+    config writes it so): the job body gets the list form, the one every reader expects."""
+    if isinstance(job, dict) and isinstance(job.get("output"), str):
+        return {**job, "output": [job["output"]]}
+    return job

@@ -69,6 +69,7 @@ GLOBAL_FIELD_KEYS = frozenset(
         "prompt_key",
         "query_key",
         "response_key",
+        "system_key",  # the reference's func_kwargs of its message builders
         "history_key",
         "score_key",
         "stats_key",

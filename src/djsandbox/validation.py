@@ -9,13 +9,14 @@ error still counts as a producer, so one mistake gives one message.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from .catalog import HOOKS
 from .config import JOB_KEYS, STAGE_KEYS
 from .deferred import is_deferred
-from .errors import ConfigError, SandboxError
+from .errors import ConfigError, ResourceError, SandboxError
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, Hook
 from .jobs import CONFIG_KEYS, resolve_job
 from .output_safety import OutputGuard
@@ -23,6 +24,7 @@ from .paths import candidates, find_existing
 from .plan import NAME_RULE, JobSpec, Plan, name_problem
 from .planned_context import PlannedContext, Producer
 from .redact import redact
+from .resource_problems import at, missing_file, not_built, section, split
 from .suggest import did_you_mean
 from .targets import parse_targets
 from .writable import input_file_problem, output_folder_problem
@@ -73,8 +75,22 @@ def validate(
     for spec in plan.jobs():
         problems += _check_job(spec, planned, produced_files, base_dirs, globals_, guard)
     problems += _check_iterations(cfg, planned, plan)
-    if problems:
-        raise ConfigError("invalid sandbox config:\n  - " + "\n  - ".join(problems))
+    raise_problems(problems)
+
+
+def raise_problems(problems: list[str]) -> None:
+    """Config problems first (ConfigError, exit 2), then what this machine lacks in its own
+    section; a config whose only problems are missing resources raises ResourceError (exit 4)."""
+    config, needs = split(problems)
+    if config:
+        message = "invalid sandbox config:\n  - " + "\n  - ".join(config)
+        raise ConfigError(message + ("\n" + section(needs) if needs else ""))
+    if needs:
+        raise ResourceError(
+            "the config is valid (no format error), but this machine lacks what the run "
+            "needs; nothing was run.\n" + section(needs),
+            needs,
+        )
 
 
 def _shared_meta_names(plan: Plan) -> list[str]:
@@ -114,7 +130,8 @@ def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
     elif hook_name not in HOOKS:
         problems.append(f"{label}: hook: {HOOKS.unknown_message(hook_name)}")
     elif HOOKS.get(hook_name).unavailable:
-        problems.append(f"{label}: hook: '{hook_name}' is {HOOKS.get(hook_name).unavailable}")
+        why = HOOKS.get(hook_name).unavailable
+        problems.append(not_built(f"{label}: hook: '{hook_name}' is {why}", why))
     meta = body.get("meta_name")
     if meta not in (None, "") and (why := name_problem(meta)):
         problems.append(f"{label}: meta_name: {why}")
@@ -123,7 +140,8 @@ def _shape_problems(label: str, body: dict[str, Any]) -> list[str]:
         isinstance(output, list) and all(name_problem(o) is None for o in output)
     ):
         problems.append(
-            f"{label}: output: expected a list of result names of {NAME_RULE}, got {output!r}"
+            f"{label}: output: expected a result name or a list of result names of "
+            f"{NAME_RULE}, got {output!r}"
         )
     for field in ("input", "local"):
         value = body.get(field)
@@ -157,6 +175,9 @@ def _check_job(
     try:
         resolved = resolve_job(spec, globals_, planned, base_dirs, produced=produced_files)
         job = {**body, "dj_configs": resolved.dj_configs, "extra_configs": resolved.extra_configs}
+    except ResourceError as exc:  # a side config file this machine lacks
+        job = None
+        problems += exc.resources or [str(exc)]
     except SandboxError as exc:
         job = None
         problems.append(str(exc))
@@ -169,7 +190,8 @@ def _check_job(
     hook = hook_instance(body["hook"])
     count = None
     if hook is not None and job is not None:
-        problems += _hook_problems(label, hook, job, base_dirs, produced_files)
+        work_dir = guard.work_dir if guard is not None else None
+        problems += _hook_problems(label, hook, job, base_dirs, produced_files, work_dir)
         planned.settings.setdefault((spec.pipeline, spec.context_name), []).append(
             hook.settings(job)
         )
@@ -190,7 +212,12 @@ def _check_job(
 
 
 def _hook_problems(
-    label: str, hook: Hook, job: dict[str, Any], base_dirs: list[Path], produced_files: set[Path]
+    label: str,
+    hook: Hook,
+    job: dict[str, Any],
+    base_dirs: list[Path],
+    produced_files: set[Path],
+    work_dir: Path | None = None,
 ) -> list[str]:
     """The hook's and component's checks, then the files the job reads and writes."""
     for key in CONFIG_KEYS:
@@ -199,14 +226,18 @@ def _hook_problems(
             return [
                 f"{label}: {key}: expected a mapping or a file path, got {type(value).__name__}"
             ]
-    problems = [f"{label}: {p}" for p in hook.check(job)]
-    problems += [f"{label}: {p}" for p in _file_problems(job, base_dirs, produced_files)]
+    problems = [at(label, p) for p in hook.check(job)]
+    files = _file_problems(job, base_dirs, produced_files, work_dir)
+    problems += [at(label, p) for p in files]
     return problems
 
 
-def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Path]) -> list[str]:
+def _file_problems(
+    job: dict[str, Any], base_dirs: list[Path], produced: set[Path], work_dir: Path | None = None
+) -> list[str]:
     """Inputs exist (or an earlier job writes them) and can be read as datasets; outputs can
-    be written. Records the outputs as produced for later jobs."""
+    be written. Records the outputs as produced for later jobs. A missing input is a resource;
+    one inside the run folder is an earlier run's output (the reference's `iter_1/` files)."""
     problems: list[str] = []
     for dotted in INPUT_FILE_KEYS:
         value = _get_dotted(job, dotted)
@@ -214,7 +245,14 @@ def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Pat
             continue
         found = find_existing(value, base_dirs)
         if found is None and not any(c in produced for c in candidates(value, base_dirs)):
-            problems.append(f"{dotted}: file {value!r} does not exist and no earlier job writes it")
+            message = f"{dotted}: file {value!r} does not exist and no earlier job writes it"
+            inside = work_dir is not None and any(
+                work_dir in c.resolve().parents for c in candidates(value, base_dirs)
+            )
+            written = _reference_layout(value, base_dirs, produced)
+            problems.append(
+                missing_file(message, value, dotted, earlier_run=inside, written_as=written)
+            )
         elif found is not None and (why := input_file_problem(found)):
             problems.append(f"{dotted}: {why}")
     for dotted in OUTPUT_FILE_KEYS:
@@ -225,6 +263,19 @@ def _file_problems(job: dict[str, Any], base_dirs: list[Path], produced: set[Pat
             if why := output_folder_problem(targets[0]):
                 problems.append(f"{dotted}: {why}")
     return problems
+
+
+def _reference_layout(value: str, base_dirs: list[Path], produced: set[Path]) -> str | None:
+    """The path an earlier job of this run writes when `value` names it the reference's way:
+    it put iteration n's exports under `iter_<n>/` (n from 1), so its configs read
+    `out/iter_1/x.jsonl` for the `out/x.jsonl` an earlier job exports."""
+    parts = Path(value).parts
+    for i, part in enumerate(parts):
+        if re.fullmatch(r"iter_[0-9]+", part):
+            stripped = str(Path(*parts[:i], *parts[i + 1 :]))
+            if any(c in produced for c in candidates(stripped, base_dirs)):
+                return stripped
+    return None
 
 
 def _is_dj_mixture(value: str, base_dirs: list[Path]) -> bool:

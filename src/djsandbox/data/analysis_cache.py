@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..atomic import atomic_paths, atomic_write_text
+from ..paths import cache_base
 
 log = logging.getLogger("djsandbox")
 
@@ -46,10 +47,7 @@ _NOT_IN_KEY = {
 
 
 def cache_root() -> Path:
-    base = os.environ.get("DJSANDBOX_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "djsandbox"
-    )
-    return Path(base) / "analysis"
+    return cache_base() / "analysis"
 
 
 def file_digest(path: Path) -> str:

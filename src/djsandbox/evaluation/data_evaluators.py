@@ -4,27 +4,39 @@ They compare a value stored in each row of a predicted dataset with the ground t
 another dataset (or in the same rows), aligned by position. Kept free of torch and Data-Juicer
 so that importing them is cheap.
 
-Semantics follow the reference ``AccuracyEvaluator``/``MSEEvaluator``
-(data_juicer_sandbox/evaluators.py): dotted keys reach nested fields (a flat key containing the
-dots wins, lists on the way are mapped over); accuracy compares ``str(value)`` exactly, so it is
-case-sensitive, ``1`` and ``1.0`` differ, list values match only as whole lists, and an explicit
-``null`` compares as ``"None"``; mse converts with ``float()`` (numeric strings are accepted);
-a list of predicted paths gives the best pair (max accuracy, min mse). Deviations, all made so that a mistake fails loudly instead of moving
-an objective silently:
+Results follow the reference ``AccuracyEvaluator``/``MSEEvaluator``
+(data_juicer_sandbox/evaluators.py): **two** results, (1) one record per predicted/ground-truth
+pair, ``{"pred_path", "gt_path", "accuracy"}`` or ``{"pred_path", "gt_path", "mse",
+"format_error"}``, in the order of ``predicted_dataset_path`` (so ``data_pool_ranking`` can rank
+the pools that were inferred), and (2) the best value over the pairs (max accuracy, min mse).
+Dotted keys reach nested fields (a flat key containing the dots wins, lists on the way are
+mapped over); accuracy compares ``str(value)`` exactly, so it is case-sensitive, ``1`` and
+``1.0`` differ, list values match only as whole lists, and ``null`` or an absent predicted
+value compares as ``"None"``; mse converts with ``float()`` (numeric strings are accepted).
+A prediction mse cannot use (absent, ``null``, not a number, a boolean, NaN or infinite) is
+model output, not a config error: it is counted in ``format_error`` and skipped, as the
+reference skips it. Deviations, all made so that a mistake fails loudly instead of moving an
+objective silently:
 
-- a missing file, a row without the key, datasets of different lengths, or an empty dataset
-  raise ``ValueError`` naming file, row and key (the reference skips missing files, compares
-  the string ``"None"`` for absent keys, truncates to the shorter dataset, and divides by zero);
-- mse raises on a non-numeric or non-finite value instead of skipping the row;
+- a missing file, datasets of different lengths or an empty dataset raise ``ValueError``
+  naming the file (the reference skips missing files, truncates to the shorter dataset);
+- a predicted key absent from every row of a file, or (mse) no row of any file giving a
+  number, raise naming the file and key: that is a wrong key or parser, not a model's answer;
+- the ground truth is data, not model output: a row without it (or, for mse, with a
+  non-number) raises naming file, row and key (the reference compares ``"None"`` or crashes);
+- a file where no prediction parses gets ``mse: null`` (the reference divides by zero); the
+  best value is over the files that could be scored, and ``data_pool_ranking`` ranks a null
+  last;
 - files are read directly (``.jsonl``, ``.json`` lines or array, ``.parquet``) rather than via
   Data-Juicer's dataset builder.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..data.jsonl import load_rows
 from ..registry import ComponentSpec
@@ -36,7 +48,9 @@ SPECS = (
         "DataEvaluator",
         "accuracy",
         f"{__name__}:accuracy_evaluator",
-        "share of predicted labels equal to the ground truth",
+        "share of predicted labels equal to the ground truth; returns (one record per "
+        "pair, max accuracy)",
+        results=2,
         keys=_PAIR_KEYS + ("predicted_label_key", "ground_truth_label_key"),
         required=("predicted_dataset_path",),
     ),
@@ -44,13 +58,16 @@ SPECS = (
         "DataEvaluator",
         "mse",
         f"{__name__}:mse_evaluator",
-        "mean squared error between predicted and true values",
+        "mean squared error between predicted and true values, unparsable predictions "
+        "counted as format_error; returns (one record per pair, min mse)",
+        results=2,
         keys=_PAIR_KEYS + ("predicted_value_key", "ground_truth_value_key"),
         required=("predicted_dataset_path",),
     ),
 )
 
 _MISSING = object()
+log = logging.getLogger(__name__)
 
 
 def macro_f1(
@@ -109,7 +126,8 @@ def _pairs(
         raise ValueError("predicted_dataset_path is required")
     if gts and len(gts) != len(preds):
         raise ValueError(
-            f"ground_truth_dataset_path has {len(gts)} paths but predicted_dataset_path has {len(preds)}"
+            f"ground_truth_dataset_path has {len(gts)} paths but predicted_dataset_path has "
+            f"{len(preds)}"
         )
     pred_key, gt_key = cfg.get(pred_key_name), cfg.get(gt_key_name)
     if not pred_key:
@@ -122,6 +140,8 @@ def _pairs(
 def _aligned_values(
     pred_path: str, gt_path: str, pred_key: str, gt_key: str
 ) -> list[tuple[Any, Any]]:
+    """(prediction or _MISSING, ground truth) per row; the truth must be in every row, the
+    prediction in at least one (else the key is wrong, not the model)."""
     pred_rows = load_rows(pred_path)
     gt_rows = pred_rows if gt_path == pred_path else load_rows(gt_path)
     if len(pred_rows) != len(gt_rows):
@@ -131,63 +151,88 @@ def _aligned_values(
         )
     out = []
     for i, (pr, gr) in enumerate(zip(pred_rows, gt_rows)):
-        pv, gv = nested_get(pr, pred_key), nested_get(gr, gt_key)
-        if pv is _MISSING:
-            raise ValueError(f"{pred_path}: row {i} has no key {pred_key!r}")
+        gv = nested_get(gr, gt_key)
         if gv is _MISSING:
-            raise ValueError(f"{gt_path}: row {i} has no key {gt_key!r}")
-        out.append((pv, gv))
+            raise ValueError(f"{gt_path}: row {i} has no key {gt_key!r} (the ground truth)")
+        out.append((nested_get(pr, pred_key), gv))
+    if all(pv is _MISSING for pv, _ in out):
+        keys = sorted({k for row in pred_rows[:20] for k in row})
+        raise ValueError(
+            f"{pred_path}: no row has the predicted key {pred_key!r}; its rows have {keys}"
+        )
     return out
 
 
-def _best(
-    cfg: dict, pred_key_name: str, gt_key_name: str, score: Callable, pick: Callable
-) -> float:
-    pairs, pred_key, gt_key = _pairs(cfg, pred_key_name, gt_key_name)
-    return float(pick(score(pp, gp, _aligned_values(pp, gp, pred_key, gt_key)) for pp, gp in pairs))
-
-
-def accuracy_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
-    """Share of rows whose ``str(predicted) == str(ground truth)``; best over path pairs.
+def accuracy_evaluator(cfg: dict, out_dir: Path | None = None) -> tuple[list[dict], float]:
+    """Share of rows whose ``str(predicted) == str(ground truth)``, per path pair:
+    (``[{"pred_path", "gt_path", "accuracy"}, ...]``, max accuracy).
 
     Keys: ``predicted_dataset_path`` (path or list), optional ``ground_truth_dataset_path``
     (defaults to the predicted dataset), ``predicted_label_key``, ``ground_truth_label_key``.
     """
+    pairs, pred_key, gt_key = _pairs(cfg, "predicted_label_key", "ground_truth_label_key")
+    records = []
+    for pp, gp in pairs:
+        vals = _aligned_values(pp, gp, pred_key, gt_key)
+        hits = sum(str(None if p is _MISSING else p) == str(g) for p, g in vals)
+        records.append({"pred_path": pp, "gt_path": gp, "accuracy": hits / len(vals)})
+    return records, max(r["accuracy"] for r in records)
 
-    def score(_pp: str, _gp: str, vals: list[tuple[Any, Any]]) -> float:
-        return sum(str(p) == str(g) for p, g in vals) / len(vals)
 
-    return _best(cfg, "predicted_label_key", "ground_truth_label_key", score, max)
-
-
-def _number(v: Any, path: str, row: int, key: str) -> float:
-    if isinstance(v, bool):
-        raise ValueError(f"{path}: row {row} key {key!r} holds a boolean, not a number")
+def _number(v: Any) -> float | None:
+    """The value as a finite float, or None when it is not one (a format error)."""
+    if v is _MISSING or v is None or isinstance(v, bool):
+        return None
     try:
         x = float(v)
     except (TypeError, ValueError):
-        raise ValueError(f"{path}: row {row} key {key!r} holds {v!r}, not a number") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{path}: row {row} key {key!r} holds non-finite {v!r}")
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _truth(v: Any, path: str, row: int, key: str) -> float:
+    x = _number(v)
+    if x is None:
+        raise ValueError(f"{path}: row {row} key {key!r} holds {v!r}, not a finite number")
     return x
 
 
-def mse_evaluator(cfg: dict, out_dir: Path | None = None) -> float:
-    """Mean squared error of predicted vs ground-truth numbers; best (lowest) over path pairs.
+def mse_evaluator(cfg: dict, out_dir: Path | None = None) -> tuple[list[dict], float]:
+    """Mean squared error of predicted vs ground-truth numbers, per path pair:
+    (``[{"pred_path", "gt_path", "mse", "format_error"}, ...]``, min mse).
 
     Keys: ``predicted_dataset_path`` (path or list), optional ``ground_truth_dataset_path``,
-    ``predicted_value_key``, ``ground_truth_value_key``.
+    ``predicted_value_key``, ``ground_truth_value_key``. A prediction that is not a finite
+    number counts in ``format_error`` and is skipped; ``mse`` is null for a file where none is.
     """
-    import numpy as np
-
-    pred_key = str(cfg.get("predicted_value_key"))
-    gt_key = str(cfg.get("ground_truth_value_key"))
-
-    def score(pp: str, gp: str, vals: list[tuple[Any, Any]]) -> float:
-        errs = [
-            (_number(p, pp, i, pred_key) - _number(g, gp, i, gt_key)) ** 2
-            for i, (p, g) in enumerate(vals)
-        ]
-        return float(np.mean(errs))
-
-    return _best(cfg, "predicted_value_key", "ground_truth_value_key", score, min)
+    pairs, pred_key, gt_key = _pairs(cfg, "predicted_value_key", "ground_truth_value_key")
+    records: list[dict] = []
+    samples: list[Any] = []  # some unparsable predictions, for the message when none parses
+    for pp, gp in pairs:
+        errors, bad = [], 0
+        for i, (p, g) in enumerate(_aligned_values(pp, gp, pred_key, gt_key)):
+            truth, pred = _truth(g, gp, i, gt_key), _number(p)
+            if pred is None:
+                bad += 1
+                if len(samples) < 3:
+                    samples.append(None if p is _MISSING else p)
+                continue
+            errors.append((pred - truth) ** 2)
+        if bad:
+            log.warning(
+                "%s: %d of %d predictions under %r are not numbers (format errors)",
+                pp,
+                bad,
+                bad + len(errors),
+                pred_key,
+            )
+        mse = sum(errors) / len(errors) if errors else None
+        records.append({"pred_path": pp, "gt_path": gp, "mse": mse, "format_error": bad})
+    scored = [r["mse"] for r in records if r["mse"] is not None]
+    if not scored:
+        files = [r["pred_path"] for r in records]
+        raise ValueError(
+            f"predicted_value_key {pred_key!r}: no row of {files} holds a number "
+            f"(values such as {samples!r}); check the key and the parse function"
+        )
+    return records, min(scored)

@@ -5,8 +5,8 @@ Keys: `model_name` or `model_path` (a ModelScope model id in the local cache, or
 (default `text`), `export_path` (a .jsonl file or a folder; default the job folder),
 `infer_res_key` (default `prediction`), `max_rows`, `model_params` (extra `pipeline()`
 arguments). Each row gets the pipeline's output (made JSON-safe) under `infer_res_key`; returns
-the export path. ModelScope is optional and imported only when the pipeline is built; reading,
-calling and writing are plain functions that take any callable, so they are testable without it.
+the export path. ModelScope (a core dependency) is imported only when the pipeline is built;
+reading, calling and writing are plain functions that take any callable.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ SPECS = (
         "ModelInferEvaluator",
         "modelscope",
         f"{__name__}:run",
-        "a ModelScope pipeline over a dataset's texts (needs the modelscope extra); "
+        "a ModelScope pipeline over a dataset's texts (a local model folder or a cached "
+        "model id); "
         "returns the export path",
         keys=KEYS,
         required=("dataset_path", "task"),

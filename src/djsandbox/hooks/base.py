@@ -15,6 +15,7 @@ from ..catalog import FACTORIES
 from ..context import Context
 from ..deferred import deferred_keys, is_deferred, known
 from ..registry import ComponentSpec, Registry
+from ..resource_problems import at, not_built
 from ..suggest import unknown_keys
 
 # Keys that name input files the job reads / output files it writes, checked at validation.
@@ -71,12 +72,21 @@ def component_problems(
         if spec.keys is None
         else unknown_keys(given, tuple(spec.keys) + hook_keys, "extra_configs.", owner)
     )
-    absent = [key for key in spec.required if extra.get(key) in (None, "")]
-    missing = [f"extra_configs.{key}: missing; '{spec.name}' needs it" for key in absent]
+    # "a|b": one of them will do (a component reading the reference's key or its own)
+    absent = [
+        key for key in spec.required if all(extra.get(k) in (None, "") for k in key.split("|"))
+    ]
+    missing = [
+        f"extra_configs.{key.split('|')[0]}: missing; '{spec.name}' needs it"
+        + (f" (or {', '.join(key.split('|')[1:])})" if "|" in key else "")
+        for key in absent
+    ]
     if not problems:  # with a typo in a key the check would report the wrong thing
-        later = deferred_keys(extra) | set(absent)  # said once, above
+        later = deferred_keys(extra) | {k for key in absent for k in key.split("|")}
         problems += [
-            f"extra_configs.{p}" for p in spec.problems(known(extra)) if _key_of(p) not in later
+            at("extra_configs", p, sep=".")
+            for p in spec.problems(known(extra))
+            if _key_of(p) not in later
         ]
     return problems + missing
 
@@ -125,10 +135,8 @@ class Hook:
             elif component_type not in registry:
                 problems.append(f"extra_configs.type: {registry.unknown_message(component_type)}")
             elif registry.get(component_type).unavailable:
-                problems.append(
-                    f"extra_configs.type: '{component_type}' is "
-                    f"{registry.get(component_type).unavailable}"
-                )
+                why = registry.get(component_type).unavailable
+                problems.append(not_built(f"extra_configs.type: '{component_type}' is {why}", why))
             else:
                 problems += component_problems(
                     registry.get(component_type), extra, self.keys or (), type(self).__name__

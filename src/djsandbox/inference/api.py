@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 from ..redact import show
 from ..registry import ComponentSpec
+from ..resource_problems import Resource
 from .messages import Messages
 from .rows import ALIASES, COMMON_KEYS, RowSpec, canonical, run_datasets
 
@@ -64,9 +65,14 @@ class RequestFailed(Exception):
 
 
 def missing_credentials(cfg: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
-    """'key: problem' for base_url / api_key set neither in the config nor the environment."""
+    """'key: problem' for base_url / api_key set neither in the config nor the environment:
+    an endpoint this machine lacks (resource_problems.py), not a mistake in the config."""
     return [
-        f"{key}: missing; set extra_configs.{key} or the {env} environment variable"
+        Resource(
+            f"{key}: missing; set extra_configs.{key} or the {env} environment variable",
+            fix=f"export {env}=... (any OpenAI-compatible server) or set extra_configs.{key}",
+            kind="endpoint",
+        )
         for key, env in ENV.items()
         if not cfg.get(key) and not environ.get(env)
     ]

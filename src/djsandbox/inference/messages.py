@@ -11,6 +11,8 @@ A build function is `fn(row, **settings) -> messages` where messages is a list o
 (the row's result is then the list of answers). A parse function is
 `fn(output_text, row, **settings) -> result`. `settings` holds `func_kwargs` plus the executor's
 `prompt_key`, `text_key` and `system_prompt` when set; functions ignore what they do not use.
+The reference's `func_kwargs` name row fields: `system_key` (the system prompt, e.g. a prompt
+being optimised), `query_key` (the user text) and `response_key` (an answer to grade).
 """
 
 from __future__ import annotations
@@ -106,15 +108,38 @@ def row_text(row: dict[str, Any], settings: dict[str, Any], fallbacks: tuple[str
     )
 
 
+def _field(row: dict[str, Any], settings: dict[str, Any], key: str) -> str | None:
+    """The row's value under the field named by `settings[key]` (e.g. `system_key: prompt`),
+    None when the setting is absent; a named field the row lacks is an error."""
+    name = settings.get(key)
+    if not name:
+        return None
+    if name not in row:
+        raise ValueError(f"func_kwargs.{key}: row has no key {name!r}; it has {sorted(row)}")
+    return str(row[name])
+
+
+def _system(row: dict[str, Any], settings: dict[str, Any], default: str | None) -> str | None:
+    """`system_prompt` (config), else the row's field named by `system_key` (the reference's
+    func_kwargs, e.g. the prompt being optimised), else the row's `system`, else `default`."""
+    return (
+        settings.get("system_prompt")
+        or _field(row, settings, "system_key")
+        or row.get("system")
+        or default
+    )
+
+
 @register_build_messages("build_input")
 def build_input(row: dict[str, Any], **settings: Any) -> Messages:
-    """A single user turn with the row's text, after `system_prompt` (config) or the row's
-    `system` field when either is set."""
+    """A single user turn with the row's text (`query_key`, `prompt_key`/`text_key`, or the
+    first of the usual names), after the system prompt when there is one (see `_system`)."""
     messages: Messages = []
-    system = settings.get("system_prompt") or row.get("system")
+    system = _system(row, settings, None)
     if system:
         messages.append({"role": "system", "content": str(system)})
-    messages.append({"role": "user", "content": row_text(row, settings, PROMPT_KEYS)})
+    query = _field(row, settings, "query_key") or row_text(row, settings, PROMPT_KEYS)
+    messages.append({"role": "user", "content": query})
     return messages
 
 
@@ -124,12 +149,23 @@ register_build_messages("build_messages")(build_input)
 
 @register_build_messages("build_messages_for_math_qa")
 def build_messages_for_math_qa(row: dict[str, Any], **settings: Any) -> Messages:
-    """Step-by-step reasoning with the final answer in \\boxed{}, for the row's question."""
-    system = settings.get("system_prompt") or MATH_SYSTEM_PROMPT
-    return [
-        {"role": "system", "content": str(system)},
-        {"role": "user", "content": row_text(row, settings, QUESTION_KEYS)},
-    ]
+    """A math question for a solver (step-by-step reasoning, final answer in \\boxed{}), or,
+    with `response_key` set as in the reference's grader configs, a question and its answer
+    to grade ("Question: ...\\nAnswer: ...") under the row's prompt named by `system_key`."""
+    question = _field(row, settings, "query_key") or row_text(row, settings, QUESTION_KEYS)
+    answer = _field(row, settings, "response_key")
+    if answer is None:
+        system = _system(row, settings, MATH_SYSTEM_PROMPT)
+        return [
+            {"role": "system", "content": str(system)},
+            {"role": "user", "content": question},
+        ]
+    messages: Messages = []
+    system = _system(row, settings, None)
+    if system:
+        messages.append({"role": "system", "content": str(system)})
+    messages.append({"role": "user", "content": f"Question: {question}\nAnswer: {answer}"})
+    return messages
 
 
 @register_parse_output("parse_output")

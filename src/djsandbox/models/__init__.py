@@ -65,7 +65,7 @@ SPECS = (
         "ModelTrainExecutor",
         "modelscope",
         "djsandbox.models.modelscope_train:run",
-        "a ModelScope trainer by name (needs the modelscope extra); other keys "
+        "a ModelScope trainer by name (a local model folder or a cached model id); other keys "
         "override its config; returns the work dir",
         keys=None,
         required=("model_name", "trainer_name"),

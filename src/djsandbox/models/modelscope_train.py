@@ -7,8 +7,9 @@ expects, e.g. {text: sentence}), `work_dir` (default: the job folder). Every oth
 trainer-config override merged with `cfg.merge_from_dict` (dotted keys such as
 `train.max_epochs` work). Returns the work dir, where ModelScope writes its checkpoints.
 
-ModelScope is an optional extra, imported only here at run time; the config handling is pure
-functions so it is testable without it.
+ModelScope is a core dependency, imported only here at run time (it takes seconds to import);
+the config handling is pure functions. A local model folder (a `configuration.json` beside the
+weights) is loaded from disk; the ModelScope hub is contacted only for a model id.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ RESERVED = (
     "work_dir",
 )
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
-INSTALL = "ModelScope is not installed: pip install 'djsandbox[modelscope]'"
+INSTALL = (
+    "ModelScope is not installed (djsandbox depends on it; the environment is incomplete): "
+    "pip install modelscope addict simplejson sortedcontainers einops"
+)
 
 
 def missing_modelscope() -> str | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..deferred import is_deferred
+from ..resource_problems import gpu_needed
 from ..suggest import did_you_mean
 
 OWNER = "lightning.Trainer"
@@ -46,8 +47,8 @@ def trainer_arguments() -> frozenset[str] | None:
 
 def trainer_problems(trainer_cfg: Any, where: str = "trainer") -> list[str]:
     """'<where>.<key>: not a setting of lightning.Trainer (did you mean ...?)' per unknown key,
-    or one problem when the value is not a mapping. Values known only at run time and an
-    absent trainer (None) pass."""
+    or one problem when the value is not a mapping; a GPU accelerator on a machine without one
+    is a missing resource. Values known only at run time and an absent trainer (None) pass."""
     if trainer_cfg is None or is_deferred(trainer_cfg):
         return []
     if not isinstance(trainer_cfg, Mapping):
@@ -55,11 +56,13 @@ def trainer_problems(trainer_cfg: Any, where: str = "trainer") -> list[str]:
             f"{where}: got {type(trainer_cfg).__name__}; expected a mapping of "
             f"{OWNER} arguments (the `trainer` config group)"
         ]
+    gpu = gpu_needed(f"{where}.accelerator", trainer_cfg.get("accelerator"))
+    needs = [gpu] if gpu is not None else []
     valid = trainer_arguments()
     if valid is None:
-        return []
+        return needs
     return [
         f"{where}.{key}: not a setting of {OWNER}{did_you_mean(key, sorted(valid))}"
         for key in trainer_cfg
         if key not in valid
-    ]
+    ] + needs

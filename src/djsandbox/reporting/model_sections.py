@@ -10,6 +10,7 @@ from ..seed_stats import SUFFIXES
 from .document import Doc, number
 from .figures import draw_curves, draw_points
 from .job_outputs import read_metrics_csv
+from .pool_labels import folder_labels
 from .run_folder import RunFolder, job_dir, job_label
 from .summary import item_rows, summary_rows
 
@@ -49,7 +50,7 @@ def section_metrics(doc: Doc, run: RunFolder) -> None:
     rows = summary_rows(run.state)
     items = item_rows(run.state)
     metric_cols = _metric_columns(rows, {"pipeline", "rows kept", "train rows", "best epoch"})
-    item_cols = _metric_columns(items, {"pipeline", "job", "item"})
+    item_cols = _metric_columns(items, {"pipeline", "job", "item", "pool rows"})
     if not metric_cols and not item_cols:
         return
     with doc.section("Evaluation metrics across pipelines"):
@@ -95,12 +96,13 @@ def section_training(doc: Doc, run: RunFolder) -> None:
         )
         for key, s, paths in found:
             curves = {}
+            pools = folder_labels(run.state, key, s)  # one model per pool: name it by its pool
             for p in paths:
                 rel = p.parent.relative_to(job_dir(s)).as_posix()
                 rel = re.sub(r"/?(logs|lightning_logs|csv)/version_\d+$", "", rel) or rel
                 data = read_metrics_csv(p)
                 if data:
-                    curves[rel] = data
+                    curves[pools.get(rel, rel)] = data
             if not curves:
                 continue
             name = job_label(key, s)

@@ -12,7 +12,9 @@ from typing import Any
 from ..atomic import atomic_write_text
 from ..config import STAGES
 from ..context import RunState
+from ..data.pools.labels import leaves
 from ..seed_stats import SUFFIXES, format_mean, noise_verdicts
+from .pool_labels import PoolLabels, job_inputs, place_text
 
 _METRIC_HOOKS = ("EvaluateModelHook", "EvaluateDataHook")
 
@@ -44,23 +46,14 @@ def _is_metrics(value: Any) -> bool:
     )
 
 
-def _items(value: Any, label: str) -> list[tuple[str, dict[str, Any]]]:
-    """(item label, metrics) for each metrics dict inside nested lists/dicts, e.g. the
-    per-pool results `{stat: [metrics, ...]}` -> ('text_len[0]', {...})."""
-    if _is_metrics(value):
-        return [(label, value)]
-    if isinstance(value, list):
-        return [x for i, v in enumerate(value) for x in _items(v, f"{label}[{i}]")]
-    if isinstance(value, dict):
-        return [x for k, v in value.items() for x in _items(v, f"{label}.{k}" if label else k)]
-    return []
-
-
 def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, Any]]:
-    """One row per item when an evaluation scored many models (e.g. one per data pool)."""
+    """One row per item when an evaluation scored many models (e.g. one per data pool); a
+    pooled item is named by its pool's composition (`num_words high ∩ text_len mid`) with the
+    pool's rows, else by its place in the result (`text_len[0]`)."""
     ctx = state.context
     it = len(ctx.iterations) - 1 if iteration is None else iteration
     rows = []
+    pools: PoolLabels | None = None
     for key, status in state.jobs.items():
         if (
             not key.startswith(f"{it}/")
@@ -73,20 +66,22 @@ def item_rows(state: RunState, iteration: int | None = None) -> list[dict[str, A
         for result, value in results.items():
             if _is_metrics(value):
                 continue
-            for label, metrics in _items(value, ""):
+            items = [(p, m) for p, m in leaves(value, _is_metrics) if _is_metrics(m)]
+            if not items:
+                continue
+            pools = pools or PoolLabels(state, it)
+            named = pools.items(job_inputs(status), [p for p, _ in items])
+            for place, metrics in items:
+                label, pool_rows = named.get(place, (place_text(place), None))
                 numbers = {
                     k: v
                     for k, v in metrics.items()
                     if (isinstance(v, (int, float)) and not isinstance(v, bool)) or _numbers(v)
                 }
-                rows.append(
-                    {
-                        "pipeline": status["pipeline"],
-                        "job": f"{name}.{result}",
-                        "item": label,
-                        **numbers,
-                    }
-                )
+                row = {"pipeline": status["pipeline"], "job": f"{name}.{result}", "item": label}
+                if pool_rows is not None:
+                    row["pool rows"] = pool_rows
+                rows.append({**row, **numbers})
     return rows
 
 
@@ -133,7 +128,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     stage_cols = [f"{s} s" for s in STAGES]
     lead = [
         c
-        for c in ("pipeline", "job", "item", "rows kept", "train rows", "best epoch")
+        for c in ("pipeline", "job", "item", "pool rows", "rows kept", "train rows", "best epoch")
         if any(c in r for r in rows)
     ]
     cols: list[str] = list(lead)

@@ -135,3 +135,29 @@ def draw_parallel(fig: Any, trials: list, params: list[str], objective: str) -> 
     ax.set_xlim(-0.1, len(params) + 0.4)
     ax.set_ylim(-0.08, 1.08)
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=objective)
+
+
+def draw_by_run(fig: Any, labels: list[str], metrics: dict[str, list[float | None]]) -> None:
+    """One panel per metric: each run's value as a dot (the y axis fits the values, so close
+    values are not flattened against a zero baseline); runs without the metric are left out."""
+    n = len(metrics)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    for i, (name, values) in enumerate(metrics.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        xs = [j for j, v in enumerate(values) if number(v) is not None]
+        ax.plot(xs, [values[j] for j in xs], "o", color="#3b75af", markersize=6)
+        for j in xs:
+            ax.annotate(
+                fmt(values[j]),
+                (j, values[j]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(4, 3),
+            )
+        ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=30, ha="right")
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        ax.margins(y=0.25)
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", color="#eee")
+    fig.tight_layout()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ...redact import show
+from ...resource_problems import missing_file
 from ...shapes import as_path_list
 
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet"}
@@ -103,7 +104,10 @@ def path_problems(cfg: dict[str, Any], key: str, *, required: bool = True) -> li
     if not paths and required:
         return [f"{key}: expected at least one dataset path, got an empty list"]
     missing = missing_paths(paths)
-    return [f"{key}: dataset file(s) do not exist: {missing}"] if missing else []
+    if not missing:
+        return []
+    message = f"{key}: dataset file(s) do not exist: {missing}"
+    return [missing_file(message, ", ".join(missing), f"extra_configs.{key}")]
 
 
 def common_problems(cfg: dict[str, Any]) -> list[str]:

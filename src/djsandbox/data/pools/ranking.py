@@ -6,11 +6,14 @@ Keys as in the reference: `dataset_path` (the pools), `metrics` (one result per 
 alignment of pools and results is checked, not assumed: `metrics` may be a list in pool order
 (equal lengths; a result that names its pool under `dataset_path` must name that pool) or a
 dict keyed by pool path (exactly the pools); a ranking key missing from a result, or not a
-number, is an error (the reference logged and dropped it); ties keep the input order.
+number, is an error (the reference logged and dropped it); ties keep the input order. A
+ranking value that is null (an evaluator could not score that pool, e.g. `mse` when none of
+its predictions parsed) ranks the pool after every scored one, whatever `descending` says.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from pathlib import Path
@@ -36,6 +39,7 @@ SPECS = tuple(
 )
 
 _MISSING = object()
+log = logging.getLogger(__name__)
 
 
 def _keys(value: Any) -> list[str]:
@@ -133,7 +137,8 @@ def aligned(paths: list[str], metrics: Any) -> list[Any]:
     return list(metrics)
 
 
-def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...]:
+def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...] | None:
+    """The pool's ranking values, or None when one of them is null (it ranks last)."""
     values = [metric] if not keys else [lookup(metric, k) for k in keys]
     names = keys or ["(the whole result)"]
     out = []
@@ -142,6 +147,9 @@ def _score(metric: Any, keys: list[str], i: int, path: str) -> tuple[float, ...]
             raise ValueError(
                 f"ranking_keys: {name!r} is not in the result of pool {i} ({path}): {metric!r}"
             )
+        if v is None:
+            log.warning("pool %d (%s): %r is null; ranked last", i, path, name)
+            return None
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
             raise ValueError(f"ranking_keys: {name!r} of pool {i} ({path}) is {v!r}, not a number")
         out.append(float(v))
@@ -183,7 +191,9 @@ def run(cfg: dict[str, Any], out_dir: Path) -> list[str]:
         else cfg["metrics"],
     )
     scores = [_score(m, keys, i, p) for i, (p, m) in enumerate(zip(paths, metrics))]
-    order = sorted(range(len(paths)), key=lambda i: scores[i], reverse=descending)
+    scored = [i for i in range(len(paths)) if scores[i] is not None]
+    order = sorted(scored, key=lambda i: scores[i], reverse=descending)
+    order += [i for i in range(len(paths)) if scores[i] is None]
     ranked = [paths[i] for i in order]
     if top_n is not None:
         if top_n > len(ranked):

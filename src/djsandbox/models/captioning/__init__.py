@@ -5,12 +5,15 @@ This module must import only the standard library: validation imports it.
 Modules: `settings` (the `model` mapping, defaults per size), `templates` (InternVL2 chat
 templates), `checks` (validation), `images`, `tokenizer`, `data` (meta/JSONL -> samples),
 `adapter` + `loaders` (tiny / HF-format / InternVL2 remote-code models behind one interface),
-`cpu` (thread limits), `module` (LightningModule), `train`, `metrics` (pycocoevalcap), `evaluate`.
+`cpu` (thread limits), `module` (LightningModule), `train`, `metrics` (pycocoevalcap), `evaluate`;
+`reference_keys` (the reference's keys), `internvl_scripts` + `internvl_logs` (InternVL's own
+scripts, run in their environment when `internvl_home` is set).
 """
 
 from __future__ import annotations
 
 from ...registry import ComponentSpec
+from .reference_keys import EVALUATE_REFERENCE_KEYS, TRAIN_REFERENCE_KEYS
 
 _PKG = "djsandbox.models.captioning"
 
@@ -33,6 +36,7 @@ TRAIN_KEYS = (
     "num_workers",
     "tokenizer_vocab_size",
     "cpu_threads",
+    *TRAIN_REFERENCE_KEYS,
 )
 EVALUATE_KEYS = (
     "checkpoint",
@@ -46,6 +50,7 @@ EVALUATE_KEYS = (
     "max_rows",
     "predictions_path",
     "cpu_threads",
+    *EVALUATE_REFERENCE_KEYS,
 )
 
 SPECS = (
@@ -54,7 +59,8 @@ SPECS = (
         "internvl_coco_caption",
         f"{_PKG}.train:run_train",
         "fine-tune an InternVL captioner (tiny on CPU, or InternVL2 1B-26B weights at "
-        "model.path, LoRA on the LM) per meta file; returns (checkpoint, metrics)",
+        "model.path, LoRA on the LM) per meta file, or with internvl_home InternVL's own "
+        "script; returns (checkpoint, metrics)",
         results=2,
         keys=TRAIN_KEYS,
         required=(),  # meta_path or dataset_path, checked when the job runs
@@ -67,7 +73,8 @@ SPECS = (
         "caption a test split with each checkpoint; BLEU-1..4, METEOR, ROUGE_L, "
         "CIDEr (pycocoevalcap), avg_score and caption_score",
         keys=EVALUATE_KEYS,
-        required=("checkpoint", "dataset_path"),
+        # the reference's ckpt_paths will do; InternVL's evaluate.sh has its own test split
+        required=("checkpoint|ckpt_paths", "dataset_path|internvl_home"),
         check=f"{_PKG}.checks:check_evaluate",
     ),
 )

@@ -12,7 +12,9 @@ from typing import Any, Callable, Mapping
 
 from ...deferred import is_deferred
 from ...redact import show
+from ...resource_problems import Resource, carry
 from ..trainer_keys import trainer_problems
+from .reference_keys import check_reference, uses_scripts
 from .settings import check_model
 
 
@@ -53,16 +55,24 @@ def _model_folder(model: Any) -> list[str]:
     if not isinstance(model, Mapping):
         return []
     path = model.get("path")
-    if path == "???":  # the model group's mandatory value, left unset
+    if path == "???":  # the model group's mandatory value, left unset: weights to fetch
         return [
-            "model.path: not set; give the folder of the local weights, e.g. "
-            "model.path=/weights/InternVL2-1B"
+            Resource(
+                "model.path: not set; give the folder of the local weights, e.g. "
+                "model.path=/weights/InternVL2-1B",
+                fix="download the InternVL weights to a folder and set model.path to it",
+                kind="weights",
+            )
         ]
     if isinstance(path, str) and path and not is_deferred(path):
         if not os.path.isdir(os.path.expanduser(path)):
             return [
-                f"model.path: folder {path!r} does not exist; expected local InternVL "
-                "weights (nothing can be downloaded)"
+                Resource(
+                    f"model.path: folder {path!r} does not exist; expected local InternVL "
+                    "weights (nothing can be downloaded)",
+                    fix=f"download the InternVL weights to {path!r}, or set model.path",
+                    kind="weights",
+                )
             ]
         if not os.path.isfile(os.path.join(os.path.expanduser(path), "config.json")):
             return [f"model.path: {path!r} has no config.json; expected a model folder"]
@@ -80,9 +90,43 @@ def _common(cfg: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _internvl_home(cfg: Mapping[str, Any]) -> list[str]:
+    home = cfg.get("internvl_home")
+    if not isinstance(home, str) or not home or is_deferred(home):
+        return []
+    if not os.path.isdir(os.path.join(os.path.expanduser(home), "internvl_chat")):
+        return [
+            Resource(
+                f"internvl_home: {home!r} has no internvl_chat folder; expected a clone of "
+                "https://github.com/OpenGVLab/InternVL",
+                fix=f"git clone https://github.com/OpenGVLab/InternVL {home}, or set "
+                "internvl_home to an existing clone",
+                kind="repository",
+            )
+        ]
+    return []
+
+
+def _reference(cfg: Mapping[str, Any], role: str) -> list[str]:
+    """The reference's keys: their values, and the folders they name that must exist."""
+    problems = check_reference(cfg, role) + _internvl_home(cfg)
+    path = cfg.get("model_name_or_path")
+    if isinstance(path, str) and path:
+        problems += [
+            carry(p, p.replace("model.path", "model_name_or_path", 1))
+            for p in _model_folder({"path": path})
+        ]
+    key = "meta_paths" if role == "train" else "ckpt_paths"
+    return problems + _paths(cfg.get(key), key, "a path")
+
+
 def check_train(cfg: Mapping[str, Any]) -> list[str]:
     """Problems with an `internvl_coco_caption` ModelTrainExecutor config."""
-    problems = check_model(cfg.get("model")) + _model_folder(cfg.get("model")) + _common(cfg)
+    problems = _reference(cfg, "train")
+    if uses_scripts(cfg):  # InternVL's script trains: the Lightning settings are not read
+        return problems
+    problems += check_model(cfg.get("model"), need_path=not cfg.get("model_name_or_path"))
+    problems += _model_folder(cfg.get("model")) + _common(cfg)
     problems += _paths(cfg.get("meta_path"), "meta_path", "a meta JSON path")
     problems += _paths(cfg.get("dataset_path"), "dataset_path", "an InternVL JSONL path")
     if cfg.get("meta_path") not in (None, "") and cfg.get("dataset_path") not in (None, ""):
@@ -114,7 +158,10 @@ def check_train(cfg: Mapping[str, Any]) -> list[str]:
 
 def check_evaluate(cfg: Mapping[str, Any]) -> list[str]:
     """Problems with an `internvl_coco_caption` ModelEvaluator config (`model.path` unused)."""
-    problems = check_model(cfg.get("model"), need_path=False) + _common(cfg)
+    problems = _reference(cfg, "evaluate")
+    if uses_scripts(cfg):
+        return problems
+    problems += check_model(cfg.get("model"), need_path=False) + _common(cfg)
     problems += _paths(cfg.get("checkpoint"), "checkpoint", "a model folder")
     value = cfg.get("dataset_path")
     if value is not None and not is_deferred(value) and (not isinstance(value, str) or not value):

@@ -20,6 +20,7 @@ from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
 from djsandbox.shapes import map_structure
 
 from .checks import check_evaluate
+from .reference_keys import lightning_cfg, uses_scripts
 from .settings import resolve_model
 
 NOTE = "SPICE not computed (needs the SPICE jar and models, unavailable offline)"
@@ -106,7 +107,15 @@ def evaluate_one(cfg: dict[str, Any], checkpoint: Any, out_dir: Path) -> dict[st
 
 
 def run_evaluate(cfg: dict[str, Any], out_dir: Path) -> Any:
-    """Scores per checkpoint, in the shape of `checkpoint` (a dict for a single folder)."""
+    """Scores per checkpoint, in the shape of `checkpoint` (a dict for a single folder). The
+    reference's keys work too; with `internvl_home` InternVL's own evaluate.sh scores."""
+    if uses_scripts(cfg):
+        from .internvl_scripts import run_evaluate as run_scripts
+
+        return run_scripts(cfg, out_dir)
+    from .internvl_scripts import gpu_count
+
+    cfg = lightning_cfg(cfg, "evaluate", gpu_count)
     problems = check_evaluate(cfg)
     if problems:
         raise ValueError("; ".join(problems))

@@ -17,22 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from djsandbox.data.converters.common import DEFAULT_CAPTION_PROMPT
-from djsandbox.shapes import map_structure, split_pairs
+from djsandbox.shapes import leaves, map_structure, split_pairs
 
 from .checks import check_train
+from .internvl_logs import loss_windows
+from .reference_keys import lightning_cfg, uses_scripts
 from .settings import resolve_model
 
 DEFAULTS_TINY = {"lr": 2e-3, "batch_size": 16}
 DEFAULTS_REAL = {"lr": 4e-5, "batch_size": 4}
 CHECKPOINT_DIR = "checkpoint"
-
-
-def _loss_windows(losses: list[float]) -> tuple[float | None, float | None, int]:
-    """Mean loss of the first and the last k steps (k = a quarter of the steps, 1..10)."""
-    if not losses:
-        return None, None, 0
-    k = max(1, min(10, len(losses) // 4))
-    return sum(losses[:k]) / k, sum(losses[-k:]) / k, k
 
 
 def _samples(source: Any, cfg: dict[str, Any], use_meta: bool, seed: int) -> list[Any]:
@@ -136,7 +130,7 @@ def _train(
     folder = out_dir / CHECKPOINT_DIR
     if trainer.is_global_zero:
         adapter.save(folder)  # merges LoRA: count the trainable parameters before
-    first, last, window = _loss_windows(module.step_losses)
+    first, last, window = loss_windows(module.step_losses)
     val_loss = trainer.callback_metrics.get("val/loss")
     metrics = {
         "train_rows": len(train_set),
@@ -161,12 +155,21 @@ def _train(
 
 def run_train(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
     """(checkpoint folder(s), metrics) for each meta file in `meta_path` (or JSONL in
-    `dataset_path` with `image_root`), keeping the input's shape.
+    `dataset_path` with `image_root`), keeping the input's shape. The reference's keys work
+    too (`reference_keys`); with `internvl_home` InternVL's own script trains instead.
 
     Metrics: train_rows, val_rows, train_images, steps, epochs, first_train_loss and
     last_train_loss (means over the first/last `loss_window` steps), val_loss (final epoch,
     None without a held-out slice), trainable_params, model, size, seconds.
     """
+    if uses_scripts(cfg):  # the reference's way: InternVL's own script in its environment
+        from .internvl_scripts import run_train as run_scripts
+
+        return run_scripts(cfg, out_dir)
+    from .internvl_scripts import gpu_count
+
+    work_dir = cfg.get("work_dir")
+    cfg = lightning_cfg(cfg, "train", gpu_count)
     problems = check_train(cfg)
     if problems:
         raise ValueError("; ".join(problems))
@@ -178,7 +181,27 @@ def run_train(cfg: dict[str, Any], out_dir: Path) -> tuple[Any, Any]:
             "coco_caption_meta_generation (or dataset_path: an InternVL JSONL "
             "with image_root)"
         )
+    folders = _work_dir_folders(cfg, source, work_dir)
     results = map_structure(
-        source, lambda src, folder: train_one(cfg, src, folder, use_meta), Path(out_dir)
+        source,
+        lambda src, folder: train_one(cfg, src, folders.get(str(src), folder), use_meta),
+        Path(out_dir),
     )
     return split_pairs(results)
+
+
+def _work_dir_folders(cfg: dict[str, Any], source: Any, work_dir: Any) -> dict[str, Path]:
+    """With the reference's `work_dir`: `<work_dir>/<meta name>_<model name>` per input (as
+    InternVL's scripts name them), each new or the sandbox's own; else {} (the job folder)."""
+    if not work_dir:
+        return {}
+    from .internvl_scripts import claim_folder, output_folders
+
+    model = cfg.get("model") or {}
+    name = model.get("path") or model.get("name") or "internvl_tiny"
+    folders = output_folders(
+        [str(s) for s in leaves(source)], Path(str(work_dir)).expanduser(), str(name)
+    )
+    for folder in folders.values():
+        claim_folder(folder, "work_dir")
+    return folders
