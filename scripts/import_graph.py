@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
             "writable",
             "state_shape",
             "interrupts",
+            "progress",
         ],
         0,
     ),
