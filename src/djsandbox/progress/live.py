@@ -22,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 
 from .base import format_metrics, format_seconds
 
@@ -34,16 +35,20 @@ class LiveProgress:
     """A rich `Progress` with two rows: the run, and the job running now."""
 
     def __init__(self, console: Any = None) -> None:
+        # The description takes the width left (cut with an ellipsis on a narrow terminal);
+        # the counts and times keep theirs.
+        description = Column(ratio=1, no_wrap=True, overflow="ellipsis")
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=20),
+            TextColumn("{task.description}", table_column=description),
+            BarColumn(bar_width=12),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[eta]}"),
             console=console,
             redirect_stdout=True,
             redirect_stderr=True,
+            expand=True,
         )
         self.n_jobs = 0
         self._run_task: Any = None
@@ -79,7 +84,8 @@ class LiveProgress:
         left = self.n_jobs - self._progress.tasks[self._run_task].completed
         if not done or left <= 0:
             return ""
-        return f"~{format_seconds(sum(self._durations) / done * left)} left"
+        minutes, seconds = divmod(int(sum(self._durations) / done * left), 60)
+        return f"~{minutes}:{seconds:02d} left"
 
     def job_started(self, i: int, label: str) -> None:
         self._job_index, self._label = i, label
