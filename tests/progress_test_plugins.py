@@ -19,6 +19,8 @@ def chatter(cfg: dict[str, Any], out_dir: Path) -> str:
     library = logging.getLogger("fake_library.module")
     library.info("library chatter at info")
     library.warning("library warning that matters")
+    logging.getLogger("transformers.generation").warning("transformers advice")
+    logging.getLogger("transformers.modeling").error("transformers error that matters")
     logger.info("loguru chatter at info")
     logger.warning("Command nvidia-smi is not found. There might be no GPUs on this machine.")
     logger.warning("loguru warning that matters")

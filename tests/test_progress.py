@@ -13,8 +13,19 @@ from typing import Any
 from djsandbox.progress import JOB_LOG, job_log, quiet_terminal, using
 
 PLUGINS = ["progress_test_plugins"]
-CHATTER = ("library chatter at info", "loguru chatter at info", "nvidia-smi", "an old library api")
-MATTERS = ("library warning that matters", "loguru warning that matters", "the sandbox's own line")
+CHATTER = (
+    "library chatter at info",
+    "loguru chatter at info",
+    "nvidia-smi",
+    "an old library api",
+    "transformers advice",
+)
+MATTERS = (
+    "library warning that matters",
+    "loguru warning that matters",
+    "transformers error that matters",
+    "the sandbox's own line",
+)
 
 
 def job(meta: str, kind: str, **extra: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Where log lines go: everything into the job's own log file, only what matters on the terminal.
 
 On the terminal (the handlers that write to stdout/stderr) a quiet run shows the sandbox's own
-lines and the libraries' warnings and errors; `verbose=true` shows every line. The libraries
+lines and the libraries' warnings and errors, less the few kinds named below that say nothing
+about the run (deprecations, environment probes, model advice); `verbose=true` shows every
+line. The job's log file always holds every line. The libraries
 are made to log through Python's `logging` only, so that one set of handlers sees everything:
 Data-Juicer's loguru messages are forwarded into `logging`, the handlers Lightning,
 transformers and datasets add to their own loggers are removed (Lightning printed every line
@@ -40,6 +42,9 @@ HARMLESS_WARNINGS = (
     re.compile(r"nvidia-smi is not found"),  # Data-Juicer's GPU probe on a CPU machine
     re.compile(r"Setting num_proc from \d+ back to 1"),  # datasets: a one-shard file
 )
+# Libraries whose warnings are advice about models and generation settings (weights not
+# initialised, generation flags), not about the run: job log only; their errors still show.
+ADVISORY_LIBRARIES = ("transformers",)
 # Warnings for the developers of a library, not for its users (job log only).
 DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 _PROGRESS_BAR_ENV = {"TQDM_DISABLE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
@@ -61,6 +66,8 @@ class TerminalFilter(logging.Filter):
         if record.name == "djsandbox" or record.name.startswith("djsandbox."):
             return True
         if record.levelno < logging.WARNING:
+            return False
+        if record.levelno < logging.ERROR and record.name.split(".")[0] in ADVISORY_LIBRARIES:
             return False
         message = record.getMessage()
         return not any(pattern.search(message) for pattern in HARMLESS_WARNINGS)
