@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from djsandbox.progress import JOB_LOG, job_log, quiet_terminal, using
 
 PLUGINS = ["progress_test_plugins"]
@@ -236,3 +238,27 @@ def test_lightning_reports_epochs_with_loss_and_logs_once(tmp_path, capfd):
     captured = capfd.readouterr()
     assert "GPU available" not in captured.out + captured.err
     assert (tmp_path / JOB_LOG).read_text(encoding="utf-8").count("GPU available") == 1
+
+
+def test_plain_lines_for_a_failed_job_and_its_resume(run_cfg, capsys, tmp_path):
+    from djsandbox.errors import JobFailedError
+
+    cfg = {
+        "pipelines": {
+            "p": {
+                "execution_job_configs": [
+                    job("a", "test_echo", value=1),
+                    job("b", "test_fail_once", marker=str(tmp_path / "marker")),
+                ]
+            }
+        }
+    }
+    plugins = PLUGINS + ["sandbox_test_plugins"]
+    with pytest.raises(JobFailedError):
+        run_cfg(cfg, plugins=plugins)
+    first = capsys.readouterr().out.splitlines()
+    run_cfg(cfg, plugins=plugins, resume=True)
+    second = capsys.readouterr().out.splitlines()
+    assert re.search(r"^\[2/2\] failed in \d", "\n".join(first), flags=re.M)
+    assert "[1/2] p · execution · a: skipped (done before)" in second
+    assert re.search(r"^\[2/2\] done in \d", "\n".join(second), flags=re.M)
