@@ -49,10 +49,13 @@ def reporting_dj_progress(n_ops: int) -> Iterator[None]:
     def sink(message: Any) -> None:
         nonlocal ops_done
         found = progress_from_message(message.record["message"], n_ops, ops_done)
-        if found is not None:
-            done, total, what, metrics = found
-            ops_done = done if what == "ops" else ops_done
-            report(done, total, what, **metrics)
+        if found is None:
+            return
+        done, total, what, metrics = found
+        if what == "ops":  # counted here: the Analyzer runs its ops one at a time ("[1/1]")
+            ops_done += 1
+            done, total = ops_done, max(n_ops, ops_done, total)
+        report(done, total, what, **metrics)
 
     report(0, n_ops, "starting Data-Juicer")
     sink_id = logger.add(sink, level="INFO", format="{message}", filter="data_juicer")
