@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
             "writable",
             "state_shape",
             "interrupts",
+            "progress",
             "seed_stats",
         ],
         0,

@@ -65,9 +65,17 @@ def main(cfg: DictConfig) -> float | list[float] | None:
     return run_from_hydra(cfg)
 
 
+def composes_a_run(argv: list[str]) -> bool:
+    """Not a request for help, the config or shell completion (those print only what is asked)."""
+    asks = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion")
+    return not any(a.split("=", 1)[0] in asks for a in argv)
+
+
 def entry() -> None:
     register_configs()
     register_resolver()
+    if composes_a_run(sys.argv[1:]):
+        print("djsandbox: composing the config (Hydra) ...", file=sys.stderr, flush=True)
     sys.argv = [sys.argv[0]] + quiet_check_run(with_default_pipeline(sys.argv[1:]))
     main()
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_text
 from .context import STATE_FILE
 from .errors import SandboxError
+from .progress import displaying, quiet_terminal
 from .redact import redact
 from .reporting.summary import write_summary
 from .run_folders import resume_folder
@@ -57,15 +59,24 @@ def run_sandbox(
     snapshot: dict[str, Any] | None = None,
     search_siblings: bool = False,
 ) -> RunOutcome:
-    """Validate and run; writes the config snapshot, state and summary into the run folder."""
+    """Validate and run; writes the config snapshot, state and summary into the run folder.
+
+    Library log lines stay off the terminal unless `verbose` (`progress.logs`)."""
     from .data.dj_runtime import prepare_offline_env
 
     prepare_offline_env()  # before anything imports datasets/data_juicer: they read it once
-    runner = prepare(cfg, base_dirs, search_siblings)
-    ensure_work_dir(runner.work_dir)
-    # Validation has passed; from here on this process alone writes into the run folder.
-    with RunLock(runner.work_dir), workers_die_with_run(runner.work_dir):
-        return _run_locked(runner, snapshot)
+    with quiet_terminal(bool(cfg.get("verbose"))):
+        say("checking the config, its inputs and recipes (loads Data-Juicer when a job uses it)")
+        runner = prepare(cfg, base_dirs, search_siblings)
+        ensure_work_dir(runner.work_dir)
+        # Validation has passed; from here on this process alone writes into the run folder.
+        with RunLock(runner.work_dir), workers_die_with_run(runner.work_dir):
+            return _run_locked(runner, snapshot)
+
+
+def say(what: str) -> None:
+    """What the sandbox is doing before the first job: one plain line on stderr."""
+    print(f"djsandbox: {what} ...", file=sys.stderr, flush=True)
 
 
 def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
@@ -74,8 +85,10 @@ def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
         json.dumps(redact(snapshot if snapshot is not None else runner.cfg), indent=1, default=str),
     )
     runner.tracker.run_started(runner.cfg, runner.work_dir)
+    say(f"running {len(runner.plan.jobs())} job(s) in {runner.work_dir}")
     try:
-        outcome = runner.run()
+        with displaying(len(runner.plan.jobs())):
+            outcome = runner.run()
     except BaseException:
         runner.tracker.run_finished("failed")
         _report(runner.work_dir)

@@ -90,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         with protecting(args.config):  # no job may write the config file (output_safety)
             if args.check or cfg.get("check"):
                 from .check import check_run
+                from .progress import quiet_terminal
 
-                print(check_run(cfg, base_dirs), end="", flush=True)
+                with quiet_terminal(bool(cfg.get("verbose"))):
+                    report = check_run(cfg, base_dirs)
+                print(report, end="", flush=True)
             elif cfg.get("hpo_config"):  # the reference's HPO: an Optuna study over the pipelines
                 from .hpo.reference import run_reference_study
 

@@ -109,9 +109,12 @@ def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float |
     plain = split_config(cfg)
     if plain.get("check"):
         from .check import check_run
+        from .progress import quiet_terminal
 
         try:
-            print(check_run(plain, [Path.cwd()], search_siblings=single_run), end="", flush=True)
+            with quiet_terminal(bool(plain.get("verbose"))):
+                report = check_run(plain, [Path.cwd()], search_siblings=single_run)
+            print(report, end="", flush=True)
         finally:
             if single_run:
                 remove_empty_run_folder()

@@ -67,6 +67,9 @@ class SandboxConfig:
     dataset: Any = None
     # true: compose and validate the run, print what would run, and stop (no job, no state).
     check: bool = False
+    # true: every library log line and progress bar on the terminal too (by default only the
+    # sandbox's lines and the libraries' warnings and errors); job logs always hold everything.
+    verbose: bool = False
 
 
 GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)

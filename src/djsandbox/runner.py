@@ -25,6 +25,7 @@ from .interrupts import InterruptWatch
 from .jobs import absolute_paths, iteration_path, resolve_job
 from .output_safety import runtime_problems
 from .plan import JobSpec, Plan, build_plan
+from .progress import current, running_job
 from .redact import redact
 from .reporting.trackers.base import JobRecord, Tracker
 from .targets import parse_targets
@@ -32,6 +33,7 @@ from .validation import validate
 
 log = logging.getLogger("djsandbox")
 
+_SHOWN = {"progress_line": True}  # the progress display shows these lines on the terminal
 DEFAULT_MAX_ITER_CAP = 100  # iterations of `max_iter_num: 0` at most (global `max_iter_cap`)
 
 
@@ -146,17 +148,21 @@ class Runner:
         status = state.status(iteration, spec.key) or {}
         ctx = state.context
         digest, why = self._current_fingerprint(spec, iteration, updates)
+        position = self.plan.jobs().index(spec) + 1
+        shown = f"{spec.pipeline} · {spec.stage} · {spec.context_name}" + (
+            f" (iter {iteration})" if multi else ""
+        )
         if status.get("status") == "done":
             why = self._why_rerun(status, digest, why)
             if why is None:
                 ctx.move_to_end(iteration, spec.pipeline, spec.context_name)  # for `-1`
-                log.info("skip (done): iter %d, %s", iteration, spec.label)
+                log.info("skip (done): iter %d, %s", iteration, spec.label, extra=_SHOWN)
+                current().job_skipped(position, shown)
                 return
             log.info("rerun (%s): iter %d, %s", why, iteration, spec.label)
         elif status.get("status") == "stale":
             log.info("rerun (%s): iter %d, %s", status.get("stale_reason"), iteration, spec.label)
         self._mark_dependents_stale(spec, state, iteration)
-        position = self.plan.jobs().index(spec) + 1
         log.info(
             "run [%d/%d]: iter %d, %s, hook %s",
             position,
@@ -164,6 +170,7 @@ class Runner:
             iteration,
             spec.label,
             spec.hook,
+            extra=_SHOWN,
         )
         state.set_status(
             iteration,
@@ -192,7 +199,8 @@ class Runner:
                 ),
             )
             hook = HOOKS.get(spec.hook).load()()
-            results = name_results(hook.run(run), spec.body.get("output"), spec.label)
+            with running_job(position, shown, job_dir):
+                results = name_results(hook.run(run), spec.body.get("output"), spec.label)
         except BaseException as exc:
             error_log = job_dir / "error.log"
             atomic_write_text(error_log, traceback.format_exc())

@@ -231,6 +231,11 @@ def check_process(process: Any, strict: bool = True) -> None:
     from data_juicer.core.preflight import PipelineConfigError, pre_instantiation_check
     from data_juicer.ops import OPERATORS
 
+    from djsandbox.progress import adopt_library_loggers, route_loguru
+
+    route_loguru()  # importing data_juicer replaced loguru's sinks with its own stderr sink
+    adopt_library_loggers()  # and imported `datasets`, which adds its own terminal handler
+
     for index, item in enumerate(process):
         if not isinstance(item, dict) or len(item) != 1:
             raise RecipeError(
@@ -307,9 +312,11 @@ def dj_log_to(cfg: Any, name: str) -> Iterator[Path]:
     side effects; the sink is removed again afterwards so jobs don't write into each other's logs.
     Secrets are masked in every loguru message and in Data-Juicer's event log meanwhile; the
     sink shows no variable values in tracebacks (``diagnose=False``), where they could leak.
+    Its ops and phases are reported to the run's progress display meanwhile (`dj_progress`).
     """
     from loguru import logger
 
+    from djsandbox.data.dj_progress import reporting_dj_progress
     from djsandbox.data.dj_secrets import install_loguru_mask, mask_dj_events
 
     install_loguru_mask()
@@ -318,7 +325,7 @@ def dj_log_to(cfg: Any, name: str) -> Iterator[Path]:
     log_file = log_dir / f"{name}.log"
     sink_id = logger.add(str(log_file), level="INFO", enqueue=False, mode="w", diagnose=False)
     try:
-        with mask_dj_events():
+        with mask_dj_events(), reporting_dj_progress(len(getattr(cfg, "process", None) or [])):
             yield log_file
     finally:
         logger.remove(sink_id)

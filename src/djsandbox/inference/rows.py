@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..atomic import atomic_open
 from ..data.jsonl import numbered_rows
+from ..progress import report
 from ..shapes import map_structure
 from . import messages as msg
 
@@ -54,6 +56,8 @@ COMMON_KEYS = (
     "sampling_params",
 )
 FILE_SUFFIXES = (".jsonl", ".json")
+MIN_CHUNK = 64  # requests per `generate` call at least, when answers are reported in steps
+PROGRESS_STEPS = 20  # progress reports per dataset at most
 
 
 def canonical(cfg: dict[str, Any], aliases: dict[str, str] | None = None) -> dict[str, Any]:
@@ -112,7 +116,7 @@ def infer_file(spec: RowSpec, src: Path, dst: Path, generate: Generate) -> dict[
             requests.append(messages)
             owners.append((len(rows), several))
         rows.append(row)
-    outputs = generate(requests) if requests else []
+    outputs = generate_reporting(generate, requests, len(rows))
     answers: list[list[Any]] = [[] for _ in rows]
     errors: list[str | None] = [None] * len(rows)
     for (index, _), out in zip(owners, outputs):
@@ -135,6 +139,22 @@ def infer_file(spec: RowSpec, src: Path, dst: Path, generate: Generate) -> dict[
             )
     write_jsonl_atomic(rows, dst)
     return {"rows": len(rows), "ok": len(rows) - failed, "failed": failed}
+
+
+def generate_reporting(
+    generate: Generate, requests: list[msg.Messages], n_rows: int
+) -> list[str | BaseException]:
+    """`generate` over the requests in chunks (at least `MIN_CHUNK` requests each, so an
+    executor still batches), reporting rows answered to the run's progress display."""
+    if not requests:
+        return []
+    chunk = max(MIN_CHUNK, math.ceil(len(requests) / PROGRESS_STEPS))
+    outputs: list[str | BaseException] = []
+    for start in range(0, len(requests), chunk):
+        outputs.extend(generate(requests[start : start + chunk]))
+        done = min(len(requests), start + chunk)
+        report(round(n_rows * done / len(requests)), n_rows, "rows answered")
+    return outputs
 
 
 def _describe(exc: BaseException) -> str:

@@ -57,13 +57,20 @@ def make_trainer(
     overrides: Mapping[str, Any] | None = None,
 ) -> Any:
     """A `lightning.Trainer` writing CSV logs under `out_dir/logs` (first: `trainer.log_dir`)
-    plus the tracker's loggers; `settings` is the `trainer` group (see `trainer_settings`)."""
+    plus the tracker's loggers, and reporting its epochs to the run's progress display;
+    `settings` is the `trainer` group (see `trainer_settings`)."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
+    from ..progress import adopt_library_loggers
     from ..reporting.trackers.active import lightning_loggers
+    from .progress_callback import progress_callback
 
+    adopt_library_loggers()  # Lightning, imported just now, adds its own terminal handler
     kwargs = trainer_settings(settings, defaults, overrides=overrides)
+    callbacks = kwargs.get("callbacks") or []
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    kwargs["callbacks"] = [*callbacks, progress_callback()]
     if "logger" not in kwargs:
         kwargs["logger"] = [
             CSVLogger(save_dir=str(out_dir), name="logs"),

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from .document import number
 
 MAX_STAT_ROWS = 200_000  # rows read per dataset for histograms (enough for a clear shape)
-_DJ_OP_LINE = re.compile(
+DJ_OP_LINE = re.compile(
     r"\[(\d+)/(\d+)\] OP \[([^\]]+)\] Done in ([0-9.eE+-]+)s\. Left (\d+) samples"
 )
 
@@ -82,7 +82,7 @@ def parse_dj_process_log(job_dir: Path) -> list[dict[str, Any]]:
         except OSError:
             continue
         for line in lines:
-            m = _DJ_OP_LINE.search(line)
+            m = DJ_OP_LINE.search(line)
             if not m:
                 continue
             i, n = int(m.group(1)), int(m.group(2))
