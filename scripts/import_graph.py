@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
             "deferred",
             "registry",
             "value_checks",
+            "final_test_spec",
             "paths",
             "atomic",
             "run_folders",

@@ -520,3 +520,16 @@ def test_input_sources_may_hold_interpolations(run_cfg):
         },
     )
     assert "no earlier job is named 'zz'" in msg
+
+
+def test_final_test_is_checked_before_any_job_runs(run_cfg):
+    """A sweep's `final_test` is read only when the sweep ends; its mistakes are found with the
+    rest of the config (shape, and a checkpoint source no job produces), not after the trials."""
+    pipelines = {"p": {"execution_job_configs": [echo("train", value=1)]}}
+    msg = invalid(run_cfg, {"pipelines": pipelines, "final_test": {"checkpoint": "p.train.res_1"}})
+    assert "final_test: missing type" in msg
+    msg = invalid(
+        run_cfg,
+        {"pipelines": pipelines, "final_test": {"checkpoint": "p.trian.res_1", "type": "x"}},
+    )
+    assert "final_test.checkpoint" in msg and "no earlier job is named 'trian'" in msg

@@ -17,6 +17,7 @@ from .catalog import HOOKS
 from .config import JOB_KEYS, STAGE_KEYS
 from .deferred import is_deferred
 from .errors import ConfigError, ResourceError, SandboxError
+from .final_test_spec import parse_final_test
 from .hooks.base import INPUT_FILE_KEYS, OUTPUT_FILE_KEYS, Hook
 from .jobs import CONFIG_KEYS, resolve_job
 from .output_safety import OutputGuard
@@ -75,7 +76,21 @@ def validate(
     for spec in plan.jobs():
         problems += _check_job(spec, planned, produced_files, base_dirs, globals_, guard)
     problems += _check_iterations(cfg, planned, plan)
+    problems += _check_final_test(cfg.get("final_test"), planned)
     raise_problems(problems)
+
+
+def _check_final_test(spec: Any, planned: PlannedContext) -> list[str]:
+    """`final_test` (a sweep's one test-set score) is read when the sweep ends: its shape and
+    its checkpoint source are checked now, so a mistake is found before the first trial."""
+    try:
+        parsed = parse_final_test(spec)
+    except ConfigError as exc:
+        return [str(exc)]
+    if parsed is None:
+        return []
+    problem = planned.source_problem(str(parsed["checkpoint"]), allow_previous=False)
+    return [f"final_test.checkpoint: {problem}"] if problem else []
 
 
 def raise_problems(problems: list[str]) -> None:

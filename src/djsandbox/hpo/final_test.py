@@ -22,28 +22,8 @@ from typing import Any, Mapping
 
 from ..atomic import atomic_write_text
 from ..context import STATE_FILE, RunState
-from ..errors import ConfigError
 
 ATTR = "final_test"
-
-
-def parse_final_test(spec: Any) -> dict[str, Any] | None:
-    """`final_test` as a plain mapping (None when absent); a clear error when malformed."""
-    if spec is None or spec == {}:
-        return None
-    if not isinstance(spec, Mapping):
-        raise ConfigError(
-            f"final_test: expected a mapping with 'checkpoint' (a context key such as "
-            f"refined.train.checkpoint) and 'type' (a ModelEvaluator), got {spec!r}"
-        )
-    missing = [k for k in ("checkpoint", "type") if not spec.get(k)]
-    if missing:
-        raise ConfigError(
-            f"final_test: missing {', '.join(missing)}; expected 'checkpoint' (a context key "
-            "such as refined.train.checkpoint) and 'type' (a ModelEvaluator, e.g. "
-            "text_classifier) with the evaluator's settings"
-        )
-    return dict(spec)
 
 
 def _best_trials(study: Any) -> list[Any]:
