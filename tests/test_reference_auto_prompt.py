@@ -16,8 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, subprocess_env
 from openai_stub_server import PromptGrader, StubServer
+
+from djsandbox.context import Context
+from djsandbox.errors import ContextLookupError
+from djsandbox.runner import name_results
 
 REVIEWS = ROOT / "src" / "djsandbox" / "resources" / "auto_prompt" / "reviews_to_grade.jsonl"
 SEEDS = ROOT / "src" / "djsandbox" / "resources" / "auto_prompt" / "seed_prompts.jsonl"
@@ -254,3 +259,74 @@ def test_reference_auto_prompt_config_runs_to_the_end_and_keeps_the_key_off_disk
     assert len(written) > 20
     assert [str(p) for p in written if KEY.encode() in p.read_bytes()] == []
     assert KEY not in proc.stdout and KEY not in proc.stderr
+
+
+# --- the reference's one-item-list rule ------------------------------------------------------
+
+
+def test_a_single_result_that_is_a_one_item_list_is_recorded_as_its_item() -> None:
+    """The reference unpacks a hook's single result `[x]` into `x` (not inside a tuple of
+    several results, not a longer list)."""
+    assert name_results(["a.jsonl"], ["paths"], "job") == {"paths": "a.jsonl"}
+    assert name_results(["a", "b"], ["paths"], "job") == {"paths": ["a", "b"]}
+    assert name_results(([{"mse": 0.1}], 0.1), ["per_pool", "best"], "job") == {
+        "per_pool": [{"mse": 0.1}],
+        "best": 0.1,
+    }
+    assert name_results([], None, "job") == {"res_1": []}
+
+
+def test_index_0_still_reads_an_unpacked_result() -> None:
+    """Sources written for the list (`x.0`, `x.-1`) read the item; other indexes still fail."""
+    ctx = Context()
+    ctx.start_iteration(0)
+    ctx.record("p", "join", {"joined": "a.jsonl", "pools": {"0": "k"}})
+    assert ctx.lookup("p.join.joined") == "a.jsonl"
+    assert ctx.lookup("p.join.joined.0") == ctx.lookup("-1.joined.-1") == "a.jsonl"
+    assert ctx.lookup("p.join.pools.0") == "k"
+    with pytest.raises(ContextLookupError, match="has no key 'joined.1'"):
+        ctx.lookup("p.join.joined.1")
+
+
+def test_a_one_pool_result_feeds_a_recipe_dataset_path(run_cfg, tmp_path: Path) -> None:
+    """A cartesian join of one pool with one dataset returns one path; fed to
+    `dj_configs.dataset_path` (one file) it must arrive as a path, as in the reference."""
+    (tmp_path / "a.jsonl").write_text('{"prompt": "p1"}\n')
+    (tmp_path / "b.jsonl").write_text('{"text": "hello world"}\n{"text": "bye now"}\n')
+    out = run_cfg(
+        {
+            "execution_job_configs": [
+                {
+                    "hook": "DataPoolManipulationHook",
+                    "meta_name": "join",
+                    "output": "joined",
+                    "extra_configs": {
+                        "type": "data_pool_cartesian_join",
+                        "dataset_path_1": str(tmp_path / "a.jsonl"),
+                        "dataset_path_2": [str(tmp_path / "b.jsonl")],
+                        "export_path": str(tmp_path / "run" / "joined"),
+                    },
+                },
+                {
+                    "hook": "ProcessDataHook",
+                    "meta_name": "process",
+                    "input": {"dj_configs.dataset_path": "-1.joined"},
+                    "output": "processed",
+                    "dj_configs": {
+                        "project_name": "one_pool",
+                        "dataset_path": "<replaced_by_the_input>",
+                        "export_path": str(tmp_path / "run" / "processed" / "rows.jsonl"),
+                        "np": 1,
+                        "process": [{"text_length_filter": {"min_len": 1}}],
+                    },
+                },
+            ]
+        }
+    )
+    results = out.context.iterations[0]["anonymous"]
+    joined = results["join"]["joined"]
+    assert isinstance(joined, str) and Path(joined).is_file()
+    assert _rows(results["process"]["processed"]) == [
+        {"prompt": "p1", "text": "hello world"},
+        {"prompt": "p1", "text": "bye now"},
+    ]
