@@ -64,12 +64,12 @@ def test_tiny_profile_runs_every_pipeline(tmp_path: Path) -> None:
     )
 
     # baseline: 45 train / 8 test images, one conversation per caption, absolute image paths
-    train_rows = rows(base["train_data"]["res_1"][0])
+    train_rows = rows(base["train_data"]["res_1"])
     assert len({r["image_id"] for r in train_rows}) == 45
-    assert len({r["image_id"] for r in rows(base["test_data"]["res_1"][0])}) == 8
+    assert len({r["image_id"] for r in rows(base["test_data"]["res_1"])}) == 8
     assert all(Path(r["image"]).is_file() for r in train_rows)
-    assert len(rows(base["dj_data"]["res_1"][0])) == len(train_rows)
-    meta = json.loads(Path(base["meta"]["res_1"][0]).read_text())
+    assert len(rows(base["dj_data"]["res_1"])) == len(train_rows)
+    meta = json.loads(Path(base["meta"]["res_1"]).read_text())
     assert list(meta.values())[0]["length"] == len(train_rows)
     assert Path(base["train"]["checkpoints"], "config.json").is_file()
     assert base["train"]["train_metrics"]["train_rows"] + base["train"]["train_metrics"][
@@ -111,10 +111,10 @@ def test_tiny_profile_runs_every_pipeline(tmp_path: Path) -> None:
     top = max(
         zip(multi["meta"]["res_1"], multi["test"]["res_1"]), key=lambda x: x[1]["caption_score"]
     )[0]
-    assert scaling["best"]["res_1"] == [top]
-    [checkpoint] = scaling["train"]["checkpoints"]
+    assert scaling["best"]["res_1"] == top  # a one-item list is recorded as its item
+    checkpoint = scaling["train"]["checkpoints"]  # one meta file in, one checkpoint out
     assert hidden_size(checkpoint) == 256 and hidden_size(base["train"]["checkpoints"]) == 128
-    assert is_scores(scaling["test"]["res_1"][0])
+    assert is_scores(scaling["test"]["res_1"])
     assert (state.parent / "report" / "report.md").is_file()
 
 

@@ -2,7 +2,9 @@
 
 Sources are dotted: `pipeline.meta_name.result[.nested...]`, or `-1.result[...]` for the job
 that finished last in the current iteration. The `ctx` OmegaConf resolver reads the live
-context, so `${ctx:pipe.meta.res_1}` may be written directly inside job configs.
+context, so `${ctx:pipe.meta.res_1}` may be written directly inside job configs. A result
+that was a one-item list is stored as its item (the reference's rule); `.0` / `.-1` after it
+still reads that item, so sources written for the list keep working.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def _lookup_path(value: Any, parts: list[str], source: str, where: str) -> Any:
             and -len(value) <= int(part) < len(value)
         ):
             value = value[int(part)]
+        elif part in ("0", "-1") and not isinstance(value, (dict, list)):
+            pass  # a one-item list is recorded as its item (see runner.name_results)
         else:
             have = sorted(value) if isinstance(value, dict) else type(value).__name__
             raise ContextLookupError(

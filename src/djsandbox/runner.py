@@ -49,8 +49,14 @@ class RunOutcome:
 
 
 def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
-    """A tuple is several results, anything else one; names from `output`, then res_i."""
-    values = list(results) if isinstance(results, tuple) else [results]
+    """A tuple is several results, anything else one; names from `output`, then res_i. As in
+    the reference, a single result that is a one-item list is recorded as its item, so that a
+    one-pool run feeds a path where a path is expected (its configs rely on it)."""
+    if isinstance(results, tuple):
+        values = list(results)
+    else:
+        one = isinstance(results, list) and len(results) == 1
+        values = [results[0] if one else results]
     names = list(output or [])
     if len(names) > len(values):
         raise SandboxError(
