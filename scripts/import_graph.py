@@ -49,7 +49,7 @@ LAYERS: dict[str, int] = {
     "validation": 3,
     "runner": 4,
     **dict.fromkeys(["app", "hpo"], 5),
-    **dict.fromkeys(["check", "cli", "cli_support", "__main__", "__init__"], 6),
+    **dict.fromkeys(["check", "cli", "cli_support", "hydra_resume", "__main__", "__init__"], 6),
 }
 
 

@@ -68,8 +68,18 @@ def main(cfg: DictConfig) -> float | list[float] | None:
 def entry() -> None:
     register_configs()
     register_resolver()
-    sys.argv = [sys.argv[0]] + quiet_check_run(with_default_pipeline(sys.argv[1:]))
-    main()
+    program, args = sys.argv[0], sys.argv[1:]
+    sys.argv = [program] + quiet_check_run(with_default_pipeline(args))
+    try:
+        main()
+    except KeyboardInterrupt as exc:  # Hydra lets it through, from a single run or a sweep
+        from .cli_support import interrupt_line
+        from .errors import EXIT_INTERRUPTED
+        from .interrupts import program_name
+
+        line = interrupt_line(exc, program_name(program, "djsandbox"), args)
+        print(f"djsandbox: {line}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 if __name__ == "__main__":

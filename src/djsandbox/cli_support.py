@@ -9,7 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import EXIT_INTERRUPTED, INTERRUPTED_MESSAGE, SandboxError, exit_status
+from .errors import SandboxError, exit_status, interrupted_message
+from .interrupts import resume_command
 
 log = logging.getLogger("djsandbox")
 
@@ -43,11 +44,20 @@ def report_and_exit(exc: SandboxError) -> None:
     raise SystemExit(exit_status(exc))
 
 
+def interrupt_line(exc: BaseException, program: str, args: list[str]) -> str:
+    """What a front end prints on Ctrl-C (then it exits 130): what was running, what is kept,
+    the command that continues. A multirun's trials are separate runs: no command."""
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    line = interrupted_message(exc, None if multirun else resume_command(program, args))
+    return line + ("; the sweep's finished runs are kept in their folders" if multirun else "")
+
+
 def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
     """Body of the Hydra main: validate, run, and return the objective (`optimized_metric`).
 
     A single run reports a user error as one message and exits with its status (errors.py: 1 a
-    job failed, 2 a config error, 3 run folder busy, 130 interrupted). A multirun trial raises
+    job failed, 2 a config error, 3 run folder busy); Ctrl-C propagates to the entry point
+    (`interrupt_line`, exit 130), in a multirun too. A multirun trial raises
     instead (an exception, never SystemExit, which would end the whole sweep): Hydra stores it
     on the job's return and the Optuna sweeper records the trial as failed.
     """
@@ -69,11 +79,6 @@ def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
             report_and_exit(exc)
         log.error("trial failed: %s", exc)
         raise
-    except KeyboardInterrupt:
-        if not single_run:
-            raise
-        print(f"djsandbox: {INTERRUPTED_MESSAGE}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if single_run:
             raise
@@ -98,6 +103,18 @@ def remove_empty_run_folder() -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def _drop_fresh_folder_when_resuming(plain: dict[str, Any]) -> None:
+    """`resume=true` continues an earlier folder: Hydra's new one is not left empty."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from .app import continued_folder
+    from .hydra_resume import drop_fresh_run_folder
+
+    earlier = continued_folder(plain, search_siblings=True)
+    if earlier is not None:
+        drop_fresh_run_folder(Path(HydraConfig.get().runtime.output_dir), earlier)
 
 
 def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float | list[float] | None:
@@ -134,6 +151,8 @@ def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float |
             "objective, e.g. optimized_metric=pipeline.meta_name.res_1.accuracy"
         )
     check_metric_against_plan(keys, build_plan(plain).pipelines)
+    if single_run:
+        _drop_fresh_folder_when_resuming(plain)
     outcome = run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
     value = objective_from_context(keys, outcome.context)
     if keys:
