@@ -365,3 +365,22 @@ def test_sweep_report_with_fewer_than_two_complete_trials(optuna_quiet, tmp_path
     md = write_sweep_report(one, tmp_path / "one")
     assert "at least 2 completed trials (have 1)" in md.read_text()
     assert_figures_valid(md)
+
+
+def test_report_commands_refuse_a_path_that_is_not_a_run_and_write_nothing(tmp_path, capsys):
+    from djsandbox.reporting import run_report, sweep_report
+
+    missing = tmp_path / "no" / "such" / "run"
+    assert run_report.main([str(missing)]) == 2
+    assert not (tmp_path / "no").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_report.main([str(empty)]) == 2
+    assert list(empty.iterdir()) == []
+    db = tmp_path / "optuna.db"
+    assert sweep_report.main([f"sqlite:///{db}", str(tmp_path / "out")]) == 2
+    assert not db.exists() and not (tmp_path / "out").exists()
+    err = capsys.readouterr().err
+    assert f"{missing} does not exist" in err
+    assert "holds no sandbox_state.json: give a run folder" in err
+    assert "no such database file" in err
