@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
             "writable",
             "state_shape",
             "interrupts",
+            "unused_vars",
         ],
         0,
     ),
@@ -49,7 +50,9 @@ LAYERS: dict[str, int] = {
     "validation": 3,
     "runner": 4,
     **dict.fromkeys(["app", "hpo"], 5),
-    **dict.fromkeys(["check", "cli", "cli_support", "hydra_resume", "__main__", "__init__"], 6),
+    **dict.fromkeys(
+        ["check", "cli", "cli_support", "hydra_resume", "app_help", "__main__", "__init__"], 6
+    ),
 }
 
 

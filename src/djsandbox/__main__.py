@@ -13,6 +13,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from .app_help import register_help_resolver
 from .config import register_configs
 from .context import register_resolver
 
@@ -68,6 +69,7 @@ def main(cfg: DictConfig) -> float | list[float] | None:
 def entry() -> None:
     register_configs()
     register_resolver()
+    register_help_resolver()
     program, args = sys.argv[0], sys.argv[1:]
     sys.argv = [program] + quiet_check_run(with_default_pipeline(args))
     try:

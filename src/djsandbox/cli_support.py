@@ -24,7 +24,11 @@ JOB_FIELDS = (
 
 
 def split_config(cfg: DictConfig) -> dict[str, Any]:
-    """Global keys resolved now; pipelines and job lists kept raw for resolution at run time."""
+    """Global keys resolved now; pipelines and job lists kept raw for resolution at run time.
+    Warns first about `vars` no config uses (unused_vars; both front ends pass here)."""
+    from .unused_vars import warn_unused_vars
+
+    warn_unused_vars(OmegaConf.to_container(cfg, resolve=False))  # type: ignore[arg-type]
     globals_node = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in JOB_FIELDS])
     try:
         plain: dict[str, Any] = OmegaConf.to_container(globals_node, resolve=True)  # type: ignore
