@@ -175,6 +175,8 @@ def test_ctrl_c_in_a_pool_job_prints_one_line_exits_130_and_resumes(tmp_path):
     assert _status(state, "first") == "done" and not (state.parent / LOCK_FILE).exists()
     noise = state.parent.glob("iter_0/*/execution_1_slow/interrupted.log")
     assert "library noise while stopping 39" in next(noise).read_text()  # kept, not shown
+    report = (state.parent / "report" / "report.md").read_text()
+    assert "The run was interrupted" in report and "stopped by Ctrl-C" in report
 
     resumed = run_printed(command, tmp_path, timeout=120)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

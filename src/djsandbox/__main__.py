@@ -75,12 +75,11 @@ def entry() -> None:
     try:
         main()
     except KeyboardInterrupt as exc:  # Hydra lets it through, from a single run or a sweep
-        from .cli_support import interrupt_line
+        from .cli_support import report_interrupt
         from .errors import EXIT_INTERRUPTED
         from .interrupts import program_name
 
-        line = interrupt_line(exc, program_name(program, "djsandbox"), args)
-        print(f"djsandbox: {line}", file=sys.stderr, flush=True)
+        report_interrupt(exc, "djsandbox", program_name(program, "djsandbox"), args)
         raise SystemExit(EXIT_INTERRUPTED) from None
 
 

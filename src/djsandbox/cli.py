@@ -94,12 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
         return exit_status(exc)
     except KeyboardInterrupt as exc:
-        from .cli_support import interrupt_line
+        from .cli_support import report_interrupt
         from .interrupts import program_name
 
         given = sys.argv[1:] if argv is None else argv
-        line = interrupt_line(exc, program_name(sys.argv[0], "djsandbox.cli"), given)
-        print(f"dj-sandbox: {line}", file=sys.stderr, flush=True)
+        report_interrupt(exc, "dj-sandbox", program_name(sys.argv[0], "djsandbox.cli"), given)
         return EXIT_INTERRUPTED
     return 0
 

@@ -48,12 +48,16 @@ def report_and_exit(exc: SandboxError) -> None:
     raise SystemExit(exit_status(exc))
 
 
-def interrupt_line(exc: BaseException, program: str, args: list[str]) -> str:
-    """What a front end prints on Ctrl-C (then it exits 130): what was running, what is kept,
-    the command that continues. A multirun's trials are separate runs: no command."""
+def report_interrupt(exc: BaseException, prefix: str, program: str, args: list[str]) -> None:
+    """Ctrl-C: one line on stderr (then the front end exits 130): what was running, what is
+    kept, the command that continues. A multirun's trials are separate runs: no command."""
     multirun = any(a in ("-m", "--multirun") for a in args)
     line = interrupted_message(exc, None if multirun else resume_command(program, args))
-    return line + ("; the sweep's finished runs are kept in their folders" if multirun else "")
+    if multirun:
+        line += "; the sweep's finished runs are kept in their folders"
+    # On a terminal a progress bar may have been cut mid-line (then "^C"): start a new one.
+    start = "\n" if sys.stderr.isatty() else ""
+    print(f"{start}{prefix}: {line}", file=sys.stderr, flush=True)
 
 
 def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
@@ -61,7 +65,7 @@ def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
 
     A single run reports a user error as one message and exits with its status (errors.py: 1 a
     job failed, 2 a config error, 3 run folder busy); Ctrl-C propagates to the entry point
-    (`interrupt_line`, exit 130), in a multirun too. A multirun trial raises
+    (`report_interrupt`, exit 130), in a multirun too. A multirun trial raises
     instead (an exception, never SystemExit, which would end the whole sweep): Hydra stores it
     on the job's return and the Optuna sweeper records the trial as failed.
     """
