@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import SandboxError, exit_status, interrupted_message
+from .errors import RunInterrupted, SandboxError, exit_status, interrupted_message
 from .interrupts import resume_command
 
 log = logging.getLogger("djsandbox")
@@ -51,10 +51,11 @@ def report_and_exit(exc: SandboxError) -> None:
 def report_interrupt(exc: BaseException, prefix: str, program: str, args: list[str]) -> None:
     """Ctrl-C: one line on stderr (then the front end exits 130): what was running, what is
     kept, the command that continues. A multirun's trials are separate runs: no command."""
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    line = interrupted_message(exc, None if multirun else resume_command(program, args))
-    if multirun:
+    if any(a in ("-m", "--multirun") for a in args):
+        line = interrupted_message(exc, None) if isinstance(exc, RunInterrupted) else "interrupted"
         line += "; the sweep's finished runs are kept in their folders"
+    else:
+        line = interrupted_message(exc, resume_command(program, args))
     # On a terminal a progress bar may have been cut mid-line (then "^C"): start a new one.
     start = "\n" if sys.stderr.isatty() else ""
     print(f"{start}{prefix}: {line}", file=sys.stderr, flush=True)
