@@ -314,3 +314,55 @@ def test_ctrl_c_in_each_stage_of_the_demo_then_resume_finishes(tmp_path):
     assert folder is not None
     assert {r["status"] for r in _jobs(folder / "sandbox_state.json").values()} == {"done"}
     assert len([p for p in (tmp_path / "outputs").glob("*/*/*") if p.is_dir()]) == 1
+
+
+# -- resume under Hydra: the new run folder Hydra made is not left behind ---------------------
+def test_fresh_run_folder_is_dropped_only_when_it_holds_just_what_hydra_wrote(tmp_path):
+    import logging
+
+    from djsandbox.hydra_resume import HYDRA_FILES, drop_fresh_run_folder
+
+    earlier, fresh = tmp_path / "earlier", tmp_path / "fresh"
+    earlier.mkdir()
+    (earlier / "__main__.log").write_text("first run\n")
+    for name in HYDRA_FILES:
+        (fresh / name).parent.mkdir(parents=True, exist_ok=True)
+        (fresh / name).write_text("x: 1\n")
+    handler = logging.FileHandler(fresh / "__main__.log")
+    logger = logging.getLogger("djsandbox.test_fresh_folder")
+    logger.addHandler(handler)
+    try:
+        logger.warning("before the move")
+        (fresh / "notes.txt").write_text("the user's")  # not Hydra's: nothing is removed
+        assert drop_fresh_run_folder(fresh, earlier) is False
+        assert (fresh / "notes.txt").exists() and (fresh / ".hydra/config.yaml").exists()
+        (fresh / "notes.txt").unlink()
+        assert drop_fresh_run_folder(fresh, earlier) is True
+        assert not fresh.exists()
+        logger.warning("after the move")
+        for moved in logger.handlers:
+            moved.flush()
+        assert (earlier / "__main__.log").read_text().splitlines() == [
+            "first run",
+            "before the move",
+            "after the move",
+        ]
+    finally:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+            h.close()
+
+
+def test_resume_command_keeps_the_arguments_and_a_given_folder():
+    from djsandbox.interrupts import program_name, resume_command
+
+    assert program_name("/x/djsandbox/__main__.py", "djsandbox") == "python -m djsandbox"
+    assert program_name("/venv/bin/dj-sandbox", "djsandbox.cli") == "dj-sandbox"
+    assert (
+        resume_command("python -m djsandbox", ["vars.k=2", "resume=false", "a b=1"])
+        == "python -m djsandbox vars.k=2 'a b=1' resume=true"
+    )
+    assert (
+        resume_command("dj-sandbox", ["--config", "c.yaml", "resume=/runs/r1"])
+        == "dj-sandbox --config c.yaml resume=/runs/r1"
+    )

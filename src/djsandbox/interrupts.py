@@ -117,9 +117,12 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 def resume_command(program: str, args: list[str]) -> str:
     """The command line that continues this run: the same arguments with `resume=true`
-    (replacing any `resume=` already given), quoted for a POSIX shell."""
-    kept = [a for a in args if not a.lstrip("+").startswith("resume=")]
-    return " ".join(shlex.quote(part) for part in [*program.split(), *kept, "resume=true"])
+    (replacing `resume=false`; a `resume=FOLDER` already given is kept), quoted for a shell."""
+    given = [a for a in args if a.lstrip("+").startswith("resume=")]
+    folder = [a for a in given if a.split("=", 1)[1].lower() not in ("true", "false", "")]
+    kept = [a for a in args if a not in given or a in folder]
+    extra = [] if folder else ["resume=true"]
+    return " ".join(shlex.quote(part) for part in [*program.split(), *kept, *extra])
 
 
 def program_name(argv0: str, module: str) -> str:
