@@ -176,7 +176,7 @@ def test_ctrl_c_in_a_pool_job_prints_one_line_exits_130_and_resumes(tmp_path):
     noise = state.parent.glob("iter_0/*/execution_1_slow/interrupted.log")
     assert "library noise while stopping 39" in next(noise).read_text()  # kept, not shown
     report = (state.parent / "report" / "report.md").read_text()
-    assert "The run was interrupted" in report and "stopped by Ctrl-C" in report
+    assert "The run was interrupted" in report and "interrupted (Ctrl-C)" in report
 
     resumed = run_printed(command, tmp_path, timeout=120)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -202,6 +202,8 @@ def test_sigterm_releases_the_lock_and_records_the_job_interrupted(tmp_path):
     state = _state_file(tmp_path)
     assert state is not None and _status(state, "slow") == "interrupted"
     assert not (state.parent / LOCK_FILE).exists()
+    slow = next(r for r in _jobs(state).values() if r["meta_name"] == "slow")
+    assert slow["error"] == "interrupted (SIGTERM)"
 
 
 def test_ctrl_c_in_a_multirun_exits_130_with_one_line(tmp_path):

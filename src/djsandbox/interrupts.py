@@ -30,6 +30,7 @@ class InterruptWatch:
 
     def __init__(self, quiet_to: Path | None = None) -> None:
         self.seen = False
+        self.signal_name = ""  # of the first signal seen: "Ctrl-C" or "SIGTERM"
         self.quiet_to = quiet_to
         self._previous: dict[int, Any] = {}
         self._saved_fds: list[int] = []
@@ -49,9 +50,9 @@ class InterruptWatch:
         self._unmute()
 
     def _handle(self, signum: int, frame: Any) -> None:
-        first = not self.seen
-        self.seen = True
-        if first:
+        if not self.seen:
+            self.seen = True
+            self.signal_name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             self._mute()
         previous = self._previous.get(signum)
         if callable(previous):

@@ -204,7 +204,9 @@ class Runner:
                 spec.key,
                 status="interrupted" if interrupted else "failed",
                 elapsed=time.perf_counter() - started,
-                error="interrupted (Ctrl-C)" if interrupted else f"{type(exc).__name__}: {exc}",
+                error=f"interrupted ({interrupts.signal_name or 'Ctrl-C'})"
+                if interrupted
+                else f"{type(exc).__name__}: {exc}",
                 error_log=str(error_log),
             )
             state.save()

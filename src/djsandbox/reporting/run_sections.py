@@ -45,7 +45,7 @@ def section_overview(doc: Doc, run: RunFolder) -> None:
         if any(s == "failed" for s in statuses):
             doc.para("**The run failed**: see *Failed jobs* below.")
         elif any(s == "interrupted" for s in statuses):
-            doc.para("**The run was interrupted** (Ctrl-C): `resume=true` continues it.")
+            doc.para("**The run was interrupted**: `resume=true` continues it.")
 
 
 def section_jobs(doc: Doc, run: RunFolder) -> None:
@@ -101,7 +101,7 @@ def section_jobs(doc: Doc, run: RunFolder) -> None:
                 [
                     f"{job_label(k, s)}: started {_when(s.get('started'))}, "
                     + (
-                        "stopped by Ctrl-C"
+                        str(s.get("error") or "interrupted")
                         if s.get("status") == "interrupted"
                         else "never finished"
                     )
