@@ -368,3 +368,39 @@ def test_resume_command_keeps_the_arguments_and_a_given_folder():
         resume_command("dj-sandbox", ["--config", "c.yaml", "resume=/runs/r1"])
         == "dj-sandbox --config c.yaml resume=/runs/r1"
     )
+
+
+def test_watch_sends_output_after_the_signal_to_the_file_and_restores_the_terminal(tmp_path, capfd):
+    from djsandbox.interrupts import InterruptWatch
+
+    quiet = tmp_path / "interrupted.log"
+    watch = InterruptWatch(quiet_to=quiet).start()
+    try:
+        os.write(1, b"before\n")  # file descriptors: what libraries and C code write to
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        os.write(1, b"while stopping\n")
+        os.write(2, b"from C code\n")
+    finally:
+        watch.stop()
+    os.write(1, b"after\n")
+    out, err = capfd.readouterr()
+    assert out.split() == ["before", "after"] and "from C code" not in err
+    assert quiet.read_text().split("\n")[:2] == ["while stopping", "from C code"]
+    assert watch.seen and watch.signal_name == "Ctrl-C"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_watch_leaves_an_ignored_sigint_ignored():
+    from djsandbox.interrupts import InterruptWatch
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        watch = InterruptWatch().start()
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: nothing raised, nothing seen
+        time.sleep(0.1)
+        watch.stop()
+        assert not watch.seen and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -38,7 +38,10 @@ class InterruptWatch:
     def start(self) -> InterruptWatch:
         if threading.current_thread() is threading.main_thread():
             for signum in WATCHED:
-                self._previous[signum] = signal.getsignal(signum)
+                previous = signal.getsignal(signum)
+                if previous == signal.SIG_IGN:  # e.g. started with `nohup` or `&`: stays so
+                    continue
+                self._previous[signum] = previous
                 signal.signal(signum, self._handle)
         return self
 
@@ -57,7 +60,7 @@ class InterruptWatch:
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)
-        elif previous != signal.SIG_IGN:
+        else:  # SIG_DFL (or unknown): stop like Ctrl-C, so the run can clean up
             raise KeyboardInterrupt
 
     def _mute(self) -> None:
