@@ -7,6 +7,8 @@ so `--help` and `--cfg job` stay fast.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -80,7 +82,13 @@ def entry() -> None:
         from .interrupts import program_name
 
         report_interrupt(exc, "djsandbox", program_name(program, "djsandbox"), args)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        # The state is saved and the lock released. A library stopped halfway (an import cut
+        # short, a worker pool's threads) can crash the interpreter's shutdown (measured:
+        # SIGSEGV after a Ctrl-C inside Data-Juicer's first torch import), so exit at once.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
