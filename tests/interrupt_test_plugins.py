@@ -33,3 +33,16 @@ def stubborn_pool(cfg: dict[str, Any], out_dir: Path) -> str:
                 print(f"library noise while stopping {i}", file=sys.stderr)
             sys.exit(1)
     return "not interrupted"
+
+
+@register("DataEvaluator", "test_swallow_and_finish", "catches its Ctrl-C and finishes anyway")
+def swallow_and_finish(cfg: dict[str, Any], out_dir: Path) -> str:
+    import os
+    import signal
+
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass
+    return "finished"

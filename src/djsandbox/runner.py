@@ -249,6 +249,8 @@ class Runner:
                 run.job_dir,
             )
         )
+        if interrupts.seen:  # a library swallowed the Ctrl-C and finished: stop after the job
+            raise RunInterrupted(None)
 
     # -- resume: reruns after a config change, and what depends on them --------------------
     def _current_fingerprint(
