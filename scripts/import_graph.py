@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
             "interrupts",
             "progress",
             "seed_stats",
+            "unused_vars",
         ],
         0,
     ),
@@ -53,7 +54,9 @@ LAYERS: dict[str, int] = {
     "validation": 3,
     "runner": 4,
     **dict.fromkeys(["app", "hpo"], 5),
-    **dict.fromkeys(["check", "cli", "cli_support", "__main__", "__init__"], 6),
+    **dict.fromkeys(
+        ["check", "cli", "cli_support", "hydra_resume", "app_help", "__main__", "__init__"], 6
+    ),
 }
 
 

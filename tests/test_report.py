@@ -467,3 +467,22 @@ def test_seed_stats_single_seed_and_item_labels():
         "acc: p:test.res_1:[1], p:test.res_1:[0] differ beyond noise: "
         "p:test.res_1:[1] > p:test.res_1:[0]."
     ]
+
+
+def test_report_commands_refuse_a_path_that_is_not_a_run_and_write_nothing(tmp_path, capsys):
+    from djsandbox.reporting import run_report, sweep_report
+
+    missing = tmp_path / "no" / "such" / "run"
+    assert run_report.main([str(missing)]) == 2
+    assert not (tmp_path / "no").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_report.main([str(empty)]) == 2
+    assert list(empty.iterdir()) == []
+    db = tmp_path / "optuna.db"
+    assert sweep_report.main([f"sqlite:///{db}", str(tmp_path / "out")]) == 2
+    assert not db.exists() and not (tmp_path / "out").exists()
+    err = capsys.readouterr().err
+    assert f"{missing} does not exist" in err
+    assert "holds no sandbox_state.json: give a run folder" in err
+    assert "no such database file" in err

@@ -72,7 +72,7 @@ def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
             ]
         },
     )
-    assert "meta_name 'video'" in msg and "not available yet" in msg and "text-to-video" in msg
+    assert "meta_name 'video'" in msg and "not built yet" in msg and "text-to-video" in msg
     assert not calls.exists(), "no job may run when validation fails"
 
 
@@ -81,7 +81,7 @@ def test_unavailable_hook(run_cfg):
         run_cfg, {"refine_recipe_job_configs": [{"hook": "RefineRecipeViaModelFeedbackHook"}]}
     )
     assert "refine_recipe_job_configs[0] (meta_name '<no meta_name>'): hook" in msg
-    assert "not available" in msg and "never implemented" in msg
+    assert "is not built yet: refining a recipe from model feedback" in msg
 
 
 def test_input_source_no_earlier_job_produces(run_cfg):

@@ -7,12 +7,15 @@ so `--help` and `--cfg job` stay fast.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from .app_help import register_help_resolver
 from .config import register_configs
 from .context import register_resolver
 
@@ -74,10 +77,26 @@ def composes_a_run(argv: list[str]) -> bool:
 def entry() -> None:
     register_configs()
     register_resolver()
-    if composes_a_run(sys.argv[1:]):
+    register_help_resolver()
+    program, args = sys.argv[0], sys.argv[1:]
+    if composes_a_run(args):
         print("djsandbox: composing the config (Hydra) ...", file=sys.stderr, flush=True)
-    sys.argv = [sys.argv[0]] + quiet_check_run(with_default_pipeline(sys.argv[1:]))
-    main()
+    sys.argv = [program] + quiet_check_run(with_default_pipeline(args))
+    try:
+        main()
+    except KeyboardInterrupt as exc:  # Hydra lets it through, from a single run or a sweep
+        from .cli_support import report_interrupt
+        from .errors import EXIT_INTERRUPTED
+        from .interrupts import program_name
+
+        report_interrupt(exc, "djsandbox", program_name(program, "djsandbox"), args)
+        # The state is saved and the lock released. A library stopped halfway (an import cut
+        # short, a worker pool's threads) can crash the interpreter's shutdown (measured:
+        # SIGSEGV after a Ctrl-C inside Data-Juicer's first torch import), so exit at once.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

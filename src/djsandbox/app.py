@@ -10,7 +10,8 @@ from typing import Any
 
 from .atomic import atomic_write_text
 from .context import STATE_FILE
-from .errors import SandboxError
+from .errors import RunInterrupted, SandboxError
+from .interrupts import terminate_as_interrupt
 from .progress import displaying, quiet_terminal
 from .redact import redact
 from .reporting.summary import write_summary
@@ -27,6 +28,14 @@ def _resume_folder(cfg: dict[str, Any], search_siblings: bool) -> Path | None:
     return resume_folder(
         cfg.get("resume"), Path(cfg["work_dir"]), STATE_FILE, "an earlier run", search_siblings
     )
+
+
+def continued_folder(cfg: dict[str, Any], search_siblings: bool) -> Path | None:
+    """The earlier run folder this run continues; None when it runs in its own `work_dir`."""
+    folder = _resume_folder(cfg, search_siblings)
+    if folder is None or folder.resolve() == Path(cfg["work_dir"]).resolve():
+        return None
+    return folder
 
 
 def load_plugins(modules: list[str]) -> None:
@@ -70,13 +79,31 @@ def run_sandbox(
         runner = prepare(cfg, base_dirs, search_siblings)
         ensure_work_dir(runner.work_dir)
         # Validation has passed; from here on this process alone writes into the run folder.
-        with RunLock(runner.work_dir), workers_die_with_run(runner.work_dir):
-            return _run_locked(runner, snapshot)
+        # SIGTERM stops the run like Ctrl-C, so that the lock is released and the job recorded.
+        with (
+            terminate_as_interrupt(),
+            RunLock(runner.work_dir),
+            workers_die_with_run(runner.work_dir),
+        ):
+            try:
+                return _run_locked(runner, snapshot)
+            except KeyboardInterrupt as exc:
+                job = exc.job if isinstance(exc, RunInterrupted) else None
+                raise RunInterrupted(job, str(runner.work_dir), _finished_jobs(runner)) from None
 
 
 def say(what: str) -> None:
     """What the sandbox is doing before the first job: one plain line on stderr."""
     print(f"djsandbox: {what} ...", file=sys.stderr, flush=True)
+
+
+def _finished_jobs(runner: Runner) -> int:
+    """Jobs whose results the run folder keeps (what a resume skips)."""
+    try:
+        jobs = json.loads((runner.work_dir / STATE_FILE).read_text()).get("jobs", {})
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return sum(1 for record in jobs.values() if record.get("status") == "done")
 
 
 def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
@@ -89,8 +116,10 @@ def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
     try:
         with displaying(len(runner.plan.jobs())):
             outcome = runner.run()
-    except BaseException:
-        runner.tracker.run_finished("failed")
+    except BaseException as exc:
+        runner.tracker.run_finished(
+            "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        )
         _report(runner.work_dir)
         raise
     table, summary = write_summary(outcome.state, outcome.work_dir)

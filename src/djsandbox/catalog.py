@@ -38,8 +38,8 @@ HOOK_SPECS = (
         "RefineRecipeViaModelFeedbackHook",
         None,
         "refine a recipe from model feedback",
-        unavailable="not available yet: the reference never implemented it; it arrives "
-        "with the model-feedback issue (#16)",
+        unavailable="not built yet: refining a recipe from model feedback (the reference "
+        "DJ-Sandbox does not implement it either)",
     ),
     _hook("data_juicer", "ProcessDataHook", "process a dataset with Data-Juicer's executor"),
     *(
@@ -79,14 +79,38 @@ COMPONENT_MODULES = (
     "djsandbox.models.captioning",
 )
 
-_VIDEO = "not available yet: arrives with the text-to-video issue (#14)"
-_RFT = "not available yet: arrives with the Trinity-RFT issue (#16)"
+_NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
 PLANNED = (
-    ComponentSpec("DataEvaluator", "vbench_video_evaluator", None, unavailable=_VIDEO),
-    ComponentSpec("DataEvaluator", "video_inception_evaluator", None, unavailable=_VIDEO),
-    ComponentSpec("ModelTrainExecutor", "easyanimate", None, unavailable=_VIDEO),
-    ComponentSpec("ModelTrainExecutor", "trinity-rft", None, unavailable=_RFT),
-    ComponentSpec("ModelInferExecutor", "easyanimate", None, unavailable=_VIDEO),
+    ComponentSpec(
+        "DataEvaluator",
+        "vbench_video_evaluator",
+        None,
+        unavailable=_NOT_BUILT + "text-to-video evaluation (VBench scores)",
+    ),
+    ComponentSpec(
+        "DataEvaluator",
+        "video_inception_evaluator",
+        None,
+        unavailable=_NOT_BUILT + "text-to-video evaluation (video Inception scores)",
+    ),
+    ComponentSpec(
+        "ModelTrainExecutor",
+        "easyanimate",
+        None,
+        unavailable=_NOT_BUILT + "text-to-video training (EasyAnimate)",
+    ),
+    ComponentSpec(
+        "ModelTrainExecutor",
+        "trinity-rft",
+        None,
+        unavailable=_NOT_BUILT + "reinforcement fine-tuning (Trinity-RFT)",
+    ),
+    ComponentSpec(
+        "ModelInferExecutor",
+        "easyanimate",
+        None,
+        unavailable=_NOT_BUILT + "text-to-video generation (EasyAnimate)",
+    ),
 )
 
 HOOKS = Registry("Hook", "hook")
@@ -132,7 +156,7 @@ def register(factory: str, name: str, summary: str = "", **fields: Any) -> Calla
 
 
 def describe() -> str:
-    """A plain-text listing of every hook and component, with what is not available yet."""
+    """A plain-text listing of every hook and component, with what is not built yet."""
     lines: list[str] = []
     for title, registry in [("Hooks", HOOKS)] + [(f"{k} types", v) for k, v in FACTORIES.items()]:
         lines.append(f"{title}:")

@@ -19,13 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import GLOBAL_KEYS, SandboxConfig
-from .errors import (
-    EXIT_INTERRUPTED,
-    INTERRUPTED_MESSAGE,
-    ConfigError,
-    SandboxError,
-    exit_status,
-)
+from .errors import EXIT_INTERRUPTED, ConfigError, SandboxError, exit_status
 from .suggest import did_you_mean
 
 
@@ -104,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     except SandboxError as exc:
         print(f"dj-sandbox: error: {exc}", file=sys.stderr, flush=True)
         return exit_status(exc)
-    except KeyboardInterrupt:
-        print(f"dj-sandbox: {INTERRUPTED_MESSAGE}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt as exc:
+        from .cli_support import report_interrupt
+        from .interrupts import program_name
+
+        given = sys.argv[1:] if argv is None else argv
+        report_interrupt(exc, "dj-sandbox", program_name(sys.argv[0], "djsandbox.cli"), given)
         return EXIT_INTERRUPTED
     return 0
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import EXIT_INTERRUPTED, INTERRUPTED_MESSAGE, SandboxError, exit_status
+from .errors import RunInterrupted, SandboxError, exit_status, interrupted_message
+from .interrupts import resume_command
 
 log = logging.getLogger("djsandbox")
 
@@ -23,7 +24,11 @@ JOB_FIELDS = (
 
 
 def split_config(cfg: DictConfig) -> dict[str, Any]:
-    """Global keys resolved now; pipelines and job lists kept raw for resolution at run time."""
+    """Global keys resolved now; pipelines and job lists kept raw for resolution at run time.
+    Warns first about `vars` no config uses (unused_vars; both front ends pass here)."""
+    from .unused_vars import warn_unused_vars
+
+    warn_unused_vars(OmegaConf.to_container(cfg, resolve=False))  # type: ignore[arg-type]
     globals_node = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in JOB_FIELDS])
     try:
         plain: dict[str, Any] = OmegaConf.to_container(globals_node, resolve=True)  # type: ignore
@@ -43,11 +48,25 @@ def report_and_exit(exc: SandboxError) -> None:
     raise SystemExit(exit_status(exc))
 
 
+def report_interrupt(exc: BaseException, prefix: str, program: str, args: list[str]) -> None:
+    """Ctrl-C: one line on stderr (then the front end exits 130): what was running, what is
+    kept, the command that continues. A multirun's trials are separate runs: no command."""
+    if any(a in ("-m", "--multirun") for a in args):
+        line = interrupted_message(exc, None) if isinstance(exc, RunInterrupted) else "interrupted"
+        line += "; the sweep's finished runs are kept in their folders"
+    else:
+        line = interrupted_message(exc, resume_command(program, args))
+    # On a terminal a progress bar may have been cut mid-line (then "^C"): start a new one.
+    start = "\n" if sys.stderr.isatty() else ""
+    print(f"{start}{prefix}: {line}", file=sys.stderr, flush=True)
+
+
 def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
     """Body of the Hydra main: validate, run, and return the objective (`optimized_metric`).
 
     A single run reports a user error as one message and exits with its status (errors.py: 1 a
-    job failed, 2 a config error, 3 run folder busy, 130 interrupted). A multirun trial raises
+    job failed, 2 a config error, 3 run folder busy); Ctrl-C propagates to the entry point
+    (`report_interrupt`, exit 130), in a multirun too. A multirun trial raises
     instead (an exception, never SystemExit, which would end the whole sweep): Hydra stores it
     on the job's return and the Optuna sweeper records the trial as failed.
     """
@@ -69,11 +88,6 @@ def run_from_hydra(cfg: DictConfig) -> float | list[float] | None:
             report_and_exit(exc)
         log.error("trial failed: %s", exc)
         raise
-    except KeyboardInterrupt:
-        if not single_run:
-            raise
-        print(f"djsandbox: {INTERRUPTED_MESSAGE}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if single_run:
             raise
@@ -98,6 +112,18 @@ def remove_empty_run_folder() -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def _drop_fresh_folder_when_resuming(plain: dict[str, Any]) -> None:
+    """`resume=true` continues an earlier folder: Hydra's new one is not left empty."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from .app import continued_folder
+    from .hydra_resume import drop_fresh_run_folder
+
+    earlier = continued_folder(plain, search_siblings=True)
+    if earlier is not None:
+        drop_fresh_run_folder(Path(HydraConfig.get().runtime.output_dir), earlier)
 
 
 def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float | list[float] | None:
@@ -137,6 +163,8 @@ def _run_and_measure(cfg: DictConfig, single_run: bool, sweeper: str) -> float |
             "objective, e.g. optimized_metric=pipeline.meta_name.res_1.accuracy"
         )
     check_metric_against_plan(keys, build_plan(plain).pipelines)
+    if single_run:
+        _drop_fresh_folder_when_resuming(plain)
     outcome = run_sandbox(plain, [Path.cwd()], snapshot=plain, search_siblings=single_run)
     value = objective_from_context(keys, outcome.context)
     if keys:

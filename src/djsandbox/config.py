@@ -82,4 +82,3 @@ def register_configs() -> None:
 
     cs = ConfigStore.instance()
     cs.store(name="sandbox_schema", node=SandboxConfig)
-    cs.store(group="schema", name="job", node=JobConfig)

@@ -41,8 +41,28 @@ EXIT_JOB_FAILED = 1  # a job raised while running; finished jobs are kept (resum
 EXIT_CONFIG = 2  # the config or its inputs are wrong; found before any job ran
 EXIT_BUSY = 3  # another process is running in this run folder
 EXIT_RESOURCES = 4  # the config is valid but this machine lacks what it needs; nothing ran
-EXIT_INTERRUPTED = 130  # Ctrl-C
-INTERRUPTED_MESSAGE = "interrupted; finished jobs are kept: run again with resume=true to continue"
+EXIT_INTERRUPTED = 130  # Ctrl-C (or SIGTERM)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped the run; a job it stopped is recorded `interrupted` in the
+    run state. A KeyboardInterrupt, so that no `except Exception` on the way out swallows it.
+    Carries what the front ends' one-line message names: the job (None: between jobs), the
+    run folder and how many finished jobs it keeps."""
+
+    def __init__(self, job: str | None, work_dir: str = "", kept: int = 0) -> None:
+        super().__init__(f"{job or 'between jobs'}: interrupted")
+        self.job, self.work_dir, self.kept = job, work_dir, kept
+
+
+def interrupted_message(exc: BaseException, resume_command: str | None) -> str:
+    """The one line printed on Ctrl-C: what was running, what is kept, how to continue."""
+    if not isinstance(exc, RunInterrupted):
+        return "interrupted before any job ran; nothing to continue: run the command again"
+    where = f"during {exc.job}" if exc.job else "between jobs"
+    jobs = "1 finished job is" if exc.kept == 1 else f"{exc.kept} finished jobs are"
+    line = f"interrupted {where}; {jobs} kept in {exc.work_dir}"
+    return f"{line}; to continue: {resume_command}" if resume_command else line
 
 
 def exit_status(exc: SandboxError) -> int:

@@ -1,38 +1,137 @@
-"""Ctrl-C during a job, however the job's libraries report it.
+"""Ctrl-C (and SIGTERM) during a run: one quiet stop, however the job's libraries report it.
 
-Data-Juicer's worker pools turn a Ctrl-C into a `TimeoutError` (or another error); the runner
-watches for SIGINT while a job runs so that such a failure is reported as an interruption.
+Data-Juicer's worker pools turn a Ctrl-C into a `TimeoutError` and log it with a long
+traceback; Lightning catches it and calls `sys.exit(1)`. The runner watches for SIGINT and
+SIGTERM while a job runs, so that such a failure is reported as an interruption, and from the
+signal on sends what the libraries print while they stop into the job's `interrupted.log`
+instead of the terminal. Worker processes ignore SIGINT (workers.py): the run stops them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
 import signal
+import sys
 import threading
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
+
+WATCHED = (signal.SIGINT, signal.SIGTERM)
+INTERRUPT_LOG = "interrupted.log"
 
 
 class InterruptWatch:
-    """While started, notes a SIGINT in `seen`, then handles it as before (by default by
-    raising KeyboardInterrupt). Outside the main thread it watches nothing."""
+    """While started, notes a SIGINT or SIGTERM in `seen`, then handles it as before (by
+    default by raising KeyboardInterrupt). With `quiet_to`, the first signal also redirects
+    this process's stdout and stderr (file descriptors 1 and 2) into that file until `stop`.
+    Outside the main thread it watches nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet_to: Path | None = None) -> None:
         self.seen = False
-        self._previous: Any = None
+        self.signal_name = ""  # of the first signal seen: "Ctrl-C" or "SIGTERM"
+        self.quiet_to = quiet_to
+        self._previous: dict[int, Any] = {}
+        self._saved_fds: list[int] = []
 
     def start(self) -> InterruptWatch:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+            for signum in WATCHED:
+                previous = signal.getsignal(signum)
+                if previous == signal.SIG_IGN:  # e.g. started with `nohup` or `&`: stays so
+                    continue
+                self._previous[signum] = previous
+                signal.signal(signum, self._handle)
         return self
 
     def stop(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, previous in self._previous.items():
+            if previous is not None:
+                signal.signal(signum, previous)
+        self._previous.clear()
+        self._unmute()
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.seen = True
-        if callable(self._previous):
-            self._previous(signum, frame)
-        elif self._previous != signal.SIG_IGN:
+        if not self.seen:
+            self.seen = True
+            self.signal_name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            self._mute()
+        previous = self._previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        else:  # SIG_DFL (or unknown): stop like Ctrl-C, so the run can clean up
             raise KeyboardInterrupt
+
+    def _mute(self) -> None:
+        if self.quiet_to is None:
+            return
+        _flush()
+        try:
+            target = os.open(self.quiet_to, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError:
+            return
+        try:
+            self._saved_fds = [os.dup(1), os.dup(2)]
+            os.dup2(target, 1)
+            os.dup2(target, 2)
+        except OSError:
+            self._saved_fds = []
+        finally:
+            os.close(target)
+
+    def _unmute(self) -> None:
+        if not self._saved_fds:
+            return
+        _flush()
+        for fd, saved in zip((1, 2), self._saved_fds):
+            os.dup2(saved, fd)
+            os.close(saved)
+        self._saved_fds = []
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM stops the run like Ctrl-C: the current job is recorded
+    as interrupted and the run lock is released (by default SIGTERM ends the process without
+    running any cleanup). Only in the main thread; elsewhere it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):  # someone else handles SIGTERM: leave it
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def resume_command(program: str, args: list[str]) -> str:
+    """The command line that continues this run: the same arguments with `resume=true`
+    (replacing `resume=false`; a `resume=FOLDER` already given is kept), quoted for a shell."""
+    given = [a for a in args if a.lstrip("+").startswith("resume=")]
+    folder = [a for a in given if a.split("=", 1)[1].lower() not in ("true", "false", "")]
+    kept = [a for a in args if a not in given or a in folder]
+    extra = [] if folder else ["resume=true"]
+    return " ".join(shlex.quote(part) for part in [*program.split(), *kept, *extra])
+
+
+def program_name(argv0: str, module: str) -> str:
+    """How the user started this program: `python -m MODULE` or the console script's name."""
+    name = Path(argv0).name
+    if name in ("__main__.py", f"{module.rsplit('.', 1)[-1]}.py") or not name:
+        return f"python -m {module}"
+    return name

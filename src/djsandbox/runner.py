@@ -7,7 +7,6 @@ when a run died or raised is run again.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -18,15 +17,14 @@ from typing import Any
 from .atomic import atomic_write_text
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
-from .errors import ConfigError, JobFailedError, SandboxError
+from .errors import ConfigError, JobFailedError, RunInterrupted, SandboxError
 from .fingerprint import changed_keys, fingerprint, producers
 from .hooks.base import OUTPUT_FILE_KEYS, JobRun
-from .interrupts import InterruptWatch
+from .interrupts import INTERRUPT_LOG, InterruptWatch
 from .jobs import absolute_paths, iteration_path, resolve_job
 from .output_safety import runtime_problems
 from .plan import JobSpec, Plan, build_plan
 from .progress import current, running_job
-from .redact import redact
 from .reporting.trackers.base import JobRecord, Tracker
 from .targets import parse_targets
 from .validation import validate
@@ -193,35 +191,33 @@ class Runner:
         state.save(durable=False)
         started = time.perf_counter()
         job_dir = self.job_dir(spec, iteration)
-        interrupts = InterruptWatch().start()  # a library may report Ctrl-C as another error
+        # A library may report Ctrl-C as another error (or exit); what it prints while it
+        # stops goes to the job's interrupted.log.
+        interrupts = InterruptWatch(quiet_to=job_dir / INTERRUPT_LOG).start()
         try:
             run = self._job_run(spec, ctx, iteration, updates, multi)
-            atomic_write_text(
-                job_dir / "job_config.json",
-                json.dumps(
-                    redact({"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}),
-                    indent=1,
-                    default=str,
-                ),
-            )
+            run.save_configs()
             hook = HOOKS.get(spec.hook).load()()
             with running_job(position, shown, job_dir):
                 results = name_results(hook.run(run), spec.body.get("output"), spec.label)
         except BaseException as exc:
+            interrupted = interrupts.seen or isinstance(exc, KeyboardInterrupt)
             error_log = job_dir / "error.log"
             atomic_write_text(error_log, traceback.format_exc())
             state.set_status(
                 iteration,
                 spec.key,
-                status="failed",
+                status="interrupted" if interrupted else "failed",
                 elapsed=time.perf_counter() - started,
-                error=f"{type(exc).__name__}: {exc}",
+                error=f"interrupted ({interrupts.signal_name or 'Ctrl-C'})"
+                if interrupted
+                else f"{type(exc).__name__}: {exc}",
                 error_log=str(error_log),
             )
             state.save()
-            if interrupts.seen and not isinstance(exc, KeyboardInterrupt):
-                raise KeyboardInterrupt(f"{spec.label}: interrupted") from exc
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, SandboxError)):
+            if interrupted:  # Lightning exits 1 on Ctrl-C, Data-Juicer raises TimeoutError
+                raise RunInterrupted(spec.label) from None
+            if isinstance(exc, (SystemExit, SandboxError)):
                 raise
             raise JobFailedError(
                 f"{spec.label} (hook {spec.hook}) failed: "
@@ -258,6 +254,8 @@ class Runner:
                 run.job_dir,
             )
         )
+        if interrupts.seen:  # a library swallowed the Ctrl-C and finished: stop after the job
+            raise RunInterrupted(None)
 
     # -- resume: reruns after a config change, and what depends on them --------------------
     def _current_fingerprint(

@@ -4,9 +4,10 @@ Data-Juicer's `np` runs ops through `datasets.map(num_proc=...)`, a `multiproces
 from the job's thread. Its workers block on a pipe whose write end they hold themselves, so when
 the run dies they wait forever (hundreds of MB each). While a run goes, every process forked
 from it (pool workers, DataLoader workers, their children) asks the kernel, right after the
-fork, for SIGKILL when its parent dies (Linux `prctl(PR_SET_PDEATHSIG)`), and writes its id
-into `<run folder>/.sandbox_workers`. A run that starts in a folder where such a process is
-still alive (a kernel without PDEATHSIG, a worker forked from a thread that ended) kills it.
+fork, for SIGKILL when its parent dies (Linux `prctl(PR_SET_PDEATHSIG)`), ignores Ctrl-C (the
+run stops it; interrupts.py), and writes its id into `<run folder>/.sandbox_workers`. A run
+that starts in a folder where such a process is still alive (a kernel without PDEATHSIG, a
+worker forked from a thread that ended) kills it.
 
 Standard library only (ctypes); on other systems this does nothing.
 """
@@ -39,6 +40,12 @@ def _before_fork() -> None:
 def _after_fork_in_child() -> None:
     if not _state["active"]:
         return
+    # Ctrl-C reaches every process of the terminal's foreground group: a worker would die
+    # printing a traceback (and a pool would fork a replacement). The run itself stops its
+    # workers (a pool terminates them with SIGTERM, which must kill them quietly).
+    with contextlib.suppress(ValueError):  # not the main thread (cannot happen after a fork)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     prctl = _state["prctl"]
     if prctl is not None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -6,14 +6,17 @@ results. They never call each other; data moves as files whose paths travel in t
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..atomic import atomic_write_text
 from ..catalog import FACTORIES
 from ..context import Context
 from ..deferred import deferred_keys, is_deferred, known
+from ..redact import redact
 from ..registry import ComponentSpec, Registry
 from ..resource_problems import at, not_built
 from ..suggest import unknown_keys
@@ -51,6 +54,13 @@ class JobRun:
 
     def extra(self, key: str, default: Any = None) -> Any:
         return (self.extra_configs or {}).get(key, default)
+
+    def save_configs(self) -> None:
+        """`job_config.json`: the configs the job runs with, secrets masked (reports and pool
+        labels read it back)."""
+        configs = {"dj_configs": self.dj_configs, "extra_configs": self.extra_configs}
+        text = json.dumps(redact(configs), indent=1, default=str)
+        atomic_write_text(self.job_dir / "job_config.json", text)
 
 
 def _key_of(problem: str) -> str:

@@ -62,10 +62,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    problems = [p for p in map(_not_a_run_folder, args) if p]
+    if problems:  # nothing is written for a mistyped path
+        for problem in problems:
+            print(f"run_report: error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for folder in args:
         print(write_run_report(Path(folder)))
     return 0
+
+
+def _not_a_run_folder(arg: str) -> str | None:
+    """Why `arg` is not a run folder to report on (None: it is one)."""
+    from ..context import STATE_FILE
+
+    folder = Path(arg)
+    if not folder.exists():
+        return f"{arg} does not exist"
+    if not (folder / STATE_FILE).is_file():
+        return (
+            f"{arg} holds no {STATE_FILE}: give a run folder "
+            "(e.g. outputs/PROJECT/EXPERIMENT/TIMESTAMP)"
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ def section_overview(doc: Doc, run: RunFolder) -> None:
         )
         if any(s == "failed" for s in statuses):
             doc.para("**The run failed**: see *Failed jobs* below.")
+        elif any(s == "interrupted" for s in statuses):
+            doc.para("**The run was interrupted**: `resume=true` continues it.")
 
 
 def section_jobs(doc: Doc, run: RunFolder) -> None:
@@ -93,13 +95,18 @@ def section_jobs(doc: Doc, run: RunFolder) -> None:
                 doc.para(f"**{job_label(key, s)}**: {s.get('error') or 'no error recorded'}")
                 if s.get("error_log"):
                     doc.para(f"traceback: `{s['error_log']}`")
-    running = [(k, s) for k, s in run.jobs() if s.get("status") == "running"]
-    if running:
+    stopped = [(k, s) for k, s in run.jobs() if s.get("status") in ("running", "interrupted")]
+    if stopped:
         with doc.section("Interrupted jobs"):
             doc.bullets(
                 [
-                    f"{job_label(k, s)}: started {_when(s.get('started'))}, never finished"
-                    for k, s in running
+                    f"{job_label(k, s)}: started {_when(s.get('started'))}, "
+                    + (
+                        str(s.get("error") or "interrupted")
+                        if s.get("status") == "interrupted"
+                        else "never finished"
+                    )
+                    for k, s in stopped
                 ]
             )
 

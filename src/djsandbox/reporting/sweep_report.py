@@ -313,8 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     storage, out = args[0], args[-1]
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///") :]).is_file():
+        # Optuna would create an empty database there
+        print(f"sweep_report: error: {storage}: no such database file", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     print(write_sweep_report(storage, Path(out), study_name=args[1] if len(args) == 3 else None))
     return 0
 

@@ -43,7 +43,7 @@ class Tracker:
         """Called after each finished job (not for jobs skipped on resume)."""
 
     def run_finished(self, status: str, summary: dict[str, Any] | None = None) -> None:
-        """Called once at the end: status is 'done' or 'failed'; summary from
+        """Called once at the end: status is 'done', 'failed' or 'interrupted'; summary from
         reporting/summary.py."""
 
     def lightning_loggers(self, save_dir: Path) -> list[Any]:
