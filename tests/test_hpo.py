@@ -689,7 +689,7 @@ def test_final_test_scores_only_the_best_trial_once_and_the_report_keeps_it_apar
 
 def test_final_test_spec_is_checked():
     from djsandbox.errors import ConfigError
-    from djsandbox.hpo.final_test import parse_final_test
+    from djsandbox.final_test_spec import parse_final_test
 
     assert parse_final_test(None) is None
     with pytest.raises(ConfigError, match="final_test: missing type"):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import subprocess_env
 
 METRICS = {
@@ -48,6 +49,7 @@ def hidden_size(checkpoint: str) -> int:
     return json.loads((Path(checkpoint) / "config.json").read_text())["text_config"]["hidden_size"]
 
 
+@pytest.mark.slow  # about 30-50 s on 2 cores: CI runs it with -m slow
 def test_tiny_profile_runs_every_pipeline(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "djsandbox", "+pipeline=internvl_coco", *TINY_PROFILE],

@@ -156,6 +156,7 @@ def offline_modelscope(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.mark.slow  # about 30-50 s on 2 cores: CI runs it with -m slow
 def test_modelscope_trains_and_infers_a_local_tiny_model(tmp_path: Path, offline_modelscope):
     model = _tiny_model(tmp_path / "tiny_ernie")
     train = tmp_path / "train.jsonl"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import FINE_FOODS, subprocess_env
 
 
@@ -27,6 +28,7 @@ def flat(value):
     return [value]
 
 
+@pytest.mark.slow  # about 30-50 s on 2 cores: CI runs it with -m slow
 def test_single_op_then_multi_op_flow(tmp_path):
     rows = FINE_FOODS.joinpath("train.jsonl").read_text().splitlines()[:1500]
     train = tmp_path / "train.jsonl"

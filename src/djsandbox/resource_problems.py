@@ -128,8 +128,8 @@ def missing_file(
 
 def not_built(message: str, note: str) -> Resource:
     """A hook or component the reference has that this project does not have yet."""
-    note = note.removeprefix("not available yet: ")
-    return Resource(message, fix=f"not built yet in djsandbox ({note})", kind="component")
+    note = note.removeprefix("not built yet: ")
+    return Resource(message, fix=f"not built yet in djsandbox: {note}", kind="component")
 
 
 def gpu_visible() -> bool:

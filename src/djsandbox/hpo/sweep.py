@@ -100,7 +100,7 @@ def _check_final_test(spec: Any) -> None:
     from omegaconf import OmegaConf
 
     from ..errors import ConfigError
-    from .final_test import parse_final_test
+    from ..final_test_spec import parse_final_test
 
     try:
         plain = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else spec
@@ -112,7 +112,8 @@ def _check_final_test(spec: Any) -> None:
 def _final_test(study: Any, spec: Any, plugins: list[str], sweep_dir: Path) -> None:
     """Score the best trial on the test set (hpo/final_test.py); a failure is reported in
     the log and the report, never raised: the sweep itself has finished."""
-    from .final_test import parse_final_test, score_final_test
+    from ..final_test_spec import parse_final_test
+    from .final_test import score_final_test
 
     try:
         parsed = parse_final_test(spec)
