@@ -46,3 +46,40 @@ def swallow_and_finish(cfg: dict[str, Any], out_dir: Path) -> str:
     except KeyboardInterrupt:
         pass
     return "finished"
+
+
+@register("DataEvaluator", "test_deaf_pool", "swallows Ctrl-C, then waits on its workers again")
+def deaf_pool(cfg: dict[str, Any], out_dir: Path) -> str:
+    """A library whose worker pool outlives the first Ctrl-C (Data-Juicer's sometimes does):
+    only the watch's second step (workers killed, the signal sent again) stops it."""
+    marker, calls = Path(cfg["marker"]), Path(cfg["calls"])
+    if marker.exists():
+        return "finished"
+    marker.write_text("started once\n")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pool.apply_async(time.sleep, (0,)).get()
+        with calls.open("a") as fh:
+            fh.write("started\n")
+        try:
+            pool.apply_async(time.sleep, (120,)).get()
+        except KeyboardInterrupt:
+            pass  # swallowed
+        pool.apply_async(time.sleep, (120,)).get()  # and waits again
+    return "not interrupted"
+
+
+@register("DataEvaluator", "test_deaf_forever", "swallows every Ctrl-C")
+def deaf_forever(cfg: dict[str, Any], out_dir: Path) -> str:
+    marker, calls = Path(cfg["marker"]), Path(cfg["calls"])
+    if marker.exists():
+        return "finished"
+    marker.write_text("started once\n")
+    with calls.open("a") as fh:
+        fh.write("started\n")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+    return "not interrupted"

@@ -115,7 +115,7 @@ def run_printed(command: str, cwd: Path, timeout: float = 600) -> subprocess.Com
 
 
 # -- fast: a pool job that exits on Ctrl-C, like Data-Juicer and Lightning together -----------
-def _pool_pipeline(tmp_path: Path) -> tuple[list[str], Path]:
+def _pool_pipeline(tmp_path: Path, kind: str = "test_stubborn_pool") -> tuple[list[str], Path]:
     conf = tmp_path / "conf" / "pipeline"
     conf.mkdir(parents=True)
     calls, marker = tmp_path / "calls", tmp_path / "marker"
@@ -125,7 +125,7 @@ def _pool_pipeline(tmp_path: Path) -> tuple[list[str], Path]:
             "hook": "EvaluateDataHook",
             "meta_name": "slow",
             "extra_configs": {
-                "type": "test_stubborn_pool",
+                "type": kind,
                 "marker": str(marker),
                 "calls": str(calls),
                 "seconds": "${vars.seconds}",
@@ -189,6 +189,44 @@ def test_ctrl_c_in_a_pool_job_prints_one_line_exits_130_and_resumes(tmp_path):
     assert runs == [state.parent], f"resume left another run folder: {runs}"
     logs = "".join(p.read_text() for p in state.parent.glob("*.log"))  # Hydra's job log
     assert "resuming from" in logs  # the resumed run's log lines went to the earlier folder
+
+
+def test_a_job_that_swallows_ctrl_c_is_stopped_after_the_grace_period(tmp_path, monkeypatch):
+    """A pool that outlives the first Ctrl-C: after the grace period its workers are killed
+    and the signal sent again; the run then stops as usual (one line, 130, resumable)."""
+    monkeypatch.setenv("DJSANDBOX_INTERRUPT_GRACE", "1")
+    cmd, calls = _pool_pipeline(tmp_path, "test_deaf_pool")
+    run = Run(cmd, tmp_path)
+    run.wait_for("the pool job's start", _started(calls), timeout=120)
+    run.signal(signal.SIGINT, group=False)  # the run alone: its workers must be killed by it
+    code, output = run.finish(timeout=60)
+    assert code == 130, output[-3000:]
+    command = assert_one_quiet_line(output, "execution_job_configs[1] (meta_name 'slow')")
+    state = _state_file(tmp_path)
+    assert state is not None and _status(state, "slow") == "interrupted"
+    assert run_printed(command, tmp_path, timeout=120).returncode == 0
+
+
+def test_a_job_deaf_to_every_ctrl_c_is_stopped_hard_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DJSANDBOX_INTERRUPT_GRACE", "1")
+    cmd, calls = _pool_pipeline(tmp_path, "test_deaf_forever")
+    run = Run(cmd, tmp_path)
+    run.wait_for("the job's start", _started(calls), timeout=120)
+    run.signal(signal.SIGINT)
+    code, output = run.finish(timeout=60)
+    assert code == 130, output[-3000:]
+    assert "stopped hard" in output.strip().splitlines()[-1] and "Traceback" not in output
+    state = _state_file(tmp_path)
+    assert state is not None and _status(state, "first") == "done"
+    resumed = subprocess.run(
+        [*cmd, "resume=true"], cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {r["meta_name"]: r["status"] for r in _jobs(state).values()} == {
+        "first": "done",
+        "slow": "done",
+        "last": "done",
+    }
 
 
 def test_sigterm_releases_the_lock_and_records_the_job_interrupted(tmp_path):
@@ -307,6 +345,10 @@ def test_ctrl_c_in_each_stage_of_the_demo_then_resume_finishes(tmp_path):
         folder = run_folder()
         assert folder is not None
         status = _status(folder / "sandbox_state.json", meta, pipeline)
+        if "stopped hard" in last:  # its worker pool hung while stopping: the watch's last step
+            assert stage == "data-juicer" and code == 130, (stage, last)
+            command += "" if "resume=true" in command else " resume=true"
+            continue
         if "interrupted between jobs" in last:  # the library swallowed Ctrl-C, the job ended
             assert stage == "data-juicer" and status == "done", (stage, status, last)
             command = last.split("to continue: ", 1)[1]

@@ -20,6 +20,20 @@ from typing import Any, Iterator
 
 WATCHED = (signal.SIGINT, signal.SIGTERM)
 INTERRUPT_LOG = "interrupted.log"
+# Seconds a job has to stop after the signal before the watch insists (env, for tests).
+GRACE_ENV = "DJSANDBOX_INTERRUPT_GRACE"
+HARD_STOP_MESSAGE = (
+    "djsandbox: the job did not stop within {grace:.0f} s of the interrupt, even after its "
+    "worker processes were killed; stopped hard. Finished jobs are kept: run the same command "
+    "with resume=true to continue."
+)
+
+
+def grace_seconds() -> float:
+    try:
+        return max(0.5, float(os.environ.get(GRACE_ENV, "20")))
+    except ValueError:
+        return 20.0
 
 
 class InterruptWatch:
@@ -34,6 +48,8 @@ class InterruptWatch:
         self.quiet_to = quiet_to
         self._previous: dict[int, Any] = {}
         self._saved_fds: list[int] = []
+        self._timer: threading.Timer | None = None
+        self._active = False
 
     def start(self) -> InterruptWatch:
         if threading.current_thread() is threading.main_thread():
@@ -43,9 +59,14 @@ class InterruptWatch:
                     continue
                 self._previous[signum] = previous
                 signal.signal(signum, self._handle)
+            self._active = True
         return self
 
     def stop(self) -> None:
+        self._active = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for signum, previous in self._previous.items():
             if previous is not None:
                 signal.signal(signum, previous)
@@ -57,11 +78,37 @@ class InterruptWatch:
             self.seen = True
             self.signal_name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             self._mute()
+            self._insist_later(grace_seconds(), self._insist)
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)
         else:  # SIG_DFL (or unknown): stop like Ctrl-C, so the run can clean up
             raise KeyboardInterrupt
+
+    def _insist_later(self, seconds: float, then: Any) -> None:
+        self._timer = threading.Timer(seconds, then)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _insist(self) -> None:
+        """The job has not stopped `grace` seconds after the signal (a library swallowed it,
+        or a worker pool hangs while stopping, as Data-Juicer's sometimes does): kill this
+        process's children and deliver the signal to the main thread again. If the job still
+        has not stopped after another grace period, end the process (the state file keeps
+        every finished job, and the lock of a dead process is taken over)."""
+        if not self._active:
+            return
+        _kill_children()
+        self._insist_later(grace_seconds(), self._hard_stop)
+        if self._active and threading.main_thread().ident is not None:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    def _hard_stop(self) -> None:
+        if not self._active:
+            return
+        self._unmute()
+        print(HARD_STOP_MESSAGE.format(grace=2 * grace_seconds()), file=sys.stderr, flush=True)
+        os._exit(130)
 
     def _mute(self) -> None:
         if self.quiet_to is None:
@@ -88,6 +135,17 @@ class InterruptWatch:
             os.dup2(saved, fd)
             os.close(saved)
         self._saved_fds = []
+
+
+def _kill_children() -> None:
+    """SIGKILL every process this one started (worker pools), so that waits on them end."""
+    try:
+        import psutil  # a Data-Juicer dependency; without it the main thread is only re-signalled
+    except ImportError:
+        return
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 def _flush() -> None:
