@@ -328,7 +328,7 @@ def test_ctrl_c_in_each_stage_of_the_demo_then_resume_finishes(tmp_path):
 
     command = " ".join(shlex.quote(a) for a in ["python", *base[1:]])
     for stage, marker in (
-        ("train", "logs/version_*/hparams.yaml"),  # Lightning's fit has begun
+        ("train", "seed_*/logs/version_*"),  # Lightning's fit has begun (one model per seed)
         ("evaluate", None),
         ("data-juicer", "dj/process/logs/*"),  # Data-Juicer's executor is set up
     ):

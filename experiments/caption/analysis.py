@@ -18,6 +18,7 @@ import numpy as np
 
 from experiments.common.bootstrap import bootstrap, mean_ci, paired_difference, range_of_means
 from experiments.common.figures import pyplot, save
+from experiments.common.runs import one
 from experiments.common.tables import fmt, markdown_table
 
 POOL_NAMES = ("low", "mid", "high")
@@ -74,13 +75,13 @@ def measure(contexts: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
         ]
         multi.append({"seed": seed, "top": [labels[p] for p in ranked], "arms": arms})
         metas = ctx["multi_op"]["meta"]["res_1"]
-        best = metas.index(ctx["scaling"]["best"]["res_1"][0])
+        best = metas.index(one(ctx["scaling"]["best"]["res_1"]))
         scaling.append(
             {
                 "seed": seed,
                 "pool": arms[best]["pool"],
                 "small": arms[best][SCORE],
-                "large": ctx["scaling"]["test"]["res_1"][0][SCORE],
+                "large": one(ctx["scaling"]["test"]["res_1"])[SCORE],
             }
         )
     return {

@@ -24,6 +24,13 @@ SECONDS_FILE = "study_seconds.txt"  # the run's measured wall time, reported whe
 log = logging.getLogger("experiments")
 
 
+def one(value: Any) -> Any:
+    """The item of a one-item result. A job's single result that is a one-item list is
+    recorded as the item (the reference's rule); state files written before that keep the
+    list, and reused runs read them."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
 def dotlist(overrides: Mapping[str, Any]) -> list[str]:
     """`key=value` strings OmegaConf parses back to the same values (lists included)."""
 

@@ -19,7 +19,7 @@ from typing import Any
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, pool_facts, study_data
 from experiments.common.publish import Stopwatch, write_results
-from experiments.common.runs import command_line, run_config
+from experiments.common.runs import command_line, one, run_config
 from experiments.common.upstream import single_op_results
 
 from . import analysis
@@ -88,15 +88,15 @@ def measure(
         for t in TIMES:
             record(
                 f"fresh rows x{t}",
-                ctx[f"test_fresh_{t}"]["res_1"][0],
-                ctx[f"fresh_{t}"]["res_1"][0],
+                one(ctx[f"test_fresh_{t}"]["res_1"]),
+                one(ctx[f"fresh_{t}"]["res_1"]),
                 t,
                 seed,
             )
         record(
             f"best pool x1, {4 * profile.epochs} epochs",
-            ctx["test_long"]["res_1"][0],
-            ctx["base"]["res_1"][0],
+            one(ctx["test_long"]["res_1"]),
+            one(ctx["base"]["res_1"]),
             1,
             seed,
         )
