@@ -13,7 +13,11 @@ scripts, run in their environment when `internvl_home` is set).
 from __future__ import annotations
 
 from ...registry import ComponentSpec
-from .reference_keys import EVALUATE_REFERENCE_KEYS, TRAIN_REFERENCE_KEYS
+from .reference_keys import (
+    EVALUATE_REFERENCE_KEYS,
+    LIGHTNING_ONLY_EVALUATE,
+    TRAIN_REFERENCE_KEYS,
+)
 
 _PKG = "djsandbox.models.captioning"
 
@@ -38,20 +42,7 @@ TRAIN_KEYS = (
     "cpu_threads",
     *TRAIN_REFERENCE_KEYS,
 )
-EVALUATE_KEYS = (
-    "checkpoint",
-    "dataset_path",
-    "image_root",
-    "prompt",
-    "model",
-    "batch_size",
-    "max_new_tokens",
-    "num_beams",
-    "max_rows",
-    "predictions_path",
-    "cpu_threads",
-    *EVALUATE_REFERENCE_KEYS,
-)
+EVALUATE_KEYS = ("checkpoint", *LIGHTNING_ONLY_EVALUATE, *EVALUATE_REFERENCE_KEYS)
 
 SPECS = (
     ComponentSpec(

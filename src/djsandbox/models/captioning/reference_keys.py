@@ -61,6 +61,8 @@ LIGHTNING_ONLY_TRAIN = (
     "tokenizer_vocab_size",
     "cpu_threads",
 )
+# The evaluator's own keys besides `checkpoint` (models/captioning/__init__ builds its key list
+# from these).
 LIGHTNING_ONLY_EVALUATE = (
     "model",
     "dataset_path",
