@@ -21,7 +21,7 @@ from typing import Any
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, pool_facts, study_data
 from experiments.common.publish import Stopwatch, write_results
-from experiments.common.runs import command_line, one, run_config
+from experiments.common.runs import command_line, run_config
 from experiments.common.upstream import single_op_results
 
 from . import analysis
@@ -96,7 +96,7 @@ def measure(
                 entry["downsampled"] = pool_facts(down)
         random_acc.append(ctx["test_random"]["res_1"]["accuracy"])
         if seed == profile.seeds[0]:
-            random_facts = pool_facts(one(ctx["random"]["res_1"]))
+            random_facts = pool_facts(ctx["random"]["res_1"][0])
         log.info("seed %s done (%s)", seed, "reused" if run.reused else f"{run.seconds:.0f} s")
     return {
         "profile": asdict(profile),

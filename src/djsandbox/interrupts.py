@@ -138,14 +138,19 @@ class InterruptWatch:
 
 
 def _kill_children() -> None:
-    """SIGKILL every process this one started (worker pools), so that waits on them end."""
+    """SIGKILL the worker processes this one forked (pools: they share its command line), so
+    that waits on them end. Programs it started (a tracker's service) are left alone."""
     try:
         import psutil  # a Data-Juicer dependency; without it the main thread is only re-signalled
     except ImportError:
         return
-    for child in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            child.kill()
+    me = psutil.Process()
+    with contextlib.suppress(psutil.Error):
+        ours = me.cmdline()
+        for child in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if child.cmdline() == ours:
+                    child.kill()
 
 
 def _flush() -> None:
