@@ -247,7 +247,7 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
     for i, name in enumerate(_pipelines()):
         choice = [] if name == "demo" else [("pipeline=" if i % 2 else "+pipeline=") + name]
         if name == "demo_hpo":  # a sweep: its base config is checked, no study is opened
-            choice += ["-m", "hpo=optuna"]
+            choice += ["-m", "hpo=optuna", "vars.k=2,3"]  # a swept key: its first value
         proc = subprocess.run(
             [sys.executable, "-m", "djsandbox", *choice, "check=true"],
             capture_output=True,
@@ -261,6 +261,7 @@ def test_check_true_validates_every_shipped_pipeline_and_writes_nothing(tmp_path
             cwd=tmp_path,
         )
         assert proc.returncode == 0, (choice, proc.stderr[-2000:])
+        assert name != "demo_hpo" or "check=true checks one run: vars.k=2" in proc.stderr
         shipped = yaml.safe_load((Path(CONF_DIR) / "pipeline" / f"{name}.yaml").read_text())
         assert (
             f"project '{shipped['project_name']}', experiment '{shipped['experiment_name']}'"

@@ -41,11 +41,38 @@ def quiet_check_run(argv: list[str]) -> list[str]:
             "djsandbox: check=true checks one run: -m ignored (the sweep's base config is checked)",
             file=sys.stderr,
         )
-        argv = [a for a in argv if a not in ("-m", "--multirun")]
+        argv = first_of_each_sweep([a for a in argv if a not in ("-m", "--multirun")])
     extra = ["hydra.output_subdir=null"]
     if not any(a.lstrip("+").startswith("hydra/job_logging=") for a in argv):
         extra.append("hydra/job_logging=stdout")
     return argv + extra
+
+
+def first_of_each_sweep(argv: list[str]) -> list[str]:
+    """A check runs one config: each swept key (`vars.k=2,3`, `range(..)`, `choice(..)`) takes
+    its first value; a continuous one (`interval(..)`) keeps the config's value. Hydra would
+    otherwise refuse `vars.k=2,3` outside a multirun ("Ambiguous value")."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser, out, notes = OverridesParser.create(), [], []
+    for arg in argv:
+        try:
+            override = None if arg.startswith("-") else parser.parse_override(arg)
+        except Exception:  # noqa: BLE001 - not an override Hydra can read: Hydra will say so
+            override = None
+        if override is None or not override.is_sweep_override():
+            out.append(arg)
+            continue
+        left = arg.split("=", 1)[0]
+        if override.is_discrete_sweep():
+            first = next(iter(override.sweep_string_iterator()))
+            out.append(f"{left}={first}")
+            notes.append(f"{left}={first}")
+        else:
+            notes.append(f"{left} (the config's value)")
+    if notes:
+        print(f"djsandbox: check=true checks one run: {', '.join(notes)}", file=sys.stderr)
+    return out
 
 
 def with_default_pipeline(argv: list[str]) -> list[str]:
