@@ -380,3 +380,30 @@ def test_reference_config_files_run_through_the_engine(run_cfg, home: Path, tmp_
     assert results["train"]["res_2"][0]["last_train_loss"] == 1.0
     scores = results["eval"]["eval_results"]  # one checkpoint: its scores, as the reference
     assert scores["CIDEr"] == 1.083 and scores["avg_score"] == pytest.approx(0.5677, abs=1e-4)
+
+
+def test_evaluate_sh_runs_in_a_real_envmanager_environment(home: Path, tmp_path: Path):
+    """env_name + env_manager: uv builds a real environment (from the package index) and
+    InternVL's evaluate.sh runs with its python first on PATH; the scores come back as usual."""
+    chat = home / "internvl_chat"
+    (chat / "evaluate.sh").write_text(
+        EVALUATE_SH.replace('echo "args:', 'echo "python=$(command -v python)"\necho "args:')
+    )
+    ckpt = chat / "work_dirs" / "pool_low_InternVL2-1B"
+    ckpt.mkdir(parents=True)
+    (ckpt / "config.json").write_text("{}")
+    cfg = {
+        "internvl_home": str(home),
+        "num_gpus": 1,
+        "ckpt_paths": [str(ckpt)],
+        "env_name": "internvl-eval-test",
+        "env_manager": "uv",
+        "env_params": {"requirements": ["six"]},
+    }
+    from djsandbox.models.captioning.evaluate import run_evaluate
+
+    [scores] = run_evaluate(cfg, tmp_path / "job")
+    assert scores["CIDEr"] == 1.083
+    log = Path(scores["log_path"]).read_text()
+    python = next(line for line in log.splitlines() if line.startswith("python="))
+    assert "internvl-eval-test" in python and str(Path(sys.executable).parent) not in python
