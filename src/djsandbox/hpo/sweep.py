@@ -75,7 +75,6 @@ class SweepFolder(Callback):
             _storage_summary(sweeper.get("storage"), sweeper.get("study_name")),
         )
         _launched[0] = 0
-        _check_final_test(config.get("final_test"))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Score the best trial on the test set once (`final_test`), then write the sweep
@@ -92,21 +91,6 @@ class SweepFolder(Callback):
             final_test=final_test,
             plugins=list(config.get("plugins") or []),
         )
-
-
-def _check_final_test(spec: Any) -> None:
-    """Say before the first trial when `final_test` is malformed (the sweep still runs: the
-    test set is only scored after it)."""
-    from omegaconf import OmegaConf
-
-    from ..errors import ConfigError
-    from ..final_test_spec import parse_final_test
-
-    try:
-        plain = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else spec
-        parse_final_test(plain)
-    except ConfigError as exc:
-        log.warning("%s; the best trial will not be scored on the test set", exc)
 
 
 def _final_test(study: Any, spec: Any, plugins: list[str], sweep_dir: Path) -> None:
