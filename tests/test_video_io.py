@@ -25,7 +25,9 @@ def test_packaged_clips_decode_as_64x64x16() -> None:
 
 def test_written_clip_reads_back_close_and_is_never_overwritten(tmp_path: Path) -> None:
     ramp = np.linspace(0, 255, 32, dtype=np.uint8)
-    image = np.stack([np.tile(ramp, (32, 1)), np.tile(ramp[:, None], (1, 32)), np.zeros((32, 32), np.uint8)], -1)
+    image = np.stack(
+        [np.tile(ramp, (32, 1)), np.tile(ramp[:, None], (1, 32)), np.zeros((32, 32), np.uint8)], -1
+    )
     clip = np.repeat(image[None].astype(np.uint8), 9, axis=0)
     clip[4:] = 255 - clip[4:]
     out = write_mp4(tmp_path / "a.mp4", clip, fps=8)

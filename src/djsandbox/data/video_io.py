@@ -80,19 +80,23 @@ def write_mp4(
         raise FileExistsError(f"{target}: already exists; not replaced")
     clip = np.asarray(list(frames) if not hasattr(frames, "shape") else frames)
     if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
-        raise ValueError(f"{target}: frames must be (T, H, W, 3) uint8, got {clip.shape} {clip.dtype}")
+        raise ValueError(
+            f"{target}: frames must be (T, H, W, 3) uint8, got {clip.shape} {clip.dtype}"
+        )
     height, width = clip.shape[1:3]
     if height % 2 or width % 2:
         raise ValueError(f"{target}: H.264 needs an even frame size, got {width}x{height}")
-    with atomic_paths([target]) as (temp,):
-        with av.open(str(temp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=int(fps))
-            stream.width, stream.height = int(width), int(height)
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": "10"}
-            for image in clip:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
+    with (
+        atomic_paths([target]) as (temp,),
+        av.open(str(temp), mode="w", format="mp4") as container,
+    ):
+        stream = container.add_stream("libx264", rate=int(fps))
+        stream.width, stream.height = int(width), int(height)
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "10"}
+        for image in clip:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return target
