@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -120,6 +121,7 @@ def test_two_sweeps_at_once_share_one_study(tmp_path, pg, db):
     assert PASSWORD not in out_a + out_b
     assert "postgresql://djsandbox_test:***@" in out_a  # the URL is shown, masked
     assert _files_holding(tmp_path, PASSWORD) == []
+    assert (tmp_path / "outputs/pgstudy/e/sweep_shared/report").is_dir()  # read from PostgreSQL
 
 
 def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen) -> None:
@@ -226,3 +228,68 @@ def test_a_password_written_in_the_config_is_refused():
     # From the environment (an interpolation Hydra saves as it is), or without a password: fine.
     check_storage("${oc.env:DJSANDBOX_STUDY_STORAGE}", "postgresql://u:pw123456@db/optuna")
     check_storage("postgresql://u@db/optuna", "postgresql://u@db/optuna")
+
+
+@pytest.fixture
+def compose_sweep():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import djsandbox.__main__ as app
+    from djsandbox.config import register_configs
+    from djsandbox.context import register_resolver
+
+    register_configs()
+    register_resolver()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=app.CONF_DIR, version_base="1.3"):
+        yield lambda *o: compose(
+            "sandbox", overrides=["+pipeline=demo_hpo", "hpo=optuna", *o], return_hydra_config=True
+        )
+    GlobalHydra.instance().clear()
+
+
+def test_an_unusable_storage_stops_the_sweep_with_one_message(
+    compose_sweep, tmp_path, monkeypatch, capsys
+):
+    """Hydra turns a callback's exception into a warning and sweeps on: the callback exits
+    itself, 4 for a database it cannot reach (URL from the environment, password masked), 2
+    for a password written on the command line (before Hydra saves it anywhere)."""
+    from djsandbox.hpo.sweep import SweepFolder
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    url = f"postgresql://someone:{PASSWORD}@127.0.0.1:{port}/optuna"
+    monkeypatch.setenv("DJSANDBOX_STUDY_STORAGE", url)
+    cfg = compose_sweep()
+    assert cfg.hydra.sweeper.storage == url
+    with pytest.raises(SystemExit) as exit_:
+        SweepFolder().on_multirun_start(cfg)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 4
+    assert f"cannot open the study storage postgresql://someone:***@127.0.0.1:{port}/optuna" in err
+    assert PASSWORD not in err
+
+    monkeypatch.delenv("DJSANDBOX_STUDY_STORAGE")
+    (tmp_path / "second").mkdir()
+    monkeypatch.chdir(tmp_path / "second")
+    cfg = compose_sweep(f"hydra.sweeper.storage={url}")
+    with pytest.raises(SystemExit) as exit_:
+        SweepFolder().on_multirun_start(cfg)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "carries a password" in err and PASSWORD not in err
+    assert not (tmp_path / "second" / "outputs").exists()  # refused before the sweep folder was made
+
+
+def test_missing_server_binaries_fail_loudly_unless_opted_out(monkeypatch):
+    import pg_server
+
+    monkeypatch.setattr(pg_server, "find_binaries", lambda: None)
+    monkeypatch.delenv("DJSANDBOX_NO_POSTGRES", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y postgresql"):
+        next(pg_server.start_server())
+    monkeypatch.setenv("DJSANDBOX_NO_POSTGRES", "1")
+    with pytest.raises(pytest.skip.Exception, match="DJSANDBOX_NO_POSTGRES=1"):
+        next(pg_server.start_server())
