@@ -280,7 +280,9 @@ def test_an_unusable_storage_stops_the_sweep_with_one_message(
         SweepFolder().on_multirun_start(cfg)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "carries a password" in err and PASSWORD not in err
-    assert not (tmp_path / "second" / "outputs").exists()  # refused before the sweep folder was made
+    assert not (
+        tmp_path / "second" / "outputs"
+    ).exists()  # refused before the sweep folder was made
 
 
 def test_missing_server_binaries_fail_loudly_unless_opted_out(monkeypatch):
