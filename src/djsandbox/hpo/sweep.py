@@ -25,7 +25,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
-from ..errors import EXIT_CONFIG, EXIT_RESOURCES, ConfigError
+from ..errors import EXIT_CONFIG, EXIT_RESOURCES, ConfigError, ResourceError
 from ..redact import redact_text
 from .study_storage import StudyKeeper, check_storage, mask_in_logs
 
@@ -86,18 +86,9 @@ class SweepFolder(Callback):
         must not or cannot be used stops the process here, with one message."""
         try:
             self._start(config)
-        except ConfigError as exc:
+        except ConfigError as exc:  # ResourceError: the database cannot be reached or opened
             print(f"djsandbox: error: {redact_text(str(exc))}", file=sys.stderr, flush=True)
-            sys.exit(EXIT_CONFIG)
-        except Exception as exc:  # the database cannot be reached or opened
-            storage = (config.hydra.get("sweeper") or {}).get("storage")
-            print(
-                f"djsandbox: error: cannot open the study storage {redact_text(str(storage))}: "
-                f"{redact_text(str(exc)).splitlines()[0]}",
-                file=sys.stderr,
-                flush=True,
-            )
-            sys.exit(EXIT_RESOURCES)
+            sys.exit(EXIT_RESOURCES if isinstance(exc, ResourceError) else EXIT_CONFIG)
 
     def _start(self, config: DictConfig) -> None:
         sweeper = config.hydra.get("sweeper") or {}
@@ -112,9 +103,16 @@ class SweepFolder(Callback):
         _launched[0] = 0
         interval, grace, retries = self.heartbeat
         if isinstance(storage, str) and study_name and interval:
-            _keeper[0] = StudyKeeper(storage, str(study_name), interval, grace, retries)
-            _keeper[0].requeue_stale()  # before the sweeper asks its first trial
-            _keeper[0].start()
+            try:
+                keeper = StudyKeeper(storage, str(study_name), interval, grace, retries)
+                keeper.requeue_stale()  # before the sweeper asks its first trial
+            except Exception as exc:
+                raise ResourceError(
+                    f"cannot open the study storage {redact_text(storage)}: "
+                    f"{redact_text(str(exc)).splitlines()[0]}"
+                ) from None
+            keeper.start()
+            _keeper[0] = keeper
         log.info(
             "sweep folder %s; study %s in %s%s",
             sweep_dir,
