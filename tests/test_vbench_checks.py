@@ -184,3 +184,13 @@ def test_the_reference_config_checks_with_only_missing_resources(tmp_path, monke
     assert "[gpu]" in text and "num_gpus: 1" in text
     assert text.count("[weights]") == 2 and "raft-things.pth" in text
     assert "dino_vitbase16_pretrain.pth" in text
+
+
+def test_an_output_folder_of_someone_else_is_refused(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    problems = check_vbench(cfg(tmp_path, num_gpus=0, output_path=str(theirs)))
+    assert len(problems) == 1 and "already holds files the sandbox did not write" in problems[0]
+    (theirs / ".djsandbox-output").touch()  # a folder an earlier run of ours wrote
+    assert check_vbench(cfg(tmp_path, num_gpus=0, output_path=str(theirs))) == []

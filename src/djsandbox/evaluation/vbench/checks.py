@@ -123,6 +123,24 @@ def _paths(cfg: Mapping[str, Any], key: str) -> list[str]:
     return [f"{key}: got {show(key, value)}; expected a path, or a list or mapping of paths"]
 
 
+def _output_problems(value: Any) -> list[str]:
+    """`output_path` must be new, empty, or a folder the sandbox wrote earlier: VBench writes
+    `<eval_name>_eval_results.json` and `_full_info.json` there, over what is there."""
+    from ...models.captioning.internvl_scripts import OWNED
+
+    if not isinstance(value, str) or not value or is_deferred(value):
+        return []
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        return [f"output_path: {value!r} is a file; expected a folder for VBench's results"]
+    if path.is_dir() and any(path.iterdir()) and not (path / OWNED).exists():
+        return [
+            f"output_path: {value!r} already holds files the sandbox did not write; VBench "
+            "would write over them: choose a new or empty folder"
+        ]
+    return []
+
+
 def _env_problems(cfg: Mapping[str, Any]) -> list[str]:
     from .environment import env_spec
 
@@ -169,6 +187,7 @@ def check_vbench(cfg: Mapping[str, Any]) -> list[str]:
                 "full_json_dir",
             )
         )
+    problems += _output_problems(cfg.get("output_path"))
     gpus = cfg.get("num_gpus")
     if isinstance(gpus, int) and gpus > 0 and not gpu_visible():
         problems.append(
