@@ -7,7 +7,9 @@ torch 2.13.0 and torchvision 0.28.0 pinned beside vbench (unpinned, pip picks to
 0.29, which pulls a CUDA torch 2.14.1). `env_name`, `env_manager` and `env_params` (its
 `requirements`, `env_py_version`, `env_config_path`) replace any of it; with `uv`, give
 the torch wheel's index yourself (uv does not read pip's configuration), e.g.
-`requirements: ["torch==2.13.0+cpu --find-links /opt/wheels", ...]`.
+`requirements: ["torch==2.13.0+cpu --find-links /opt/wheels", "torchvision==0.28.0",
+"vbench==0.1.5"]`. Measured on 2 shared cores: the default pip build takes about 11 minutes
+(2.2 GB), that uv one about 2; both score the same.
 """
 
 from __future__ import annotations
