@@ -72,6 +72,7 @@ COMPONENT_MODULES = (
     "djsandbox.evaluation.text_quality_classifier",
     "djsandbox.evaluation.dj_text_quality_classifier",
     "djsandbox.evaluation.modelscope_eval",
+    "djsandbox.evaluation.vbench",
     "djsandbox.inference.huggingface",
     "djsandbox.inference.vllm",
     "djsandbox.inference.api",
@@ -81,12 +82,6 @@ COMPONENT_MODULES = (
 
 _NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
 PLANNED = (
-    ComponentSpec(
-        "DataEvaluator",
-        "vbench_video_evaluator",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video evaluation (VBench scores)",
-    ),
     ComponentSpec(
         "DataEvaluator",
         "video_inception_evaluator",
