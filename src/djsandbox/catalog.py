@@ -68,6 +68,7 @@ COMPONENT_MODULES = (
     "djsandbox.data.converters.coco_caption_meta",
     "djsandbox.data.converters.dj_to_easyanimate",
     "djsandbox.data.converters.captions_to_internvl",
+    "djsandbox.data.converters.video_clips_to_dj",
     "djsandbox.evaluation.data_evaluators",
     "djsandbox.evaluation.text_quality_classifier",
     "djsandbox.evaluation.dj_text_quality_classifier",

@@ -1,8 +1,9 @@
 """A content-addressed cache of Data-Juicer analyses, so sweep trials never analyse twice.
 
-The key is what decides the stats: the dataset's bytes, the recipe's ops with their
-arguments except filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the
-other recipe keys that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
+The key is what decides the stats: the dataset's bytes (and, for image and video ops, the
+identity of the media files its rows name), the recipe's ops with their arguments except
+filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the other recipe keys
+that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
 `np`, `work_dir` and export settings do not count. Entries are written to a temp folder and
 renamed into place (`djsandbox.atomic`), so parallel trials never see half an entry. Entries
 are read-only and carry the digest of their analysed rows, checked on every hit; a hit gives
@@ -88,11 +89,47 @@ def _ops_without_bounds(process: Any) -> Any:
     return out
 
 
+_MEDIA = (("image_key", "images", "image_"), ("video_key", "videos", "video_"))
+
+
+def media_identity(recipe: Mapping[str, Any], dataset: Path) -> str | None:
+    """Identity (path, size, mtime) of the images and videos the rows name, when the recipe has
+    image or video ops: their stats come from those files, not the dataset's bytes, so a clip
+    re-rendered at the same path must not hit the old entry. Relative paths are taken from the
+    dataset's folder, as Data-Juicer does; None when no op reads media."""
+    ops = [str(next(iter(i))) for i in recipe.get("process") or [] if isinstance(i, dict) and i]
+    keys = [
+        str(recipe.get(key) or default)
+        for key, default, prefix in _MEDIA
+        if any(op.startswith(prefix) for op in ops)
+    ]
+    if not keys:
+        return None
+    digest = hashlib.sha256()
+    with open(dataset, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line) if line.strip() else {}
+            except ValueError:
+                return None  # not JSONL: the dataset's bytes alone key it
+            for key in keys:
+                paths = row.get(key) if isinstance(row, dict) else None
+                for name in paths if isinstance(paths, list) else [paths] if paths else []:
+                    path = dataset.parent / os.path.expanduser(str(name))
+                    try:
+                        stat = path.stat()
+                        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+                    except OSError:
+                        digest.update(f"{path}|missing\n".encode())
+    return digest.hexdigest()
+
+
 def analysis_key(recipe: Mapping[str, Any], dataset: Path) -> str:
     from importlib.metadata import version
 
     material = {
         "dataset": file_digest(dataset),
+        "media": media_identity(recipe, dataset),
         "data_juicer": version("py-data-juicer"),
         "recipe": {
             k: (_ops_without_bounds(v) if k == "process" else v)

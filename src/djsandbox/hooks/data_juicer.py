@@ -35,7 +35,9 @@ def recipe_problems(recipe: Any) -> list[str]:
         check_process(process, strict=recipe.get("strict_preflight", True) is not False)
     except RecipeError as exc:
         return [f"dj_configs.{exc.key}: {exc}"]
-    return []
+    from ..data.video_op_needs import video_op_needs
+
+    return list(video_op_needs(process))
 
 
 class DataJuicerHook(Hook):
