@@ -72,6 +72,7 @@ COMPONENT_MODULES = (
     "djsandbox.evaluation.text_quality_classifier",
     "djsandbox.evaluation.dj_text_quality_classifier",
     "djsandbox.evaluation.modelscope_eval",
+    "djsandbox.evaluation.video",
     "djsandbox.inference.huggingface",
     "djsandbox.inference.vllm",
     "djsandbox.inference.api",
@@ -86,12 +87,6 @@ PLANNED = (
         "vbench_video_evaluator",
         None,
         unavailable=_NOT_BUILT + "text-to-video evaluation (VBench scores)",
-    ),
-    ComponentSpec(
-        "DataEvaluator",
-        "video_inception_evaluator",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video evaluation (video Inception scores)",
     ),
     ComponentSpec(
         "ModelTrainExecutor",
