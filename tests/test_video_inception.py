@@ -2,7 +2,10 @@
 classifier trained here (once per test session, in the session's cache): FVD tells real clips
 from noise and from static clips, and motion accuracy of the real test clips is high.
 Also the I3D call convention (a TorchScript stand-in that checks how it is called), nested
-datasets, bootstrap runs and the cache."""
+datasets, bootstrap runs and the cache.
+
+Tests that need the trained detector are slow-marked: training costs about 40 s of CPU on the
+360 packaged clips (several minutes of wall time on a shared, loaded machine)."""
 
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_fvd_separates_real_from_noise_and_static(data, tmp_path: Path) -> None:
     cfg = {
         "fake_data_path": {k: data[k] for k in ("real_a", "noise", "static")},
@@ -81,6 +85,7 @@ def test_fvd_separates_real_from_noise_and_static(data, tmp_path: Path) -> None:
     assert saved["detector"]["settings"]["split"] == "train"  # never the test clips
 
 
+@pytest.mark.slow
 def test_motion_accuracy_of_real_test_clips_is_high(data, tmp_path: Path) -> None:
     res = run_video_inception({"fake_data_path": data["test"], "metric": "IS"}, tmp_path)
     print(f"\nmotion accuracy of the 60 real test clips: {res['motion_accuracy']:.3f}")
@@ -91,6 +96,7 @@ def test_motion_accuracy_of_real_test_clips_is_high(data, tmp_path: Path) -> Non
     assert static["motion_accuracy"] < 0.5  # a still image shows no asked-for motion
 
 
+@pytest.mark.slow
 def test_bootstrap_runs_give_mean_and_spread(data, tmp_path: Path) -> None:
     res = run_video_inception(
         {
@@ -114,6 +120,7 @@ def test_bootstrap_runs_give_mean_and_spread(data, tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_detector_is_cached_and_reused(data) -> None:
     from djsandbox.evaluation.video.motion_detector import MotionDetector, MotionSettings
 
@@ -180,3 +187,27 @@ def test_i3d_is_loaded_and_called_as_stylegan_v_does(data, tmp_path: Path) -> No
             },
             tmp_path / "b",
         )
+
+
+def test_scores_per_pool_reach_the_summary(data, run_cfg, tmp_path: Path) -> None:
+    """Through the engine: one dict of metrics per fake dataset, read back as one summary row
+    per item (the shape the report draws per pool)."""
+    from djsandbox.reporting.summary import item_rows
+
+    _fake_i3d(tmp_path / "i3d_torchscript.pt")
+    job = {
+        "hook": "EvaluateDataHook",
+        "meta_name": "fvd",
+        "extra_configs": {
+            "type": "video_inception_evaluator",
+            "fake_data_path": {"noise": [data["noise"]], "static": [data["static"]]},
+            "real_data_path": data["test"],
+            "detector_path": str(tmp_path / "i3d_torchscript.pt"),
+            "metric": ["FVD", "IS"],
+        },
+    }
+    outcome = run_cfg({"evaluation_job_configs": [job]})
+    rows = item_rows(outcome.state)
+    assert [r["item"] for r in rows] == ["noise[0]", "static[0]"]
+    assert all(r["fvd"] > 0 and r["is"] >= 1 and r["rows"] == 60 for r in rows)
+    assert rows[0]["fvd"] > rows[1]["fvd"]  # noise is further from real clips than stills

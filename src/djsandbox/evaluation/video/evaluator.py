@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 RESULT_FILE = "video_inception.json"
 
 
+def seed_of(cfg: dict[str, Any]) -> int:
+    """``seed`` (the reference's default 42 when unset)."""
+    return 42 if cfg.get("seed") is None else int(cfg["seed"])
+
+
 def make_detector(cfg: dict[str, Any]) -> Any:
     """The detector ``detector_path`` names (our motion classifier unless a file is given)."""
     path = cfg.get("detector_path")
@@ -71,7 +76,7 @@ class FeatureSet:
                 spacing,
                 self.cfg.get("height"),
                 self.cfg.get("width"),
-                int(self.cfg.get("seed", 42)),
+                seed_of(self.cfg),
             )
             self._cache[key] = self.detector.outputs(arrays)
         feats, probs = self._cache[key]
@@ -79,7 +84,7 @@ class FeatureSet:
         if limit is not None and len(feats) > limit:
             import numpy as np
 
-            pick = np.random.default_rng(int(self.cfg.get("seed", 42))).permutation(len(feats))
+            pick = np.random.default_rng(seed_of(self.cfg)).permutation(len(feats))
             pick = np.sort(pick[:limit])
             return feats[pick], probs[pick]
         return feats, probs
@@ -125,7 +130,7 @@ def score(
     """The flat metrics dict of one fake dataset."""
     specs = parse_metrics(cfg.get("metric"))
     fake = FeatureSet(fake_clips, detector, cfg)
-    runs, seed = int(cfg.get("num_runs") or 1), int(cfg.get("seed", 42))
+    runs, seed = int(cfg.get("num_runs") or 1), seed_of(cfg)
     out: dict[str, Any] = {}
     for spec in specs:
         if spec.needs_real and real is None:

@@ -48,17 +48,22 @@ class I3DDetector:
             ) from None
 
     def outputs(self, clips: list[np.ndarray], batch_size: int = 4) -> tuple[Any, Any]:
-        """(logits ``(N, 400)``, softmax probabilities) as numpy arrays; clips of a batch must
-        share their size (the metric's ``height``/``width`` make them so)."""
+        """(logits ``(N, 400)``, softmax probabilities) as numpy arrays; consecutive clips of
+        one shape share a batch (clips may differ in length or size)."""
         import numpy as np
         import torch
 
+        batches: list[list[np.ndarray]] = []
+        for clip in clips:
+            if batches and len(batches[-1]) < batch_size and batches[-1][0].shape == clip.shape:
+                batches[-1].append(clip)
+            else:
+                batches.append([clip])
         feats = []
         with torch.no_grad():
-            for i in range(0, len(clips), batch_size):
-                batch = np.stack(clips[i : i + batch_size])  # (B, T, H, W, 3) uint8
-                x = torch.from_numpy(batch).permute(0, 4, 1, 2, 3).contiguous().to(self.device)
-                out = self.model(x, rescale=True, resize=True, return_features=True)
+            for batch in batches:  # each (B, T, H, W, 3) uint8 -> (B, 3, T, H, W)
+                x = torch.from_numpy(np.stack(batch)).permute(0, 4, 1, 2, 3).contiguous()
+                out = self.model(x.to(self.device), rescale=True, resize=True, return_features=True)
                 feats.append(out.float().cpu().numpy())
         logits = np.concatenate(feats).astype(np.float64)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
