@@ -42,12 +42,13 @@ def _write(path: Path, rows: list[dict]) -> str:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Real halves (train split), the test split, and noise / static clip folders."""
+    """Real halves (train split, random), the test split, and noise / static clip folders."""
     root = tmp_path_factory.mktemp("video_inception")
     rows = [json.loads(line) for line in CLIPS.read_text(encoding="utf-8").splitlines()]
-    train = [r for r in rows if r["split"] == "train"]
-    test = [r for r in rows if r["split"] == "test"]
     rng = np.random.default_rng(0)
+    train = [r for r in rows if r["split"] == "train"]
+    train = [train[i] for i in rng.permutation(len(train))]  # random halves, every motion
+    test = [r for r in rows if r["split"] == "test"]
     (root / "noise").mkdir()
     (root / "static").mkdir()
     for i, r in enumerate(test):
