@@ -92,9 +92,6 @@ def test_motion_accuracy_of_real_test_clips_is_high(data, tmp_path: Path) -> Non
     print(f"\nmotion accuracy of the 60 real test clips: {res['motion_accuracy']:.3f}")
     assert res["motion_accuracy"] >= 0.8
     assert 2.0 < res["is"] <= 6.0  # spread over the six motions, fairly confident
-    static = run_video_inception({"fake_data_path": data["static"], "metric": "IS"}, tmp_path / "s")
-    print(f"motion accuracy of static clips: {static['motion_accuracy']:.3f}")
-    assert static["motion_accuracy"] < 0.5  # a still image shows no asked-for motion
 
 
 @pytest.mark.slow
