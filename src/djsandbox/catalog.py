@@ -74,6 +74,7 @@ COMPONENT_MODULES = (
     "djsandbox.evaluation.dj_text_quality_classifier",
     "djsandbox.evaluation.modelscope_eval",
     "djsandbox.evaluation.vbench",
+    "djsandbox.evaluation.video",
     "djsandbox.inference.huggingface",
     "djsandbox.inference.vllm",
     "djsandbox.inference.api",
@@ -83,12 +84,6 @@ COMPONENT_MODULES = (
 
 _NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
 PLANNED = (
-    ComponentSpec(
-        "DataEvaluator",
-        "video_inception_evaluator",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video evaluation (video Inception scores)",
-    ),
     ComponentSpec(
         "ModelTrainExecutor",
         "easyanimate",
