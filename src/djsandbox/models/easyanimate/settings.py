@@ -89,11 +89,11 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "video_root": None,  # None: the clips file's folder
     "split": "train",
     "max_clips": None,
-    "vae_steps": 300,
+    "vae_steps": 120,
     "vae_batch_size": 4,
     "vae_frames": 5,  # 1 + 4: the VAE's causal chunks are 4 frames; whole clips cost 3x more
     "vae_lr": 2e-3,
-    "transformer_steps": 400,
+    "transformer_steps": 600,
     "transformer_batch_size": 16,
     "transformer_lr": 1e-3,
     "seed": 0,
