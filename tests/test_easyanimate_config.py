@@ -275,3 +275,29 @@ def test_environment_is_built_from_env_keys(tmp_path: Path, monkeypatch) -> None
         "wandb",
     )
     assert isinstance(scripts.environment({}, home), scripts.CurrentPython)
+
+
+def test_reference_sandbox_config_checks_with_only_missing_resources(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A sandbox config whose train and infer jobs load the reference's two files: --check
+    exits 4 (valid, resources missing) and names each missing resource."""
+    import yaml
+
+    from djsandbox.cli import main
+    from djsandbox.errors import EXIT_RESOURCES
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    (tmp_path / "model_train.yaml").write_text(yaml.safe_dump(REF_TRAIN))
+    (tmp_path / "model_infer.yaml").write_text(yaml.safe_dump(REF_INFER))
+    config = tmp_path / "sandbox.yaml"
+    jobs = [
+        {"hook": "TrainModelHook", "meta_name": None, "extra_configs": "./model_train.yaml"},
+        {"hook": "InferModelHook", "meta_name": None, "extra_configs": "./model_infer.yaml"},
+    ]
+    config.write_text(yaml.safe_dump({"work_dir": "./out", "execution_job_configs": jobs}))
+    assert main(["--config", str(config), "--check"]) == EXIT_RESOURCES
+    err = capsys.readouterr().err
+    assert "missing resources (8;" in err and "looks like a hub id" in err
+    assert err.count("[gpu]") == 2 and err.count("[repository]") == 2

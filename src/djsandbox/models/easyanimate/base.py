@@ -90,11 +90,17 @@ def ensure_base(settings: Mapping[str, Any]) -> tuple[Path, bool]:
     return folder, True
 
 
-def load_pipeline(folder: Path, dtype: str = "float32") -> Any:
+def load_pipeline(folder: Path, dtype: str = "float32", transformer: str | None = None) -> Any:
+    """The pipeline saved in `folder`; `transformer`: a diffusers transformer folder that
+    replaces the base's (the reference's `transformer_path`)."""
     import torch
-    from diffusers import EasyAnimatePipeline
+    from diffusers import EasyAnimatePipeline, EasyAnimateTransformer3DModel
 
-    pipe = EasyAnimatePipeline.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+    if transformer:
+        path = str(Path(transformer).expanduser())
+        kwargs["transformer"] = EasyAnimateTransformer3DModel.from_pretrained(path, **kwargs)
+    pipe = EasyAnimatePipeline.from_pretrained(str(folder), **kwargs)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

@@ -24,15 +24,30 @@ _HOME_FIX = (
 )
 
 
-def _folder(value: Any, key: str, what: str, marker: str) -> list[str]:
+def _weights_at(value: Any, key: str, what: str, marker: str | None, home: str | None) -> list[str]:
+    """Weights named by `key`: a folder holding `marker` (in-process), or, for EasyAnimate's
+    scripts (`marker` None), any file or folder, relative paths taken from `home` as the
+    scripts run there."""
     if not isinstance(value, str) or not value or is_deferred(value):
         return []
     path = os.path.expanduser(value)
+    if home and not os.path.isabs(path):
+        path = os.path.join(os.path.expanduser(home), path)
     hole = placeholder(value) or (value if "/PATH/TO" in value else None)
     if hole:
-        fix = f"replace the placeholder {hole!r} in {key} with the weights' local folder"
+        fix = f"replace the placeholder {hole!r} in {key} with the weights' local path"
+    elif value.count("/") == 1 and not value.startswith((".", "/", "~")):
+        fix = f"{value!r} looks like a hub id: download it beforehand and set {key} to the folder"
     else:
         fix = f"put {what} at {value!r} (nothing can be downloaded), or set {key}"
+    if marker is None:
+        if not os.path.exists(path):
+            return [
+                Resource(
+                    f"{key}: {value!r} does not exist; expected {what}", fix=fix, kind="weights"
+                )
+            ]
+        return []
     if not os.path.isdir(path):
         return [
             Resource(
@@ -47,22 +62,26 @@ def _folder(value: Any, key: str, what: str, marker: str) -> list[str]:
 def _weights(cfg: Mapping[str, Any], role: str) -> list[str]:
     model = cfg.get("model") if isinstance(cfg.get("model"), Mapping) else {}
     ref = flat(cfg, role)
-    where = "train.model_path." if "model.path" in ref else "model."
+    nested = "model.path" in ref or "model.transformer_path" in ref
+    keys = (
+        ("train.model_path.pretrained_model_name_or_path", "train.model_path.transformer_path")
+        if nested
+        else ("model.path", "model.transformer_path")
+    )
     path = ref.get("model.path", model.get("path"))
-    problems = _folder(
-        path,
-        f"{where}path" if where == "model." else f"{where}pretrained_model_name_or_path",
-        "EasyAnimate weights in diffusers format",
-        "model_index.json",
-    )
     transformer = ref.get("model.transformer_path", model.get("transformer_path"))
-    problems += _folder(
-        transformer,
-        f"{where}transformer_path",
-        "a diffusers EasyAnimate transformer folder",
-        "config.json",
+    if uses_scripts(cfg):  # EasyAnimate's own formats, from its home folder
+        home = cfg.get("easyanimate_home") or DEFAULT_HOME
+        what = "the weights EasyAnimate's scripts load"
+        return _weights_at(path, keys[0], what, None, home) + _weights_at(
+            transformer, keys[1], what, None, home
+        )
+    problems = _weights_at(
+        path, keys[0], "EasyAnimate weights in diffusers format", "model_index.json", None
     )
-    return problems
+    return problems + _weights_at(
+        transformer, keys[1], "a diffusers EasyAnimate transformer folder", "config.json", None
+    )
 
 
 def _scripts(cfg: Mapping[str, Any], script: str) -> list[str]:

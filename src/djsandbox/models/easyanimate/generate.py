@@ -54,7 +54,7 @@ def load_generator(cfg: Mapping[str, Any], checkpoint: Any) -> tuple[Any, dict[s
     base, _ = ensure_base(settings)
     cuda = torch.cuda.is_available() and cfg.get("num_gpus") != 0
     dtype = settings["dtype"] if cuda and cfg.get("precision") != "fp32" else "float32"
-    pipe = load_pipeline(base, dtype)
+    pipe = load_pipeline(base, dtype, settings.get("transformer_path"))
     if info is not None:
         load_lora(pipe.transformer, Path(str(checkpoint)), info["lora"])
     if cuda:

@@ -95,7 +95,8 @@ def _train(
         raise ValueError(f"dataset_path: {str(source)!r} has no video to train on")
     precision = precision_of(cfg, settings, cuda)
     base, built = ensure_base(settings)
-    pipe = load_pipeline(base, "float32" if precision == "32-true" else settings["dtype"])
+    dtype = "float32" if precision == "32-true" else settings["dtype"]
+    pipe = load_pipeline(base, dtype, settings.get("transformer_path"))
     if cuda:
         pipe.to("cuda")
     key = base_key(settings)
