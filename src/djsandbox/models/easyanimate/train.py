@@ -97,7 +97,8 @@ def _train(
     base, built = ensure_base(settings)
     dtype = "float32" if precision == "32-true" else settings["dtype"]
     pipe = load_pipeline(base, dtype, settings.get("transformer_path"))
-    if cuda:
+    on_gpu = cuda and settings["size"] != "tiny"  # the tiny model trains on CPU
+    if on_gpu:
         pipe.to("cuda")
     key = base_key(settings)
     size, frames = int(settings["sample_size"]), int(settings["num_frames"])
@@ -121,13 +122,15 @@ def _train(
         for k in ("max_epochs", "max_steps", "accumulate_grad_batches")
         if cfg.get(k) is not None
     }
-    overrides.setdefault("max_epochs", defaults["max_epochs"])
     if not val_idx:
         overrides["limit_val_batches"] = 0
-    trainer_defaults = {
+    if cfg.get("precision"):  # asked for in the component (the reference's mixed_precision)
+        overrides["precision"] = precision
+    trainer_defaults = {  # the `trainer` group wins over these, the component's keys over both
         "log_every_n_steps": log_interval(len(train_idx), batch),
         "precision": precision,
-        "accelerator": "gpu" if cuda and settings["size"] != "tiny" else "cpu",
+        "accelerator": "gpu" if on_gpu else "cpu",
+        "max_epochs": defaults["max_epochs"],
     }
     trainer = make_trainer(cfg.get("trainer"), job_dir, trainer_defaults, overrides)
     pipe.transformer.train()  # from_pretrained leaves it in eval mode (no dropout either way)
