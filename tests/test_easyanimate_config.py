@@ -135,6 +135,8 @@ def test_in_process_checks(tmp_path: Path) -> None:
     assert "lr: got -1" in text and "max_epochs: got 0" in text
     missing = checks.check_train({"model": {"path": str(tmp_path / "none")}})
     assert len(missing) == 1 and missing[0].kind == "weights"
+    unset = checks.check_infer({"model": {"size": "real", "path": "???"}})
+    assert len(unset) == 1 and unset[0].kind == "weights" and "model.path: not set" in unset[0]
     infer = checks.check_infer({"video_num_per_prompt": 0, "guidance_scale": "x"})
     assert any("video_num_per_prompt" in p for p in infer)
     assert any("guidance_scale" in p for p in infer)

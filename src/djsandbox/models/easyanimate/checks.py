@@ -30,6 +30,15 @@ def _weights_at(value: Any, key: str, what: str, marker: str | None, home: str |
     scripts run there."""
     if not isinstance(value, str) or not value or is_deferred(value):
         return []
+    if value == "???":  # the model group's mandatory value, left unset
+        return [
+            Resource(
+                f"{key}: not set; give the folder of the local EasyAnimate weights, e.g. "
+                f"{key}=/weights/EasyAnimateV5.1-7b-zh-diffusers",
+                fix=f"download EasyAnimate weights in diffusers format and set {key} to them",
+                kind="weights",
+            )
+        ]
     path = os.path.expanduser(value)
     if home and not os.path.isabs(path):
         path = os.path.join(os.path.expanduser(home), path)
