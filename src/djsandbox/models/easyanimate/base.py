@@ -196,7 +196,7 @@ def pretrain(settings: Mapping[str, Any], out: Path) -> dict[str, Any]:
             spread = float(pipe.vae.encode(sample).latent_dist.mode().std())
             pipe.vae._clear_conv_cache()
         pipe.vae.register_to_config(scaling_factor=1.0 / max(spread, 1e-4))
-        pipe.save_pretrained(str(out))  # the VAE is final: the latent cache is keyed by it
+        # the VAE is final now: its latents are cached under this base's key (out.name)
         latents = encode_videos(pipe, clips, frames, size, out.name)
         embeds = encode_prompts(
             pipe, [c.caption for c in clips], int(settings["max_sequence_length"])
