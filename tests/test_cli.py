@@ -40,7 +40,7 @@ def test_list_prints_every_hook_and_factory():
         "DataPoolManipulator types:",
         "data_pool_cartesian_join",
         "text_classifier",
-        "not built yet: text-to-video training",
+        "not built yet: refining a recipe from model feedback",
     ):
         assert name in out
 

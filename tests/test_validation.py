@@ -67,12 +67,12 @@ def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
                 {
                     "hook": "TrainModelHook",
                     "meta_name": "video",
-                    "extra_configs": {"type": "easyanimate"},
+                    "extra_configs": {"type": "trinity-rft"},
                 },
             ]
         },
     )
-    assert "meta_name 'video'" in msg and "not built yet" in msg and "text-to-video" in msg
+    assert "meta_name 'video'" in msg and "not built yet" in msg and "Trinity-RFT" in msg
     assert not calls.exists(), "no job may run when validation fails"
 
 

@@ -80,27 +80,16 @@ COMPONENT_MODULES = (
     "djsandbox.inference.api",
     "djsandbox.models",
     "djsandbox.models.captioning",
+    "djsandbox.models.easyanimate",
 )
 
 _NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
 PLANNED = (
     ComponentSpec(
         "ModelTrainExecutor",
-        "easyanimate",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video training (EasyAnimate)",
-    ),
-    ComponentSpec(
-        "ModelTrainExecutor",
         "trinity-rft",
         None,
         unavailable=_NOT_BUILT + "reinforcement fine-tuning (Trinity-RFT)",
-    ),
-    ComponentSpec(
-        "ModelInferExecutor",
-        "easyanimate",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video generation (EasyAnimate)",
     ),
 )
 
