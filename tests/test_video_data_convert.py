@@ -65,6 +65,21 @@ def test_max_rows_and_video_root(tmp_path: Path) -> None:
     assert [r["videos"] for r in _rows(out)] == [[str(CLIPS / rows[0]["video"])]]
 
 
+def test_skip_rows_cuts_a_split_into_dev_and_test(tmp_path: Path) -> None:
+    clips = str(CLIPS / "clips.jsonl")
+    [dev] = run_video_clips_to_dj(
+        {"dataset_path": clips, "split": "test", "max_rows": 30}, tmp_path / "dev"
+    )
+    [test] = run_video_clips_to_dj(
+        {"dataset_path": clips, "split": "test", "skip_rows": 30}, tmp_path / "test"
+    )
+    every = [r["id"] for r in _rows(clips) if r["split"] == "test"]
+    assert [r["id"] for r in _rows(dev)] + [r["id"] for r in _rows(test)] == every
+    with pytest.raises(ValueError, match="after skip_rows 60"):
+        run_video_clips_to_dj({"dataset_path": clips, "split": "test", "skip_rows": 60}, tmp_path)
+    assert check_video_clips_to_dj({"dataset_path": clips, "skip_rows": -1})
+
+
 def test_missing_video_names_file_row_and_path(tmp_path: Path) -> None:
     src = tmp_path / "clips.jsonl"
     src.write_text(json.dumps({"id": "a", "video": "clips/none.mp4", "caption": "c"}) + "\n")

@@ -6,7 +6,8 @@ where each video sits; ``dj_to_easyanimate_video_dataset_conversion`` reads the 
 Each output row is ``{"videos": [<absolute path>], "text": "<__dj__video> <caption>
 <|__dj__eoc|>", "id", "split", ...}`` with the row's other fields kept, except the fields a
 dataset records for studies only (``defect``, ``shown_motion``: which clips are broken and how),
-which a recipe or a model must never see. Optionally one ``split`` and at most ``max_rows`` rows.
+which a recipe or a model must never see. Optionally one ``split``, the first ``skip_rows`` of it left out (a dev/test cut of one split)
+and at most ``max_rows`` rows.
 Every video must exist: a missing one fails here, naming file, row and path, rather than as an
 empty stat deep inside Data-Juicer. Output ``<stem>[_<split>]_dj_fmt.jsonl``.
 Module imports are stdlib only: validation imports it.
@@ -44,7 +45,7 @@ SPECS = (
         f"{__name__}:run_video_clips_to_dj",
         "video clip rows ({video, caption, split}) -> Data-Juicer video rows "
         "(absolute videos, captions with the video token), optionally one split",
-        keys=PATH_KEYS + ("video_root", "split", "video_key", "caption_key", "max_rows"),
+        keys=PATH_KEYS + ("video_root", "split", "video_key", "caption_key", "max_rows", "skip_rows"),
         required=("dataset_path",),
         check=f"{__name__}:check_video_clips_to_dj",
     ),
@@ -59,6 +60,9 @@ def check_video_clips_to_dj(cfg: dict[str, Any]) -> list[str]:
     limit = cfg.get("max_rows")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         problems.append(f"max_rows: got {limit!r}; expected a positive integer (or null: all)")
+    skip = cfg.get("skip_rows")
+    if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
+        problems.append(f"skip_rows: got {skip!r}; expected an integer >= 0 (or null: none)")
     return problems
 
 
@@ -100,14 +104,17 @@ def run_video_clips_to_dj(cfg: dict[str, Any], out_dir: Path) -> list[str]:
         inputs, export_dir(cfg, out_dir), lambda p: f"{p.stem}{tag}_dj_fmt.jsonl"
     )
     keys = (cfg.get("video_key") or "video", cfg.get("caption_key") or "caption")
-    limit = cfg.get("max_rows")
+    limit, skip = cfg.get("max_rows"), cfg.get("skip_rows") or 0
     tokens = special_tokens()
     with atomic_open(outputs, "w", fsync=True) as handles:
         for src, fh in zip(inputs, handles):
             root = Path(cfg.get("video_root") or src.parent)
-            n = 0
+            n = seen = 0
             for where, row in rows_of(src):
                 if split and row.get("split") != split:
+                    continue
+                seen += 1
+                if seen <= skip:
                     continue
                 fh.write(dump(_dj_row(row, where, root, keys, tokens)) + "\n")
                 n += 1
@@ -117,5 +124,6 @@ def run_video_clips_to_dj(cfg: dict[str, Any], out_dir: Path) -> list[str]:
                 raise ValueError(
                     f"dataset_path: {str(src)!r} has no rows"
                     + (f" with split {split!r}" if split else "")
+                    + (f" after skip_rows {skip}" if skip else "")
                 )
     return [str(p) for p in outputs]
