@@ -34,7 +34,7 @@ def upper(cfg: dict[str, Any], out_dir: Path) -> tuple[str, dict[str, Any]]:
     export.parent.mkdir(parents=True, exist_ok=True)
     export.write_text(text.upper() * int(cfg.get("times", 1)), encoding="utf-8")
     note = out_dir / "note.json"
-    note.write_text(json.dumps({"rows": len(text.splitlines())}), encoding="utf-8")
+    note.write_text(json.dumps({"rows": len(text.splitlines()), "export": str(export)}))
     return str(export), {"rows": len(text.splitlines()), "note": str(note)}
 
 

@@ -64,7 +64,9 @@ def test_hit_restores_results_and_files_of_the_new_run_miss_on_config_or_input_c
     assert res["res_1"] == str(second / "upper" / "out.txt")
     assert res["res_2"]["note"].startswith(str(second / "iter_0"))
     assert Path(res["res_1"]).read_text() == "ONE\nTWO\n"
-    assert json.loads(Path(res["res_2"]["note"]).read_text()) == {"rows": 2}
+    # a file that names the run's own paths names the new run's
+    note = {"rows": 2, "export": str(second / "upper" / "out.txt")}
+    assert json.loads(Path(res["res_2"]["note"]).read_text()) == note
     # a private, writable copy: changing it reaches neither the cache nor the first run
     restored = Path(res["res_1"])
     assert restored.stat().st_nlink == 1 and os.access(restored, os.W_OK)

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from ..atomic import atomic_paths
 from . import cache_root
+from .rewrite import from_tokens, is_text, to_tokens
 
 log = logging.getLogger("djsandbox")
 
@@ -67,14 +68,20 @@ def locked(key: str, label: str = "", wait: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def _copy_checked(source: Path, target: Path, sha256: str) -> None:
-    """A private copy of `source` at `target` (atomic), refused unless its bytes match."""
+def _copy_checked(source: Path, target: Path, sha256: str, targets: dict[str, Path]) -> None:
+    """A private copy of `source` at `target` (atomic), refused unless its bytes match; a
+    text file gets this job's paths in place of its tokens."""
     digest = hashlib.sha256()
     with atomic_paths([target]) as (tmp,):
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
-            for block in iter(lambda: src.read(1 << 20), b""):
-                digest.update(block)
-                dst.write(block)
+        if is_text(source):
+            data = source.read_bytes()
+            digest.update(data)
+            tmp.write_bytes(from_tokens(data, targets))
+        else:
+            with open(source, "rb") as src, open(tmp, "wb") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(block)
+                    dst.write(block)
         if digest.hexdigest() != sha256:
             raise DamagedEntry(f"{source} does not match its digest")
 
@@ -114,7 +121,7 @@ def restore(key: str, targets: dict[str, Path]) -> dict[str, Any] | None:
             if base is None:
                 raise DamagedEntry(f"this job has no place {item['place']!r}")
             target = base / item["rel"] if item["rel"] else base
-            _copy_checked(entry / "files" / item["blob"], target, item["sha256"])
+            _copy_checked(entry / "files" / item["blob"], target, item["sha256"], targets)
     except (DamagedEntry, OSError, KeyError) as exc:
         log.warning("job cache entry %s is damaged (%s): discarded, the job runs", key[:12], exc)
         discard(entry)
@@ -124,8 +131,15 @@ def restore(key: str, targets: dict[str, Path]) -> dict[str, Any] | None:
     return meta
 
 
-def store(key: str, meta: dict[str, Any], material: dict[str, Any], files: list[dict]) -> None:
-    """Write a new entry: `files` items have `place`, `rel` and `source` (the file now)."""
+def store(
+    key: str,
+    meta: dict[str, Any],
+    material: dict[str, Any],
+    files: list[dict],
+    bases: list[tuple[str, str]],
+) -> None:
+    """Write a new entry: `files` items have `place`, `rel` and `source` (the file now);
+    text files are stored with the `bases` paths as tokens (`rewrite.py`)."""
     entry = entry_path(key)
     if entry.exists():
         return
@@ -135,10 +149,15 @@ def store(key: str, meta: dict[str, Any], material: dict[str, Any], files: list[
         for number, item in enumerate(files):
             blob = f"{number:06d}{Path(item['rel']).suffix}"
             digest = hashlib.sha256()
-            with open(item["source"], "rb") as src, open(tmp / "files" / blob, "wb") as dst:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(block)
-                    dst.write(block)
+            if is_text(Path(item["source"])):
+                data = to_tokens(Path(item["source"]).read_bytes(), bases)
+                digest.update(data)
+                (tmp / "files" / blob).write_bytes(data)
+            else:
+                with open(item["source"], "rb") as src, open(tmp / "files" / blob, "wb") as dst:
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        digest.update(block)
+                        dst.write(block)
             size = (tmp / "files" / blob).stat().st_size
             stored.append(
                 {

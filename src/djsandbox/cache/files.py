@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_text
 from . import cache_root
+from .rewrite import is_text, to_tokens
 
 
 def sha256_file(path: Path) -> str:
@@ -31,15 +32,24 @@ class Digests:
             self.known = {}
         self.changed = False
 
-    def file(self, path: Path) -> str:
+    def file(self, path: Path, run: Path | None = None) -> str:
+        """A text file inside the run folder `run` is hashed with that folder's path as a
+        token (`rewrite.py`): a copy of it in another run folder has the same digest."""
         stat = path.stat()
-        ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        inside = run is not None and run in path.resolve().parents and is_text(path)
+        ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}" + (
+            f"|{run}" if inside else ""
+        )
         if ident not in self.known:
-            self.known[ident] = sha256_file(path)
+            if inside:
+                data = to_tokens(path.read_bytes(), [(str(run), "run")])
+                self.known[ident] = hashlib.sha256(data).hexdigest()
+            else:
+                self.known[ident] = sha256_file(path)
             self.changed = True
         return self.known[ident]
 
-    def tree(self, folder: Path) -> str:
+    def tree(self, folder: Path, run: Path | None = None) -> str:
         """One digest of a folder: each file's relative path and digest, in sorted order."""
         digest = hashlib.sha256()
         for root, dirs, names in os.walk(folder):
@@ -48,7 +58,7 @@ class Digests:
                 path = Path(root) / name
                 if path.is_file():
                     rel = path.relative_to(folder).as_posix()
-                    digest.update(f"{rel}\0{self.file(path)}\n".encode())
+                    digest.update(f"{rel}\0{self.file(path, run)}\n".encode())
         return digest.hexdigest()
 
     def save(self) -> None:

@@ -20,11 +20,12 @@ from ..paths import output_path
 from ..plan import JobSpec
 from .entries import locked, restore, store
 from .keys import Places, job_key
+from .rewrite import TOKEN
 
 log = logging.getLogger("djsandbox")
 
 _SHOWN = {"progress_line": True}  # on the terminal too
-_TOKEN = "<<djsandbox-cache:"
+_TOKEN = TOKEN.format("")[:-2]  # "<<djsandbox-cache:"
 # The sandbox's own files in a job folder: written for every run, never cached.
 BOOKKEEPING = frozenset({"job.log", "job_config.json", "error.log", "interrupted.log"})
 
@@ -62,7 +63,7 @@ def places(run: JobRun, work_dir: Path) -> dict[str, Path]:
     return found
 
 
-def _bases(targets: dict[str, Path]) -> list[tuple[str, str]]:
+def bases(targets: dict[str, Path]) -> list[tuple[str, str]]:
     pairs = {(str(p), name) for name, p in targets.items()}
     pairs |= {(os.path.realpath(p), name) for name, p in targets.items()}
     return sorted(pairs, key=lambda pair: -len(pair[0]))
@@ -77,10 +78,10 @@ def _rewrite(value: Any, change: Callable[[str], str]) -> Any:
 
 
 def to_places(value: Any, targets: dict[str, Path]) -> Any:
-    bases = _bases(targets)
+    pairs = bases(targets)
 
     def change(text: str) -> str:
-        for base, name in bases:
+        for base, name in pairs:
             if text == base or text.startswith(base + "/"):
                 return f"{_TOKEN}{name}>>{text[len(base) :]}"
         return text
@@ -194,7 +195,7 @@ def run_cached(
             "notes": to_places(dict(run.notes), targets),
         }
         try:
-            store(key, meta, material, output_files(targets, results, wall))
+            store(key, meta, material, output_files(targets, results, wall), bases(targets))
             log.info("job cache store: %s (key %s)", run.label, key[:12])
         except (OSError, TypeError, ValueError) as exc:
             log.warning("job cache: could not store %s: %s", run.label, exc)

@@ -94,8 +94,8 @@ def _normalise(value: Any, places: Places, digests: Digests) -> Any:
     if path is None or path == run or path in run.parents:  # not a file, or holds the run
         return _relative(value, run)
     if path.is_file():
-        return {"file": digests.file(path)}
-    return {"folder": digests.tree(path)}
+        return {"file": digests.file(path, run)}
+    return {"folder": digests.tree(path, run)}
 
 
 def _relative(value: str, run: Path) -> str:
