@@ -200,3 +200,44 @@ def test_ls_and_prune_by_size_and_age_touch_nothing_outside_the_cache(
     assert "(empty)" in capsys.readouterr().out
     assert beside.read_text() == "not the cache's" and stray.is_dir()
     assert main(["prune", "--max-size", "lots"]) == 2
+
+
+def test_a_job_reading_an_earlier_jobs_file_hits_in_a_new_run_folder(run_cfg, tmp_path, calls):
+    """The input's path differs between run folders; its bytes (with the run folder's own
+    path written as a token) do not."""
+    data = tmp_path / "data.txt"
+    data.write_text("a\n")
+    second = {
+        **upper_job(data),
+        "meta_name": "again",
+        "input": {"extra_configs.dataset_path": "-1.res_2.note"},
+    }
+    second["extra_configs"] = {**second["extra_configs"], "export_path": "${work_dir}/b.txt"}
+    for name in ("one", "two"):
+        _, work, st = run(run_cfg, tmp_path, name, [upper_job(data), second])
+    assert calls() == ["upper", "upper"] and cache_of(st) == ["hit", "hit"]
+    assert json.loads((work / "b.txt").read_text())["ROWS"] == 1
+
+
+@pytest.mark.slow
+def test_a_rerun_of_the_unchanged_demo_restores_every_job(tmp_path):
+    env = {**subprocess_env(), "DJSANDBOX_CACHE_DIR": str(tmp_path / "cache")}
+    tables = []
+    for name in ("first", "rerun"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "djsandbox", "trainer=debug", f"work_dir={tmp_path / name}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        jobs = json.loads((tmp_path / name / "sandbox_state.json").read_text())["jobs"]
+        tables.append((tmp_path / name / "summary.md").read_text())
+    assert [j["notes"]["cache"] for j in jobs.values()] == ["hit"] * 7
+    assert "job cache hit" in proc.stdout + proc.stderr
+
+    def metrics(table: str) -> list[str]:
+        return [line for line in table.splitlines() if "accuracy" in line]
+
+    assert metrics(tables[0]) and metrics(tables[0]) == metrics(tables[1])
