@@ -51,7 +51,7 @@ def cache_of(statuses):
 
 
 def test_hit_restores_results_and_files_of_the_new_run_miss_on_config_or_input_change(
-    run_cfg, tmp_path, calls
+    run_cfg, tmp_path, calls, capsys
 ):
     data = tmp_path / "data.txt"
     data.write_text("one\ntwo\n")
@@ -59,6 +59,7 @@ def test_hit_restores_results_and_files_of_the_new_run_miss_on_config_or_input_c
     assert calls() == ["upper"] and cache_of(st) == ["miss"]
     out, second, st = run(run_cfg, tmp_path, "second", [upper_job(data)])
     assert calls() == ["upper"] and cache_of(st) == ["hit"]
+    assert "done (restored from the job cache; it ran " in capsys.readouterr().out
     res = out.context.iterations[0]["anonymous"]["upper"]
     # results name this run's own files, which hold what the job wrote
     assert res["res_1"] == str(second / "upper" / "out.txt")

@@ -18,13 +18,15 @@ from typing import Any, Callable, Iterator
 from ..hooks.base import OUTPUT_FILE_KEYS, Hook, JobRun
 from ..paths import output_path
 from ..plan import JobSpec
+from ..progress import note_job
+from ..progress.base import format_seconds
 from .entries import locked, restore, store
 from .keys import Places, job_key
 from .rewrite import TOKEN
 
 log = logging.getLogger("djsandbox")
 
-_SHOWN = {"progress_line": True}  # on the terminal too
+_SHOWN = {"progress_line": True}  # the job's done line says it instead, on the terminal
 _TOKEN = TOKEN.format("")[:-2]  # "<<djsandbox-cache:"
 # The sandbox's own files in a job folder: written for every run, never cached.
 BOOKKEEPING = frozenset({"job.log", "job_config.json", "error.log", "interrupted.log"})
@@ -176,13 +178,11 @@ def run_cached(
         meta = restore(key, targets)
         if meta is not None:
             run.notes.update(from_places(meta["notes"], targets), cache="hit")
+            ran = float(meta.get("elapsed", 0.0))
             log.info(
-                "job cache hit: %s (key %s; it took %.1f s when it ran)",
-                run.label,
-                key[:12],
-                meta.get("elapsed", 0.0),
-                extra=_SHOWN,
+                "job cache hit: %s (key %s; it ran %.1f s)", run.label, key[:12], ran, extra=_SHOWN
             )
+            note_job(f"restored from the job cache; it ran {format_seconds(ran)}")
             return from_places(meta["results"], targets)
         started, wall = time.perf_counter(), time.time() - 1.0  # mtime granularity
         results = compute()

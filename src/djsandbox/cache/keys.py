@@ -13,6 +13,7 @@ one into this run's folder key alike when their bytes do.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
 from dataclasses import dataclass
@@ -50,16 +51,22 @@ def _versions() -> dict[str, str | None]:
 
 
 def _source_files(hook: Hook, run: JobRun) -> list[Path]:
+    """The hook's and the component's modules, found without importing the component (a
+    restored job must not pay for importing torch)."""
     files = [inspect.getsourcefile(type(hook))]
     registry = hook.registry()
     name = (run.extra_configs or {}).get("type")
     if registry is not None and isinstance(name, str) and name in registry:
+        target = registry.get(name).target
         try:
-            target = registry.get(name).load()
-            files.append(inspect.getsourcefile(target))
-        except (LookupError, TypeError, ImportError):
+            if isinstance(target, str):
+                spec = importlib.util.find_spec(target.partition(":")[0])
+                files.append(spec.origin if spec is not None else None)
+            elif target is not None:
+                files.append(inspect.getsourcefile(target))
+        except (TypeError, ImportError, ValueError):
             pass
-    return [Path(f) for f in files if f]
+    return [Path(f) for f in files if f and Path(f).is_file()]
 
 
 def _mark_outputs(material: dict[str, Any]) -> dict[str, Any]:
