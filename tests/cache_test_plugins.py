@@ -32,7 +32,8 @@ def upper(cfg: dict[str, Any], out_dir: Path) -> tuple[str, dict[str, Any]]:
     text = Path(cfg["dataset_path"]).read_text(encoding="utf-8")
     export = Path(cfg["export_path"])
     export.parent.mkdir(parents=True, exist_ok=True)
-    export.write_text(text.upper() * int(cfg.get("times", 1)), encoding="utf-8")
+    stamp = f"written to {export}\n" if cfg.get("stamp") else ""
+    export.write_text(text.upper() * int(cfg.get("times", 1)) + stamp, encoding="utf-8")
     note = out_dir / "note.json"
     note.write_text(json.dumps({"rows": len(text.splitlines()), "export": str(export)}))
     return str(export), {"rows": len(text.splitlines()), "note": str(note)}

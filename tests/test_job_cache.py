@@ -203,6 +203,16 @@ def test_ls_and_prune_by_size_and_age_touch_nothing_outside_the_cache(
     assert main(["prune", "--max-size", "lots"]) == 2
 
 
+def test_an_output_file_naming_its_own_path_names_the_new_runs(run_cfg, tmp_path, calls):
+    data = tmp_path / "data.txt"
+    data.write_text("a\n")
+    for name in ("one", "two"):
+        _, work, st = run(run_cfg, tmp_path, name, [upper_job(data, stamp=True)])
+    assert cache_of(st) == ["hit"]
+    out = work / "upper" / "out.txt"
+    assert out.read_text() == f"A\nwritten to {out}\n"
+
+
 def test_a_job_reading_an_earlier_jobs_file_hits_in_a_new_run_folder(run_cfg, tmp_path, calls):
     """The input's path differs between run folders; its bytes (with the run folder's own
     path written as a token) do not."""

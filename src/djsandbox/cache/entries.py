@@ -68,12 +68,15 @@ def locked(key: str, label: str = "", wait: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def _copy_checked(source: Path, target: Path, sha256: str, targets: dict[str, Path]) -> None:
+def _copy_checked(
+    source: Path, target: Path, item: dict[str, Any], targets: dict[str, Path]
+) -> None:
     """A private copy of `source` at `target` (atomic), refused unless its bytes match; a
     text file gets this job's paths in place of its tokens."""
+    sha256 = item["sha256"]
     digest = hashlib.sha256()
     with atomic_paths([target]) as (tmp,):
-        if is_text(source):
+        if item.get("text"):
             data = source.read_bytes()
             digest.update(data)
             tmp.write_bytes(from_tokens(data, targets))
@@ -121,7 +124,7 @@ def restore(key: str, targets: dict[str, Path]) -> dict[str, Any] | None:
             if base is None:
                 raise DamagedEntry(f"this job has no place {item['place']!r}")
             target = base / item["rel"] if item["rel"] else base
-            _copy_checked(entry / "files" / item["blob"], target, item["sha256"], targets)
+            _copy_checked(entry / "files" / item["blob"], target, item, targets)
     except (DamagedEntry, OSError, KeyError) as exc:
         log.warning("job cache entry %s is damaged (%s): discarded, the job runs", key[:12], exc)
         discard(entry)
@@ -147,10 +150,11 @@ def store(
     with atomic_paths([entry]) as (tmp,):
         (tmp / "files").mkdir(parents=True)
         for number, item in enumerate(files):
-            blob = f"{number:06d}{Path(item['rel']).suffix}"
+            source = Path(item["source"])
+            blob, text = f"{number:06d}{source.suffix}", is_text(source)
             digest = hashlib.sha256()
-            if is_text(Path(item["source"])):
-                data = to_tokens(Path(item["source"]).read_bytes(), bases)
+            if text:
+                data = to_tokens(source.read_bytes(), bases)
                 digest.update(data)
                 (tmp / "files" / blob).write_bytes(data)
             else:
@@ -166,6 +170,7 @@ def store(
                     "blob": blob,
                     "size": size,
                     "sha256": digest.hexdigest(),
+                    "text": text,
                 }
             )
         full = {**meta, "key": key, "created": time.time(), "files": stored}
