@@ -68,7 +68,8 @@ def places(run: JobRun, work_dir: Path) -> dict[str, Path]:
 def bases(targets: dict[str, Path]) -> list[tuple[str, str]]:
     pairs = {(str(p), name) for name, p in targets.items()}
     pairs |= {(os.path.realpath(p), name) for name, p in targets.items()}
-    return sorted(pairs, key=lambda pair: -len(pair[0]))
+    # longest first; for one path, the job and run folders before a folder beside an output
+    return sorted(pairs, key=lambda pair: (-len(pair[0]), pair[1].startswith("beside:")))
 
 
 def _rewrite(value: Any, change: Callable[[str], str]) -> Any:
@@ -177,13 +178,14 @@ def run_cached(
     with locked(key, run.label):
         meta = restore(key, targets)
         if meta is not None:
+            results = from_places(meta["results"], targets)
             run.notes.update(from_places(meta["notes"], targets), cache="hit")
             ran = float(meta.get("elapsed", 0.0))
             log.info(
                 "job cache hit: %s (key %s; it ran %.1f s)", run.label, key[:12], ran, extra=_SHOWN
             )
             note_job(f"restored from the job cache; it ran {format_seconds(ran)}")
-            return from_places(meta["results"], targets)
+            return results
         started, wall = time.perf_counter(), time.time() - 1.0  # mtime granularity
         results = compute()
         meta = {
