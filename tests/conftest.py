@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -16,8 +18,10 @@ FINE_FOODS = ROOT / "src" / "djsandbox" / "resources" / "fine_foods"
 sys.path.insert(0, str(TESTS_DIR))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Each test session gets its own cache folder (subprocesses inherit it) ...
+# Each test session gets its own cache folder (subprocesses inherit it), removed at the end
+# (hundreds of sessions' caches had filled /tmp with gigabytes) ...
 os.environ["DJSANDBOX_CACHE_DIR"] = tempfile.mkdtemp(prefix="djsandbox-test-cache-")
+atexit.register(shutil.rmtree, os.environ["DJSANDBOX_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

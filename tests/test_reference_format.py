@@ -267,9 +267,9 @@ def test_a_config_lacking_only_resources_is_valid_and_exits_4(tmp_path, capsys, 
                     "extra_configs": {"type": "test_needs_weights", "weights": "w/model.bin"},
                 },
                 {
-                    "hook": "EvaluateDataHook",
-                    "meta_name": "vbench",
-                    "extra_configs": {"type": "vbench_video_evaluator"},
+                    "hook": "TrainModelHook",
+                    "meta_name": "rft",
+                    "extra_configs": {"type": "trinity-rft"},
                 },
             ]
         },
@@ -283,7 +283,7 @@ def test_a_config_lacking_only_resources_is_valid_and_exits_4(tmp_path, capsys, 
     assert "fix: replace the placeholder <data_home> in dj_configs.dataset_path" in err
     assert "[side config file]" in err and "configs/train_config.yaml" in err
     assert "[weights]" in err and "fix: download the weights to 'w/model.bin'" in err
-    assert "[component]" in err and "'vbench_video_evaluator' is not built yet" in err
+    assert "[component]" in err and "'trinity-rft' is not built yet" in err
     assert "fix: not built yet in djsandbox" in err
     assert "what would run once they are there" in err and "TrainModelHook" in err
     # A run stops at the same place, before anything is written.

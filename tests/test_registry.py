@@ -36,6 +36,7 @@ REFERENCE_TYPES = {
         "coco_caption_meta_generation",
         "dj_to_easyanimate_video_dataset_conversion",
         "captions_to_internvl_conversion",
+        "video_clips_to_dj_conversion",
     },
     "GeneralProbe": {"data_pool_ranking"},
     "DataEvaluator": {

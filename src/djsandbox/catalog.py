@@ -68,10 +68,13 @@ COMPONENT_MODULES = (
     "djsandbox.data.converters.coco_caption_meta",
     "djsandbox.data.converters.dj_to_easyanimate",
     "djsandbox.data.converters.captions_to_internvl",
+    "djsandbox.data.converters.video_clips_to_dj",
     "djsandbox.evaluation.data_evaluators",
     "djsandbox.evaluation.text_quality_classifier",
     "djsandbox.evaluation.dj_text_quality_classifier",
     "djsandbox.evaluation.modelscope_eval",
+    "djsandbox.evaluation.vbench",
+    "djsandbox.evaluation.video",
     "djsandbox.inference.huggingface",
     "djsandbox.inference.vllm",
     "djsandbox.inference.api",
@@ -81,18 +84,6 @@ COMPONENT_MODULES = (
 
 _NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
 PLANNED = (
-    ComponentSpec(
-        "DataEvaluator",
-        "vbench_video_evaluator",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video evaluation (VBench scores)",
-    ),
-    ComponentSpec(
-        "DataEvaluator",
-        "video_inception_evaluator",
-        None,
-        unavailable=_NOT_BUILT + "text-to-video evaluation (video Inception scores)",
-    ),
     ComponentSpec(
         "ModelTrainExecutor",
         "easyanimate",

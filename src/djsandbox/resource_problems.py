@@ -1,8 +1,9 @@
 """Problems that are not in the config: this machine lacks something the run needs.
 
 Validation tells "this config is wrong" apart from "fetch or set this first": a data file an
-earlier run or a download provides, a side config file, weights or a model store, an API
-endpoint or key, an external repository, a GPU, a component not built yet. A check reports such
+earlier run or a download provides, a side config file, weights, a package or program an op
+needs, a model store, an API endpoint or key, an external repository, a GPU, a component not
+built yet. A check reports such
 a need as a `Resource` (a `str`, so every list of problems carries it unchanged) with what to
 fetch or set; `--check` lists them in their own section, and a config whose only problems are
 resources is valid (exit status 4, `errors.EXIT_RESOURCES`, rather than 2).
@@ -20,6 +21,8 @@ KINDS = (
     "input file",
     "side config file",
     "weights",
+    "package",
+    "program",
     "model store",
     "endpoint",
     "repository",

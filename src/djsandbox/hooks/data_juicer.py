@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from ..deferred import known
 from ..errors import SandboxError
-from ..paths import output_path
+from ..paths import find_existing, output_path
 from .base import Hook, JobRun
 
 
@@ -35,7 +35,9 @@ def recipe_problems(recipe: Any) -> list[str]:
         check_process(process, strict=recipe.get("strict_preflight", True) is not False)
     except RecipeError as exc:
         return [f"dj_configs.{exc.key}: {exc}"]
-    return []
+    from ..data.video_op_needs import video_op_needs
+
+    return list(video_op_needs(process))
 
 
 class DataJuicerHook(Hook):
@@ -43,6 +45,10 @@ class DataJuicerHook(Hook):
     typo in an op name or argument is reported before hours of earlier jobs."""
 
     needs_dj_configs = True
+
+    def cache_material(self, run: JobRun) -> dict[str, Any]:
+        """Image and video ops read the media files the rows name: their identity counts."""
+        return {**super().cache_material(run), "media": media_of(run)}
 
     def check(self, job: dict[str, Any]) -> list[str]:
         return super().check(job) + recipe_problems(job.get("dj_configs"))
@@ -70,6 +76,15 @@ NOT_IN_ANALYSIS_KEY = frozenset(
         "export_original_dataset",
     }
 )
+
+
+def media_of(run: JobRun) -> str | None:
+    from ..data.media_identity import media_identity
+
+    recipe = run.dj_configs or {}
+    path = recipe.get("dataset_path")
+    found = find_existing(path, run.base_dirs) if isinstance(path, str) else None
+    return media_identity(recipe, found) if found is not None and found.is_file() else None
 
 
 def ops_without_bounds(process: Any) -> Any:
@@ -107,6 +122,7 @@ class ProbeViaAnalyzerHook(DataJuicerHook):
                 if k not in NOT_IN_ANALYSIS_KEY
             },
             "export": bool(recipe.get("export_path")),
+            "media": media_of(run),
         }
 
     def run(self, run: JobRun) -> Any:

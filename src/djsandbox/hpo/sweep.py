@@ -9,22 +9,30 @@ instead of colliding with the earlier trials' folders (Hydra restarts `job.num` 
 
 `tag_trial` is a `custom_search_space` hook: the sweeper calls it once per trial, in launch
 order, so it can record on the Optuna trial which run folder holds it (user attribute
-`run_dir`): reports and people can go from a trial in the study to its run.
+`run_dir`): reports and people can go from a trial in the study to its run. It also hands the
+trial to the sweep's `StudyKeeper` (study_storage.py), whose heartbeats let any later or
+concurrent sweep re-queue the trials of a sweep killed with `kill -9`.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
+from ..errors import EXIT_CONFIG, EXIT_RESOURCES, ConfigError, ResourceError
+from ..redact import redact_text
+from .study_storage import StudyKeeper, check_storage, mask_in_logs
+
 log = logging.getLogger("djsandbox")
 
 _launched = [0]  # trials tagged in this process (Hydra's job.num runs the same way)
+_keeper: list[StudyKeeper | None] = [None]  # this process's sweep's heartbeats
 
 
 def _storage_summary(storage: Any, study_name: Any) -> str:
@@ -40,7 +48,7 @@ def _storage_summary(storage: Any, study_name: Any) -> str:
                     f"; the stored study already holds {summary.n_trials} trial(s): continuing it"
                 )
     except Exception as exc:  # a report, never a reason to stop the sweep
-        return f"; (could not read the study: {exc})"
+        return f"; (could not read the study: {redact_text(str(exc))})"
     return "; new study"
 
 
@@ -60,27 +68,67 @@ def _pin_subdir_timestamp(config: DictConfig) -> None:
 
 
 class SweepFolder(Callback):
-    """Create the sweep folder and pin the trial folders' timestamp before the sweep starts."""
+    """Create the sweep folder and pin the trial folders' timestamp before the sweep starts;
+    keep the study's trials alive with heartbeats (every `heartbeat_interval` seconds; a trial
+    without one for `grace_period` seconds, default twice that, is re-queued up to `max_retry`
+    times; `heartbeat_interval: null` turns this off)."""
+
+    def __init__(
+        self,
+        heartbeat_interval: int | None = 60,
+        grace_period: int | None = None,
+        max_retry: int | None = 3,
+    ) -> None:
+        self.heartbeat = (heartbeat_interval, grace_period, max_retry)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Hydra turns a callback's exception into a warning and sweeps on, so a storage that
+        must not or cannot be used stops the process here, with one message."""
+        try:
+            self._start(config)
+        except ConfigError as exc:  # ResourceError: the database cannot be reached or opened
+            print(f"djsandbox: error: {redact_text(str(exc))}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_RESOURCES if isinstance(exc, ResourceError) else EXIT_CONFIG)
+
+    def _start(self, config: DictConfig) -> None:
+        sweeper = config.hydra.get("sweeper") or {}
+        storage, study_name = sweeper.get("storage"), sweeper.get("study_name")
+        raw = config.hydra.sweeper._get_node("storage")._value() if sweeper else None
+        check_storage(raw, storage)
+        if isinstance(storage, str):
+            mask_in_logs(storage)
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         _pin_subdir_timestamp(config)
-        sweeper = config.hydra.get("sweeper") or {}
+        _launched[0] = 0
+        interval, grace, retries = self.heartbeat
+        if isinstance(storage, str) and study_name and interval:
+            try:
+                keeper = StudyKeeper(storage, str(study_name), interval, grace, retries)
+                keeper.requeue_stale()  # before the sweeper asks its first trial
+            except Exception as exc:
+                raise ResourceError(
+                    f"cannot open the study storage {redact_text(storage)}: "
+                    f"{redact_text(str(exc)).splitlines()[0]}"
+                ) from None
+            keeper.start()
+            _keeper[0] = keeper
         log.info(
             "sweep folder %s; study %s in %s%s",
             sweep_dir,
-            sweeper.get("study_name"),
-            sweeper.get("storage"),
-            _storage_summary(sweeper.get("storage"), sweeper.get("study_name")),
+            study_name,
+            redact_text(str(storage)),
+            _storage_summary(storage, study_name),
         )
-        _launched[0] = 0
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Score the best trial on the test set once (`final_test`), then write the sweep
         report (best trial, test score, history, importances, all trials)."""
         from omegaconf import OmegaConf
 
+        if _keeper[0] is not None:
+            _keeper[0].stop()
+            _keeper[0] = None
         final_test = config.get("final_test")
         if OmegaConf.is_config(final_test):
             final_test = OmegaConf.to_container(final_test, resolve=True)
@@ -150,6 +198,8 @@ def tag_trial(config: DictConfig, trial: Any) -> None:
     """Record the Hydra job number and run folder of this trial as Optuna user attributes."""
     num = _launched[0]
     _launched[0] += 1
+    if _keeper[0] is not None:
+        _keeper[0].add(trial._trial_id)
     trial.set_user_attr("hydra_job_num", num)
     try:
         job_cfg = copy.deepcopy(config)  # keeps the resolver cache, so the same timestamp

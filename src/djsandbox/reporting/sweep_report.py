@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..redact import redact_text
 from .document import Doc, fmt
 from .sweep_figures import draw_history, draw_importances, draw_parallel, draw_pareto
 
@@ -31,7 +32,9 @@ def load_study(storage: str, study_name: str | None = None) -> optuna.study.Stud
     if study_name is None:
         names = [s.study_name for s in optuna.study.get_all_study_summaries(storage=storage)]
         if len(names) != 1:
-            raise ValueError(f"{storage} holds {len(names)} studies ({names}); name one")
+            raise ValueError(
+                f"{redact_text(storage)} holds {len(names)} studies ({names}); name one"
+            )
         study_name = names[0]
     return optuna.load_study(study_name=study_name, storage=storage)
 
