@@ -250,3 +250,36 @@ def test_a_rerun_of_the_unchanged_demo_restores_every_job(tmp_path):
     assert [j["notes"]["cache"] for j in jobs.values()] == ["hit"] * 7
     assert proc.stdout.count("done (restored from the job cache; it ran ") == 7
     assert rows[0][1]["test.accuracy"] is not None and rows[0] == rows[1]
+
+
+def test_a_data_juicer_jobs_key_follows_the_media_its_rows_name(tmp_path, calls):
+    """Video and image ops read the files the rows name, not only the dataset's bytes."""
+    from djsandbox.cache.keys import Places, job_key
+    from djsandbox.context import Context
+    from djsandbox.hooks.base import JobRun
+    from djsandbox.hooks.data_juicer import ProcessDataHook
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"one")
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"videos": ["clip.mp4"], "text": "t"}) + "\n")
+    recipe = {
+        "dataset_path": str(data),
+        "export_path": str(tmp_path / "run" / "out.jsonl"),
+        "video_key": "videos",
+        "process": [{"video_motion_score_filter": {"min_score": 0.1}}],
+    }
+    run = JobRun("job", "p", "m", 0, recipe, None, tmp_path / "run" / "job", [tmp_path], Context())
+
+    def key() -> str:
+        return job_key(
+            "ProcessDataHook",
+            ProcessDataHook(),
+            run,
+            Places(tmp_path / "run", run.job_dir, [tmp_path]),
+        )[0]
+
+    before = key()
+    assert key() == before
+    video.write_bytes(b"re-rendered at the same path")
+    assert key() != before
