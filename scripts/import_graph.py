@@ -49,7 +49,8 @@ LAYERS: dict[str, int] = {
     ),
     **dict.fromkeys(["data", "envs", "evaluation", "inference", "models", "reporting"], 1),
     **dict.fromkeys(
-        ["catalog", "jobs", "planned_context", "hooks", "output_safety", "fingerprint"], 2
+        ["catalog", "jobs", "planned_context", "hooks", "output_safety", "fingerprint", "cache"],
+        2,
     ),
     "validation": 3,
     "runner": 4,

@@ -18,10 +18,18 @@ FINE_FOODS = ROOT / "src" / "djsandbox" / "resources" / "fine_foods"
 sys.path.insert(0, str(TESTS_DIR))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Each test session gets its own analysis cache (subprocesses inherit it), removed at the end
-# (hundreds of sessions' caches had filled /tmp with gigabytes).
+# Each test session gets its own cache folder (subprocesses inherit it), removed at the end
+# (hundreds of sessions' caches had filled /tmp with gigabytes) ...
 os.environ["DJSANDBOX_CACHE_DIR"] = tempfile.mkdtemp(prefix="djsandbox-test-cache-")
 atexit.register(shutil.rmtree, os.environ["DJSANDBOX_CACHE_DIR"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_job_cache(tmp_path_factory, monkeypatch):
+    """... and each test its own job cache: test components have side effects (markers,
+    call logs) that two tests can repeat byte for byte, which would make a later test
+    restore an earlier one's job instead of running its own."""
+    monkeypatch.setenv("DJSANDBOX_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

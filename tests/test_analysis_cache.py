@@ -1,4 +1,5 @@
-"""Analyses are content-addressed: the same data and stats-relevant recipe is analysed once."""
+"""Analyses go through the job cache under a key without filter bounds: the same data and
+stats-relevant recipe is analysed once."""
 
 from __future__ import annotations
 
@@ -49,19 +50,20 @@ def test_second_analysis_is_a_cache_hit_bounds_do_not_matter_args_do(run_cfg, tm
         }
     )
     res = out.context.iterations[0]["anonymous"]
-    assert "cache" not in res["off"]["res_2"]
-    assert [res[m]["res_2"]["cache"] for m in "abc"] == ["miss", "hit", "miss"]
+    notes = {job["meta_name"]: job["notes"] for job in out.state.jobs.values()}
+    assert "cache" not in notes["off"]
+    assert [notes[m]["cache"] for m in "abc"] == ["miss", "hit", "miss"]
     assert res["b"]["res_2"]["stats"] == res["a"]["res_2"]["stats"]
     assert (
         res["c"]["res_2"]["stats"]["char_rep_ratio"] != res["a"]["res_2"]["stats"]["char_rep_ratio"]
     )
     assert (tmp_path / "b.jsonl").read_text() == (tmp_path / "a.jsonl").read_text()
-    assert "analysis cache hit" in caplog.text
+    assert "job cache hit" in caplog.text
     # Changing the data's bytes changes the key.
     data.write_text(data.read_text().replace("the", "THE", 1))
     out = run_cfg(
         {"probe_job_configs": [analysis_job("d", recipe(data, tmp_path / "d.jsonl"))]},
         work_dir=str(tmp_path / "run2"),
     )
-    assert out.context.iterations[0]["anonymous"]["d"]["res_2"]["cache"] == "miss"
+    assert next(iter(out.state.jobs.values()))["notes"]["cache"] == "miss"
     assert json.loads((tmp_path / "run2" / "sandbox_state.json").read_text())

@@ -5,7 +5,6 @@ not run folders. Every refusal happens at validation, before anything is written
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -148,11 +147,11 @@ def test_k_sigma_recipe_over_the_config_file_is_refused(tmp_path, monkeypatch, c
     assert config.read_text() == text and not (tmp_path / "run").exists()
 
 
-def test_outputs_into_the_package_or_the_analysis_cache_are_refused_even_with_overwrite(
+def test_outputs_into_the_package_or_the_job_cache_are_refused_even_with_overwrite(
     run_cfg,
 ):
     import djsandbox
-    from djsandbox.data.analysis_cache import cache_root
+    from djsandbox.cache import cache_root
 
     conf_file = Path(djsandbox.__file__).parent / "conf" / "pipeline" / "demo.yaml"
     before = conf_file.read_text()
@@ -161,11 +160,13 @@ def test_outputs_into_the_package_or_the_analysis_cache_are_refused_even_with_ov
         {
             "execution_job_configs": [
                 write_job("pkg", str(conf_file), overwrite=True),
-                write_job("cache", str(cache_root() / "x" / "analysed.jsonl"), overwrite=True),
+                write_job(
+                    "cache", str(cache_root() / "entries" / "x" / "meta.json"), overwrite=True
+                ),
             ]
         },
     )
-    assert "the djsandbox package" in msg and "the shared analysis cache" in msg
+    assert "the djsandbox package" in msg and "the shared job cache" in msg
     assert conf_file.read_text() == before
 
 
@@ -251,41 +252,7 @@ def test_a_refused_start_and_a_damaged_state_leave_the_run_folder_as_it_was(run_
     assert (run / "sandbox_state.json").read_text() == "{damaged"
 
 
-# -- item 4: the analysis cache hands out copies, and checks its entries ---------------------
-
-
-def test_a_cache_hit_is_a_private_copy_and_a_changed_entry_is_not_used(tmp_path):
-    from djsandbox.data import analysis_cache
-
-    data = tmp_path / "data.jsonl"
-    data.write_text(ROWS)
-    rec = recipe(str(data))
-    calls = []
-
-    def compute():
-        calls.append(1)
-        out = tmp_path / f"computed_{len(calls)}.jsonl"
-        out.write_text("analysed rows\n")
-        return str(out), {"rows": 1, "stats": {}}
-
-    analysis_cache.cached_analysis(rec, data, tmp_path / "a.jsonl", compute)
-    first, summary = analysis_cache.cached_analysis(rec, data, tmp_path / "b.jsonl", compute)
-    assert summary["cache"] == "hit" and len(calls) == 1
-    entry = analysis_cache.cache_root() / analysis_cache.analysis_key(rec, data)
-    cached = entry / "analysed.jsonl"
-    hit = Path(first)
-    assert hit.stat().st_nlink == 1 and not os.path.samefile(hit, cached)
-    assert not os.access(cached, os.W_OK) or os.geteuid() == 0  # entries are read-only
-    hit.write_text("changed in place by a later job\n")  # a run's copy, not the cache's
-    assert cached.read_text() == "analysed rows\n"
-    # an entry changed behind the cache's back (e.g. through a link made by an old version)
-    cached.chmod(0o644)
-    cached.write_text("poisoned\n")
-    _, summary = analysis_cache.cached_analysis(rec, data, tmp_path / "c.jsonl", compute)
-    assert summary["cache"] == "miss" and len(calls) == 2
-    assert (tmp_path / "c.jsonl").exists() is False  # a miss exports where compute() did
-    _, summary = analysis_cache.cached_analysis(rec, data, tmp_path / "d.jsonl", compute)
-    assert summary["cache"] == "hit" and (tmp_path / "d.jsonl").read_text() == "analysed rows\n"
+# item 4 (a cache hit is a private copy, a changed entry is not used): test_job_cache.py
 
 
 # -- every shipped pipeline: no planned output is an input, the config or in the package ------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import subprocess_env
 
-from djsandbox.data.analysis_cache import media_identity
+from djsandbox.data.media_identity import media_identity
 
 CLIPS = Path(__file__).resolve().parents[1] / "src/djsandbox/resources/clipart_videos"
 STATS = [

@@ -124,8 +124,9 @@ def _run_locked(runner: Runner, snapshot: dict[str, Any] | None) -> RunOutcome:
         raise
     table, summary = write_summary(outcome.state, outcome.work_dir)
     runner.tracker.run_finished("done", summary)
-    report = _report(runner.work_dir)
-    print(f"\nRun folder: {outcome.work_dir}\nReport: {report}\n\n{table}", flush=True)
+    # The result first: the report's figures (matplotlib: about 1 s to import) come after.
+    print(f"\nRun folder: {outcome.work_dir}\n\n{table}", flush=True)
+    print(f"Report: {_report(runner.work_dir)}", flush=True)
     return outcome
 
 

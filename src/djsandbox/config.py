@@ -28,8 +28,11 @@ class JobConfig:
     output: list[str] | None = None  # names of the job's results (default res_1, res_2, ...)
     local: dict[str, Any] | None = None  # {target.key: value}
     # true: this job's configured outputs may replace files that exist outside the run folder
-    # (never an input of the run, the config, the package or the analysis cache)
+    # (never an input of the run, the config, the package or the job cache)
     overwrite: bool = False
+    # true: keep this job's results in the job cache even if it trains or infers (off for those
+    # by default); false: never cache it (djsandbox.cache)
+    cache: bool | None = None
 
 
 @dataclass
@@ -70,6 +73,9 @@ class SandboxConfig:
     # true: every library log line and progress bar on the terminal too (by default only the
     # sandbox's lines and the libraries' warnings and errors); job logs always hold everything.
     verbose: bool = False
+    # false: no job is restored from or stored in the job cache (djsandbox.cache); true: data
+    # processing, analyses, conversions, pools and evaluations are, and jobs with `cache: true`.
+    cache: bool = True
 
 
 GLOBAL_KEYS: tuple[str, ...] = tuple(SandboxConfig.__dataclass_fields__)

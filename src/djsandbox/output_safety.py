@@ -6,7 +6,7 @@ write it (normalised, symlinks resolved) and refused when it is, holds or lies i
 - a file the run reads (an existing input of this job or of an earlier one; a file an earlier
   job of the run writes is its output, and later jobs reading it is normal),
 - the config file (`dj-sandbox --config`), the djsandbox package (its `conf/` included, wherever
-  installed) or the shared analysis cache,
+  installed) or the shared job cache,
 - the run folder itself, or anything outside the run folder that already exists, unless the job
   sets `overwrite: true`.
 
@@ -60,7 +60,7 @@ def package_dir() -> Path:
 
 def protected_places() -> list[tuple[Path, str]]:
     """Places no output may touch, with how a message names them."""
-    from .data.analysis_cache import cache_root
+    from .cache import cache_root
 
     places = [(p, "the config file of this run") for p in _config_files]
     package = package_dir()
@@ -68,7 +68,7 @@ def protected_places() -> list[tuple[Path, str]]:
     for entry in package.iterdir():  # e.g. conf/, a link in a source checkout
         if entry.is_symlink():
             places.append((real(entry), f"the djsandbox package's {entry.name} ({real(entry)})"))
-    places.append((real(cache_root()), f"the shared analysis cache ({real(cache_root())})"))
+    places.append((real(cache_root()), f"the shared job cache ({real(cache_root())})"))
     return places
 
 

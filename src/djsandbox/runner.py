@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_text
+from .cache.job import run_cached
 from .catalog import HOOKS
 from .context import STATE_FILE, Context, RunState, register_resolver, to_jsonable
 from .errors import ConfigError, JobFailedError, RunInterrupted, SandboxError
@@ -198,8 +199,9 @@ class Runner:
             run = self._job_run(spec, ctx, iteration, updates, multi)
             run.save_configs()
             hook = HOOKS.get(spec.hook).load()()
-            with running_job(position, shown, job_dir):
-                results = name_results(hook.run(run), spec.body.get("output"), spec.label)
+            compute = lambda: name_results(hook.run(run), spec.body.get("output"), spec.label)  # noqa: E731
+            with running_job(position, shown, job_dir):  # a cache hit restores the job instead
+                results = run_cached(spec, hook, run, self.globals, self.work_dir, compute)
         except BaseException as exc:
             interrupted = interrupts.seen or isinstance(exc, KeyboardInterrupt)
             error_log = job_dir / "error.log"

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .cache.job import cache_problems
 from .catalog import HOOKS
 from .config import JOB_KEYS, STAGE_KEYS
 from .deferred import is_deferred
@@ -180,7 +181,7 @@ def _check_job(
     if not isinstance(body, dict):
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
         return [f"{label}: expected a job mapping with at least 'hook', got {redact(body)!r:.80}"]
-    problems = _shape_problems(label, body)
+    problems = _shape_problems(label, body) + cache_problems(label, body)
     if problems:
         planned.add(spec.pipeline, spec.context_name, Producer(None, None, anything=True))
         return problems

@@ -112,6 +112,14 @@ class Hook:
     keys: ClassVar[tuple[str, ...] | None] = None
     result_count: ClassVar[int | None] = 1  # None: varies with the component
     needs_dj_configs: ClassVar[bool] = False
+    # The job cache is on by default for hooks whose results follow from their configs and
+    # input files; off (opt in with the job key `cache: true`) for training and inference.
+    cache_default: ClassVar[bool] = True
+
+    def cache_material(self, run: JobRun) -> dict[str, Any]:
+        """What decides this job's results, for its cache key (input files are replaced by
+        their digests and secrets masked by the cache)."""
+        return {"dj_configs": run.dj_configs, "extra_configs": run.extra_configs}
 
     def registry(self) -> Registry | None:
         return FACTORIES[self.factory] if self.factory else None

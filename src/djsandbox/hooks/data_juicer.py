@@ -46,42 +46,91 @@ class DataJuicerHook(Hook):
 
     needs_dj_configs = True
 
+    def cache_material(self, run: JobRun) -> dict[str, Any]:
+        """Image and video ops read the media files the rows name: their identity counts."""
+        return {**super().cache_material(run), "media": media_of(run)}
+
     def check(self, job: dict[str, Any]) -> list[str]:
         return super().check(job) + recipe_problems(job.get("dj_configs"))
 
 
+# Recipe keys that do not change an analysis' stats (paths, parallelism, tracing, export).
+NOT_IN_ANALYSIS_KEY = frozenset(
+    {
+        "export_path",
+        "work_dir",
+        "np",
+        "project_name",
+        "job_id",
+        "open_monitor",
+        "open_tracer",
+        "trace_num",
+        "use_cache",
+        "ds_cache_dir",
+        "cache_compress",
+        "export_in_parallel",
+        "export_shard_size",
+        "skip_op_error",
+        "strict_preflight",
+        "keep_stats_in_res_ds",
+        "export_original_dataset",
+    }
+)
+
+
+def media_of(run: JobRun) -> str | None:
+    from ..data.media_identity import media_identity
+
+    recipe = run.dj_configs or {}
+    path = recipe.get("dataset_path")
+    found = find_existing(path, run.base_dirs) if isinstance(path, str) else None
+    return media_identity(recipe, found) if found is not None and found.is_file() else None
+
+
+def ops_without_bounds(process: Any) -> Any:
+    """The ops with their `min_*`/`max_*` arguments left out: bounds choose rows, they do
+    not change the stats an analysis computes."""
+    if not isinstance(process, list):
+        return process
+    out = []
+    for item in process:
+        if isinstance(item, dict) and len(item) == 1:
+            name, args = next(iter(item.items()))
+            kept = {k: v for k, v in (args or {}).items() if not k.startswith(("min_", "max_"))}
+            out.append({name: kept})
+        else:
+            out.append(item)
+    return out
+
+
 class ProbeViaAnalyzerHook(DataJuicerHook):
-    """Returns (path of the dataset with per-sample stats, stats summary)."""
+    """Returns (path of the dataset with per-sample stats, stats summary).
+
+    Cached by the job cache under a key that leaves out filter bounds, so a sweep over
+    bounds (k-sigma's k) analyses its data once; `extra_configs.cache: false` analyses afresh.
+    """
 
     result_count: ClassVar[int | None] = 2
     keys: ClassVar[tuple[str, ...] | None] = ("cache",)  # false: always analyse afresh
 
+    def cache_material(self, run: JobRun) -> dict[str, Any]:
+        recipe = run.dj_configs or {}
+        return {
+            "recipe": {
+                k: (ops_without_bounds(v) if k == "process" else v)
+                for k, v in sorted(recipe.items())
+                if k not in NOT_IN_ANALYSIS_KEY
+            },
+            "export": bool(recipe.get("export_path")),
+            "media": media_of(run),
+        }
+
     def run(self, run: JobRun) -> Any:
-        from ..data.analysis_cache import cached_analysis
         from ..data.dj_analyze import analyze
 
         recipe = run.dj_configs or {}
-
-        def compute() -> tuple[str, dict[str, Any]]:
-            return analyze(recipe, work_dir=run.job_dir, base_dirs=run.base_dirs)
-
-        if run.extra("cache", True) is False:
-            export_path, summary = compute()
-        else:
-            dataset = (
-                find_existing(recipe.get("dataset_path", ""), run.base_dirs)
-                if isinstance(recipe.get("dataset_path"), str)
-                else None
-            )
-            export = recipe.get("export_path")  # a hit copies the rows there (default: as dj)
-            target = (
-                output_path(export, run.base_dirs)
-                if export
-                else run.job_dir / "dj_export" / "analyze.jsonl"
-            )
-            export_path, summary = cached_analysis(recipe, dataset, target, compute)
+        export_path, summary = analyze(recipe, work_dir=run.job_dir, base_dirs=run.base_dirs)
         run.notes["rows"] = summary.get("rows")
-        run.notes["analysis_cache"] = summary.get("cache")
         return export_path, summary
 
 
@@ -93,6 +142,15 @@ class RefineRecipeViaKSigmaHook(DataJuicerHook):
     """
 
     keys: ClassVar[tuple[str, ...] | None] = ("k", "stats", "path_k_sigma_recipe")
+
+    def cache_material(self, run: JobRun) -> dict[str, Any]:
+        """The stats it reads from the context count too."""
+        material = super().cache_material(run)
+        try:
+            material["stats"] = run.extra("stats") or self._analysed_stats(run)
+        except SandboxError:
+            pass  # the job fails when it runs, with this message
+        return material
 
     def check(self, job: dict[str, Any]) -> list[str]:
         problems = super().check(job)

@@ -34,10 +34,12 @@ class GeneralDataExecutorHook(ComponentHook):
 
 class TrainModelHook(ComponentHook):
     factory = "ModelTrainExecutor"
+    cache_default: ClassVar[bool] = False  # seeded CPU training repeats; GPU kernels may not
 
 
 class InferModelHook(ComponentHook):
     factory = "ModelInferExecutor"
+    cache_default: ClassVar[bool] = False  # sampling and API endpoints answer differently
 
 
 class EvaluateDataHook(ComponentHook):

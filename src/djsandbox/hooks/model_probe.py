@@ -26,6 +26,7 @@ class ProbeViaModelInferHook(Hook):
     factory = "ModelInferExecutor"
     result_count: ClassVar[int | None] = 3
     keys: ClassVar[tuple[str, ...] | None] = SAMPLE_KEYS
+    cache_default: ClassVar[bool] = False  # a model's answers: opt in with `cache: true`
 
     def _split(self, extra: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(sampling settings, the component's config): a sampling key the component also

@@ -7,7 +7,7 @@ for their own progress; see `base`, `live`, `plain` and `logs`.
 
 from .base import NullProgress, Progress, current, format_metrics, report, using
 from .logs import JOB_LOG, adopt_library_loggers, job_log, quiet_terminal, route_loguru
-from .session import displaying, make_display, running_job
+from .session import displaying, make_display, note_job, running_job
 
 __all__ = [
     "JOB_LOG",
@@ -22,6 +22,7 @@ __all__ = [
     "quiet_terminal",
     "report",
     "route_loguru",
+    "note_job",
     "running_job",
     "using",
 ]

@@ -116,7 +116,7 @@ class LiveProgress:
     def job_finished(self, status: str, elapsed: float) -> None:
         if status == "done":
             self._durations.append(elapsed)
-        mark = _STATUS_MARK.get(status, "?")
+        mark = _STATUS_MARK.get(status.split(" ", 1)[0], "?")  # "done (restored ...)"
         self._progress.console.print(
             f"{mark} [{self._job_index}/{self.n_jobs}] {escape(self._label)}: {status} "
             f"in {format_seconds(elapsed)}",

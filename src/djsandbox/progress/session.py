@@ -44,6 +44,15 @@ def displaying(n_jobs: int, display: Progress | None = None) -> Iterator[Progres
             display.run_finished()
 
 
+_notes: list[str] = []
+
+
+def note_job(text: str) -> None:
+    """How the running job got done, shown on its line ("done (restored from the job cache)
+    in 0.2 s")."""
+    _notes.append(text)
+
+
 @contextlib.contextmanager
 def running_job(i: int, label: str, job_dir: Path) -> Iterator[None]:
     """Job `i` of the run: shown as running, its log lines in `<job_dir>/job.log`, and shown as
@@ -52,10 +61,11 @@ def running_job(i: int, label: str, job_dir: Path) -> Iterator[None]:
     display.job_started(i, label)
     started = time.perf_counter()
     status = "failed"
+    _notes.clear()
     try:
         with job_log(job_dir):
             yield
-        status = "done"
+        status = "done" + (f" ({'; '.join(_notes)})" if _notes else "")
     except KeyboardInterrupt:
         status = "interrupted"
         raise
