@@ -78,6 +78,7 @@ COMPONENT_MODULES = (
     "djsandbox.inference.api",
     "djsandbox.models",
     "djsandbox.models.captioning",
+    "djsandbox.models.trinity",
 )
 
 _NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
@@ -93,12 +94,6 @@ PLANNED = (
         "easyanimate",
         None,
         unavailable=_NOT_BUILT + "text-to-video training (EasyAnimate)",
-    ),
-    ComponentSpec(
-        "ModelTrainExecutor",
-        "trinity-rft",
-        None,
-        unavailable=_NOT_BUILT + "reinforcement fine-tuning (Trinity-RFT)",
     ),
     ComponentSpec(
         "ModelInferExecutor",

@@ -1,0 +1,159 @@
+"""The `trinity-rft` ModelTrainExecutor: `trinity run --config <job config>` in Trinity-RFT's
+own environment, its monitor lines streamed into the job's curves, its checkpoint folder
+returned.
+
+The environment is EnvManager's (`env_name`, `env_manager`, `env_params`, as the reference),
+with Trinity installed from `trinity_home` (a checkout, editable) or the `trinity-rft` package;
+without `env_name` the command runs in this Python environment (Trinity on its PATH).
+
+Ray: `trinity run` joins a running Ray cluster, which the reference expects the user to have
+started (`ray start --head`). The sandbox does not start one unless `ray_start: true`: a
+cluster is shared and long-lived, and stopping it could end other jobs. With `ray_start: true`
+it runs `ray start --head` in the environment first and `ray stop` afterwards, the latter only
+when its own start succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from ...errors import ConfigError
+from .config import (
+    checkpoint_dir,
+    cluster_problems,
+    source_config,
+    with_checkpoint_root,
+    write_job_config,
+)
+from .monitor import CurveSink, LogFollower
+
+LOG = logging.getLogger(__name__)
+PACKAGE = "trinity-rft==0.6.0"
+# verl pins numpy<2, which pyarrow 26 does not support; greenlet and fastapi are imported by
+# Trinity-RFT 0.6.0 without being declared
+EXTRA_REQUIREMENTS = ("pyarrow<26", "greenlet", "fastapi")
+TRAIN_LOG = "trinity_train.log"
+
+
+def requirements(cfg: Mapping[str, Any]) -> list[str]:
+    """What the environment installs: Trinity from `trinity_home` (editable) or PyPI, and the
+    packages it needs but does not declare."""
+    home = cfg.get("trinity_home")
+    trinity = f"-e {Path(str(home)).expanduser().resolve()}" if home else PACKAGE
+    return [trinity, *EXTRA_REQUIREMENTS]
+
+
+def env_spec(cfg: Mapping[str, Any]) -> Any:
+    """The EnvSpec of `env_name`/`env_manager`/`env_params`; Trinity's requirements added
+    unless `env_params` names its own (then those are all it installs)."""
+    from ...envs import EnvSpec
+
+    params = dict(cfg.get("env_params") or {})
+    if not (params.get("requirements") or params.get("env_requirements")):
+        params["requirements"] = requirements(cfg)
+    return EnvSpec.from_config(
+        cfg["env_name"], cfg.get("env_manager"), params, where="extra_configs"
+    )
+
+
+def environment(cfg: Mapping[str, Any]) -> Any:
+    """EnvManager's environment for `env_name` (built once), else this Python environment."""
+    if not cfg.get("env_name"):
+        from ..captioning.internvl_scripts import CurrentPython
+
+        return CurrentPython()
+    from ...envs import get_env
+
+    return get_env(env_spec(cfg), cache_dir=None)
+
+
+def job_config(cfg: Mapping[str, Any], out_dir: Path) -> dict[str, Any]:
+    """The Trinity config of this job, checked, with its checkpoint root settled."""
+    config = source_config(cfg)
+    problems = cluster_problems(config, "trinity config")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return with_checkpoint_root(config, out_dir)
+
+
+def latest_step(folder: Path) -> int | None:
+    """The highest N of the `global_step_N/` folders in `folder`, or None."""
+    steps = [
+        int(p.name.rsplit("_", 1)[1])
+        for p in folder.glob("global_step_*")
+        if p.is_dir() and p.name.rsplit("_", 1)[1].isdigit()
+    ]
+    return max(steps) if steps else None
+
+
+def renamed_folders(target: Path) -> set[Path]:
+    """Siblings `<name>_<YYYYmmddHHMMSS>`: where Trinity trains when `<name>` already holds
+    files and `continue_from_checkpoint` is off (it renames the experiment then)."""
+    pattern = re.compile(re.escape(target.name) + r"_\d{14}$")
+    parent = target.parent
+    return {p for p in parent.iterdir() if pattern.match(p.name)} if parent.is_dir() else set()
+
+
+def trained_folder(target: Path, before: set[Path]) -> Path:
+    """The folder this run trained into: a renamed one it created, else `target`."""
+    new = sorted(renamed_folders(target) - before, key=lambda p: p.name)
+    return new[-1] if new else target
+
+
+def _attempt(env: Any, cmd: list[str], log: Path) -> bool:
+    """Run a Ray housekeeping command; whether it succeeded (a failure is logged, and a
+    running cluster makes `ray start --head` fail: then it is not ours to stop)."""
+    try:
+        env.run(cmd, log_path=log)
+    except Exception as exc:
+        LOG.warning("trinity-rft: %s failed (%s); see %s", " ".join(cmd), exc, log)
+        return False
+    return True
+
+
+def run_train(cfg: dict[str, Any], out_dir: Path, env: Any = None) -> str:
+    """Train with Trinity-RFT; the checkpoint folder (holding `global_step_N/`)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = job_config(cfg, out_dir)
+    path, secrets = write_job_config(config, out_dir)
+    target = checkpoint_dir(config)
+    before = renamed_folders(target)
+    env = env if env is not None else environment(cfg)
+    log = out_dir / TRAIN_LOG
+    offset = log.stat().st_size if log.exists() else 0
+    sink = CurveSink(out_dir)
+    follower = LogFollower(log, offset, sink.log)
+    started = time.time()
+    ray_started = False
+    LOG.info("trinity run --config %s; output streams into %s", path, log)
+    try:
+        if cfg.get("ray_start"):
+            ray_started = _attempt(env, ["ray", "start", "--head"], log)
+        follower.start()
+        env.run(["trinity", "run", "--config", str(path)], log_path=log, env_vars=secrets)
+    finally:
+        if follower.is_alive():
+            follower.stop()
+        sink.close()
+        if ray_started:
+            _attempt(env, ["ray", "stop"], log)
+    target = trained_folder(target, before)
+    step = latest_step(target)
+    if step is None:
+        raise RuntimeError(
+            f"trinity run finished but wrote no checkpoint (global_step_N/) into "
+            f"{str(target)!r}; see {log}"
+        )
+    LOG.info(
+        "trinity-rft: %d monitor steps read, checkpoint global_step_%d in %s (%.0f s)",
+        sink.steps,
+        step,
+        target,
+        time.time() - started,
+    )
+    return str(target)
