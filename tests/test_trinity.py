@@ -311,3 +311,86 @@ def test_a_taken_experiment_name_returns_the_renamed_folder(tmp_path, fake_trini
     taken.mkdir(parents=True)
     folder = run_train(_cfg(), job)
     assert folder == str(job.resolve() / "checkpoints/djs/g/run1_20260508111113")
+
+
+# -- Trinity-RFT's own validation of the config we write (builds its 5 GB environment) --------
+
+CHECK_SCRIPT = """
+import json, sys
+from trinity.common.config import load_config
+config = load_config(sys.argv[1])
+config.check_and_update()
+json.dump({"job_dir": config.checkpoint_job_dir, "api_key": config.explorer.rollout_model.api_key,
+           "gpus": config.cluster.gpu_per_node}, open(sys.argv[2], "w"))
+"""
+
+
+@pytest.mark.slow
+def test_trinity_accepts_the_config_we_write(tmp_path: Path) -> None:
+    from djsandbox.envs import get_env
+    from djsandbox.models.trinity.run import job_config
+
+    data = tmp_path / "tasks"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
+    inline = {
+        "mode": "both",
+        "project": "djs",
+        "name": "check",
+        "ignore_validator_suggestions": True,  # its GPU memory estimate loads the weights
+        "model": {"model_path": str(tmp_path / "model"), "max_prompt_tokens": 64},
+        "cluster": {"node_num": 1, "gpu_per_node": 2},  # no Ray cluster to ask
+        "algorithm": {"algorithm_type": "grpo", "repeat_times": 2},
+        "explorer": {"rollout_model": {"api_key": "sk-checkme12345"}},
+        "buffer": {
+            "total_epochs": 1,
+            "batch_size": 2,
+            "explorer_input": {
+                "taskset": {
+                    "name": "tasks",
+                    "storage_type": "file",
+                    "path": str(data),
+                    "split": "train",
+                    "format": {"prompt_key": "question", "response_key": "answer"},
+                    "default_workflow_type": "math_workflow",
+                }
+            },
+        },
+    }
+    inline["model"]["max_response_tokens"] = 64
+    job = tmp_path / "job"
+    job.mkdir()
+    config = job_config({"trinity_config": inline}, job)
+    path, secrets = tconfig.write_job_config(config, job)
+    env = get_env(env_spec({"env_name": "trinity-rft-check", "env_manager": "uv"}))
+    script = tmp_path / "check.py"
+    script.write_text(CHECK_SCRIPT)
+    out = tmp_path / "checked.json"
+    env.run(
+        ["python", str(script), str(path), str(out)], log_path=job / "check.log", env_vars=secrets
+    )
+    import json
+
+    checked = json.loads(out.read_text())
+    assert checked == {
+        "job_dir": str(tconfig.checkpoint_dir(config)),
+        "api_key": "sk-checkme12345",
+        "gpus": 2,
+    }
+    assert "sk-checkme12345" not in path.read_text() + (job / "check.log").read_text()
+
+
+def test_reference_config_runs_through_the_engine(run_cfg, tmp_path, fake_trinity, monkeypatch):
+    """A reference-format TrainModelHook job (its extra_configs file, a Trinity config file);
+    the GPU check is answered yes, as on a GPU machine."""
+    monkeypatch.setattr("djsandbox.models.trinity.checks.gpu_visible", lambda: True)
+    rft = tmp_path / "rft.yaml"
+    rft.write_text(yaml.safe_dump(_cfg()["trinity_config"]))
+    train = tmp_path / "trinity_train.yaml"
+    train.write_text(yaml.safe_dump({"type": "trinity-rft", "trinity_config_path": str(rft)}))
+    job = {"hook": "TrainModelHook", "meta_name": "rft", "extra_configs": str(train)}
+    out = run_cfg({"pipelines": {"rl": {"execution_job_configs": [job]}}})
+    folder = Path(out.context.iterations[0]["rl"]["rft"]["res_1"])
+    assert folder.parts[-4:] == ("checkpoints", "djs", "g", "run1")
+    assert (folder / "global_step_2").is_dir()
+    assert len(metrics_rows(folder.parents[3])) == 2  # the job folder's curves

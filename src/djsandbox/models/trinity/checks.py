@@ -75,12 +75,10 @@ def _env_problems(cfg: Mapping[str, Any]) -> list[str]:
 
 def _home_problems(cfg: Mapping[str, Any]) -> list[str]:
     home = cfg.get("trinity_home")
-    if not isinstance(home, str) or not home or is_deferred(home):
-        return (
-            []
-            if home in (None, "") or is_deferred(home)
-            else [f"trinity_home: expected a folder path, got {home!r}"]
-        )
+    if home in (None, "") or is_deferred(home):
+        return []
+    if not isinstance(home, str):
+        return [f"trinity_home: expected a folder path, got {home!r}"]
     folder = os.path.expanduser(home)
     if not any(os.path.isfile(os.path.join(folder, f)) for f in ("pyproject.toml", "setup.py")):
         return [
