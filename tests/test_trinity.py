@@ -394,3 +394,17 @@ def test_reference_config_runs_through_the_engine(run_cfg, tmp_path, fake_trinit
     assert folder.parts[-4:] == ("checkpoints", "djs", "g", "run1")
     assert (folder / "global_step_2").is_dir()
     assert len(metrics_rows(folder.parents[3])) == 2  # the job folder's curves
+
+
+def test_a_missing_config_is_named_once_by_the_hook(monkeypatch) -> None:
+    from djsandbox.hooks.generic import TrainModelHook
+
+    monkeypatch.setattr("djsandbox.models.trinity.checks.gpu_visible", lambda: True)
+    problems = TrainModelHook().check(
+        {"hook": "TrainModelHook", "extra_configs": {"type": "trinity-rft", "trinity_hom": "x"}}
+    )
+    missing = [p for p in problems if "trinity_config_path" in p and "missing" in p]
+    assert missing == [
+        "extra_configs.trinity_config_path: missing; 'trinity-rft' needs it (or trinity_config)"
+    ]
+    assert any("did you mean 'trinity_home'" in p for p in problems)  # the typo
