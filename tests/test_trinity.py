@@ -224,7 +224,7 @@ args = sys.argv[1:]
 assert args[:2] == ["run", "--config"], args
 cfg = yaml.safe_load(open(args[2]))
 secret = cfg["model"]["api_key"].removeprefix("${{oc.env:").removesuffix("}}")
-print("secret seen:", os.environ[secret] == "sk-abcdefgh12345", flush=True)
+print("secret seen:", os.environ[secret] == "sk-abcdefgh12345", os.environ[secret], flush=True)
 print("INFO 05-08 11:11:10 launcher.py:12] starting", flush=True)
 print("(Trainer pid=41) INFO 05-08 11:11:13 monitor.py:96] Step 1: "
       "{{'actor/pg_loss': 0.5, 'perf/throughput': 100}}", flush=True)
@@ -273,7 +273,8 @@ def test_run_streams_curves_and_returns_the_checkpoint_folder(tmp_path, fake_tri
     assert folder == str(job.resolve() / "checkpoints/djs/g/run1")
     assert (Path(folder) / "global_step_2").is_dir()
     log = (job / "trinity_train.log").read_text()
-    assert "secret seen: True" in log and "Step 2:" in log
+    assert "secret seen: True ***" in log and "Step 2:" in log  # printed, masked
+    assert "sk-abcdefgh12345" not in log
     assert "sk-abcdefgh12345" not in (job / "trinity_config.yaml").read_text()
     rows = metrics_rows(job)
     assert [(r["step"], r["actor/pg_loss"], r["perf/throughput"]) for r in rows] == [
@@ -284,7 +285,7 @@ def test_run_streams_curves_and_returns_the_checkpoint_folder(tmp_path, fake_tri
 
 def test_a_failed_run_is_an_error_naming_the_log(tmp_path, fake_trinity, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_TRINITY_FAIL", "1")
-    with pytest.raises(RuntimeError, match=r"exited with status 3.*trinity_train.log"):
+    with pytest.raises(RuntimeError, match=r"failed with exit status 3.*trinity_train.log"):
         run_train(_cfg(), tmp_path / "job")
     rows = metrics_rows(tmp_path / "job")
     assert len(rows) == 2  # the curves read before it failed are kept

@@ -16,7 +16,9 @@ when its own start succeeded.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -60,12 +62,32 @@ def env_spec(cfg: Mapping[str, Any]) -> Any:
     )
 
 
+class ThisPython:
+    """Runs commands in this process's environment (its `bin` first on PATH), the way an
+    EnvManager environment runs them: streamed into the log, secrets masked."""
+
+    name = "current Python environment"
+
+    def run(
+        self,
+        cmd: list[str],
+        log_path: Path,
+        cwd: str | None = None,
+        env_vars: Mapping[str, str] | None = None,
+    ) -> int:
+        from ...envs.running import secret_values, stream_run
+
+        env = {**os.environ, **dict(env_vars or {})}
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        what = f"command in the {self.name}"
+        secrets = secret_values(env_vars)
+        return stream_run(cmd, Path(log_path), cwd=cwd, env=env, secrets=secrets, what=what)
+
+
 def environment(cfg: Mapping[str, Any]) -> Any:
     """EnvManager's environment for `env_name` (built once), else this Python environment."""
     if not cfg.get("env_name"):
-        from ..captioning.internvl_scripts import CurrentPython
-
-        return CurrentPython()
+        return ThisPython()
     from ...envs import get_env
 
     return get_env(env_spec(cfg), cache_dir=None)
