@@ -193,7 +193,6 @@ def test_validation_names_bad_keys(tmp_path: Path, monkeypatch) -> None:
             "trinity_config_path": str(tmp_path / "missing.yaml"),
             "env_name": "trinity",
             "env_manager": "condaa",
-            "ray_start": "yes",
             "trinity_home": str(tmp_path),
         }
     )
@@ -201,7 +200,6 @@ def test_validation_names_bad_keys(tmp_path: Path, monkeypatch) -> None:
     assert "trinity_config_path: file" in text and "missing.yaml' not found" in text
     assert "env_manager: 'condaa' is not an environment manager" in text
     assert "did you mean 'conda'" in text
-    assert "ray_start: got 'yes'" in text
     home = [p for p in problems if isinstance(p, Resource) and p.kind == "repository"]
     assert home and "not a Trinity-RFT checkout" in home[0]
     assert check_train({"env_params": {"env_py_version": "3.10"}, "trinity_config": {"a": 1}})[

@@ -19,7 +19,6 @@ TRAIN_KEYS = (
     "trinity_home",
     "trinity_config_path",
     "trinity_config",
-    "ray_start",
 )
 
 SPECS = (

@@ -92,9 +92,6 @@ def _home_problems(cfg: Mapping[str, Any]) -> list[str]:
 def check_train(cfg: Mapping[str, Any]) -> list[str]:
     """Problems with a `trinity-rft` ModelTrainExecutor config."""
     problems = _config_problems(cfg) + _env_problems(cfg) + _home_problems(cfg)
-    ray_start = cfg.get("ray_start")
-    if ray_start is not None and not isinstance(ray_start, bool):
-        problems.append(f"ray_start: got {ray_start!r}; expected true or false")
     if not gpu_visible():
         problems.append(GPU_NEEDED)
     return problems

@@ -7,10 +7,10 @@ with Trinity installed from `trinity_home` (a checkout, editable) or the `trinit
 without `env_name` the command runs in this Python environment (Trinity on its PATH).
 
 Ray: `trinity run` joins a running Ray cluster, which the reference expects the user to have
-started (`ray start --head`). The sandbox does not start one unless `ray_start: true`: a
-cluster is shared and long-lived, and stopping it could end other jobs. With `ray_start: true`
-it runs `ray start --head` in the environment first and `ray stop` afterwards, the latter only
-when its own start succeeded.
+started (`ray start --head`, in the same environment). The sandbox does not start or stop one:
+`ray stop` ends every Ray process of the user on the machine, not only a cluster the sandbox
+started (measured here: it would end other users' jobs), and a cluster is shared and long-lived.
+Start it once before the run; without one, Trinity stops with its own message.
 """
 
 from __future__ import annotations
@@ -126,17 +126,6 @@ def trained_folder(target: Path, before: set[Path]) -> Path:
     return new[-1] if new else target
 
 
-def _attempt(env: Any, cmd: list[str], log: Path) -> bool:
-    """Run a Ray housekeeping command; whether it succeeded (a failure is logged, and a
-    running cluster makes `ray start --head` fail: then it is not ours to stop)."""
-    try:
-        env.run(cmd, log_path=log)
-    except Exception as exc:
-        LOG.warning("trinity-rft: %s failed (%s); see %s", " ".join(cmd), exc, log)
-        return False
-    return True
-
-
 def run_train(cfg: dict[str, Any], out_dir: Path, env: Any = None) -> str:
     """Train with Trinity-RFT; the checkpoint folder (holding `global_step_N/`)."""
     out_dir = Path(out_dir)
@@ -151,19 +140,14 @@ def run_train(cfg: dict[str, Any], out_dir: Path, env: Any = None) -> str:
     sink = CurveSink(out_dir)
     follower = LogFollower(log, offset, sink.log)
     started = time.time()
-    ray_started = False
     LOG.info("trinity run --config %s; output streams into %s", path, log)
     try:
-        if cfg.get("ray_start"):
-            ray_started = _attempt(env, ["ray", "start", "--head"], log)
         follower.start()
         env.run(["trinity", "run", "--config", str(path)], log_path=log, env_vars=secrets)
     finally:
         if follower.is_alive():
             follower.stop()
         sink.close()
-        if ray_started:
-            _attempt(env, ["ray", "stop"], log)
     target = trained_folder(target, before)
     step = latest_step(target)
     if step is None:
