@@ -9,7 +9,7 @@ without `env_name` the command runs in this Python environment (Trinity on its P
 Ray: `trinity run` joins a running Ray cluster, which the reference expects the user to have
 started (`ray start --head`, in the same environment). The sandbox does not start or stop one:
 `ray stop` ends every Ray process of the user on the machine, not only a cluster the sandbox
-started (measured here: it would end other users' jobs), and a cluster is shared and long-lived.
+started (it would end other jobs' clusters too), and a cluster is shared and long-lived.
 Start it once before the run; without one, Trinity stops with its own message.
 """
 
