@@ -243,6 +243,7 @@ def write_config(tmp_path: Path, cfg: dict) -> Path:
 
 def test_a_config_lacking_only_resources_is_valid_and_exits_4(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU shown: Trinity-RFT lacks one
     config = write_config(
         tmp_path,
         {
@@ -269,7 +270,7 @@ def test_a_config_lacking_only_resources_is_valid_and_exits_4(tmp_path, capsys, 
                 {
                     "hook": "TrainModelHook",
                     "meta_name": "rft",
-                    "extra_configs": {"type": "trinity-rft"},
+                    "extra_configs": {"type": "trinity-rft", "trinity_config": {"mode": "both"}},
                 },
             ]
         },
@@ -283,8 +284,7 @@ def test_a_config_lacking_only_resources_is_valid_and_exits_4(tmp_path, capsys, 
     assert "fix: replace the placeholder <data_home> in dj_configs.dataset_path" in err
     assert "[side config file]" in err and "configs/train_config.yaml" in err
     assert "[weights]" in err and "fix: download the weights to 'w/model.bin'" in err
-    assert "[component]" in err and "'trinity-rft' is not built yet" in err
-    assert "fix: not built yet in djsandbox" in err
+    assert "[gpu]" in err and "trinity-rft: this machine shows no GPU" in err
     assert "what would run once they are there" in err and "TrainModelHook" in err
     # A run stops at the same place, before anything is written.
     assert cli.main(["--config", str(config)]) == EXIT_RESOURCES

@@ -57,7 +57,7 @@ def test_unknown_component_type(run_cfg):
     assert "Did you mean 'text_classifier'?" in msg
 
 
-def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
+def test_component_config_problem_fails_before_any_job(run_cfg, tmp_path):
     calls = tmp_path / "calls"
     msg = invalid(
         run_cfg,
@@ -72,7 +72,7 @@ def test_component_from_a_later_issue_fails_at_validation(run_cfg, tmp_path):
             ]
         },
     )
-    assert "meta_name 'video'" in msg and "not built yet" in msg and "Trinity-RFT" in msg
+    assert "meta_name 'video'" in msg and "trinity_config_path" in msg, msg
     assert not calls.exists(), "no job may run when validation fails"
 
 

@@ -81,16 +81,7 @@ COMPONENT_MODULES = (
     "djsandbox.models",
     "djsandbox.models.captioning",
     "djsandbox.models.easyanimate",
-)
-
-_NOT_BUILT = "not built yet: "  # what is missing, in the user's terms
-PLANNED = (
-    ComponentSpec(
-        "ModelTrainExecutor",
-        "trinity-rft",
-        None,
-        unavailable=_NOT_BUILT + "reinforcement fine-tuning (Trinity-RFT)",
-    ),
+    "djsandbox.models.trinity",
 )
 
 HOOKS = Registry("Hook", "hook")
@@ -115,8 +106,6 @@ def _register_all() -> None:
     for module_name in COMPONENT_MODULES:
         for spec in importlib.import_module(module_name).SPECS:
             FACTORIES[spec.factory].add(spec)
-    for spec in PLANNED:
-        FACTORIES[spec.factory].add(spec)
 
 
 _register_all()
