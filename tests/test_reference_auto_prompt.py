@@ -22,7 +22,7 @@ from openai_stub_server import PromptGrader, StubServer
 
 from djsandbox.context import Context
 from djsandbox.errors import ContextLookupError
-from djsandbox.runner import name_results
+from djsandbox.runner import name_results, result_values
 
 REVIEWS = ROOT / "src" / "djsandbox" / "resources" / "auto_prompt" / "reviews_to_grade.jsonl"
 SEEDS = ROOT / "src" / "djsandbox" / "resources" / "auto_prompt" / "seed_prompts.jsonl"
@@ -267,13 +267,13 @@ def test_reference_auto_prompt_config_runs_to_the_end_and_keeps_the_key_off_disk
 def test_a_single_result_that_is_a_one_item_list_is_recorded_as_its_item() -> None:
     """The reference unpacks a hook's single result `[x]` into `x` (not inside a tuple of
     several results, not a longer list)."""
-    assert name_results(["a.jsonl"], ["paths"], "job") == {"paths": "a.jsonl"}
-    assert name_results(["a", "b"], ["paths"], "job") == {"paths": ["a", "b"]}
-    assert name_results(([{"mse": 0.1}], 0.1), ["per_pool", "best"], "job") == {
+    assert name_results(result_values(["a.jsonl"]), ["paths"], "job") == {"paths": "a.jsonl"}
+    assert name_results(result_values(["a", "b"]), ["paths"], "job") == {"paths": ["a", "b"]}
+    assert name_results(result_values(([{"mse": 0.1}], 0.1)), ["per_pool", "best"], "job") == {
         "per_pool": [{"mse": 0.1}],
         "best": 0.1,
     }
-    assert name_results([], None, "job") == {"res_1": []}
+    assert name_results(result_values([]), None, "job") == {"res_1": []}
 
 
 def test_index_0_still_reads_an_unpacked_result() -> None:

@@ -38,7 +38,7 @@ def _lookup_path(value: Any, parts: list[str], source: str, where: str) -> Any:
         ):
             value = value[int(part)]
         elif part in ("0", "-1") and not isinstance(value, (dict, list)):
-            pass  # a one-item list is recorded as its item (see runner.name_results)
+            pass  # a one-item list is recorded as its item (see runner.result_values)
         else:
             have = sorted(value) if isinstance(value, dict) else type(value).__name__
             raise ContextLookupError(

@@ -47,15 +47,18 @@ class RunOutcome:
     stopped_at_cap: bool = False  # max_iter_num 0 ended at max_iter_cap, targets not met
 
 
-def name_results(results: Any, output: list[str] | None, label: str) -> dict[str, Any]:
-    """A tuple is several results, anything else one; names from `output`, then res_i. As in
-    the reference, a single result that is a one-item list is recorded as its item, so that a
-    one-pool run feeds a path where a path is expected (its configs rely on it)."""
+def result_values(results: Any) -> list[Any]:
+    """A hook's return as its list of results: a tuple is several results, anything else one.
+    As in the reference, a single result that is a one-item list is recorded as its item, so
+    that a one-pool run feeds a path where a path is expected (its configs rely on it)."""
     if isinstance(results, tuple):
-        values = list(results)
-    else:
-        one = isinstance(results, list) and len(results) == 1
-        values = [results[0] if one else results]
+        return list(results)
+    one = isinstance(results, list) and len(results) == 1
+    return [results[0] if one else results]
+
+
+def name_results(values: list[Any], output: list[str] | None, label: str) -> dict[str, Any]:
+    """The results named from `output`, then res_i."""
     names = list(output or [])
     if len(names) > len(values):
         raise SandboxError(
@@ -199,9 +202,11 @@ class Runner:
             run = self._job_run(spec, ctx, iteration, updates, multi)
             run.save_configs()
             hook = HOOKS.get(spec.hook).load()()
-            compute = lambda: name_results(hook.run(run), spec.body.get("output"), spec.label)  # noqa: E731
+            compute = lambda: result_values(hook.run(run))  # noqa: E731
             with running_job(position, shown, job_dir):  # a cache hit restores the job instead
-                results = run_cached(spec, hook, run, self.globals, self.work_dir, compute)
+                values = run_cached(spec, hook, run, self.globals, self.work_dir, compute)
+            # named after the cache: the key leaves `output` out, so one entry serves any names
+            results = name_results(values, spec.body.get("output"), spec.label)
         except BaseException as exc:
             interrupted = interrupts.seen or isinstance(exc, KeyboardInterrupt)
             error_log = job_dir / "error.log"

@@ -45,7 +45,8 @@ SPECS = (
         f"{__name__}:run_video_clips_to_dj",
         "video clip rows ({video, caption, split}) -> Data-Juicer video rows "
         "(absolute videos, captions with the video token), optionally one split",
-        keys=PATH_KEYS + ("video_root", "split", "video_key", "caption_key", "max_rows", "skip_rows"),
+        keys=PATH_KEYS
+        + ("video_root", "split", "video_key", "caption_key", "max_rows", "skip_rows"),
         required=("dataset_path",),
         check=f"{__name__}:check_video_clips_to_dj",
     ),
