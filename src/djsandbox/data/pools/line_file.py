@@ -1,0 +1,185 @@
+"""A JSONL file's rows as byte ranges of a read-only memory map, so pools of any size fit in
+bounded memory: one streaming pass indexes the line offsets (8 bytes per row), and rows are
+then read in file order (`blocks`) or gathered in any order (`write_rows`), a bounded chunk at
+a time. Written rows are the input's own bytes, each ending in a newline.
+
+The map's pages belong to the page cache, not to this process: after every chunk they are
+dropped from the process (`MADV_DONTNEED`; the kernel keeps them cached), so the resident
+memory of a run does not grow with the file. Module-level imports are stdlib only.
+"""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ...atomic import atomic_open
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+
+BLOCK_BYTES = 64 << 20  # bytes read, parsed or gathered per step
+GATHER_BYTES = 16 << 20  # rows gathered (in any order) per write
+MAPPED_BYTES = 512 << 20  # at most this much of a larger file is mapped in at a time
+FAULT_AROUND = 64 << 10  # Linux maps this much of a file around a page fault (fault_around_bytes)
+
+
+def _release_arrow_memory() -> None:
+    """Give the freed chunks of Arrow's allocator back to the system (it keeps them)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+class LineFile:
+    """The non-blank lines of a JSONL file, indexed without reading it into memory."""
+
+    def __init__(self, path: str | Path, key: str = "dataset_path") -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        self.path = Path(path)
+        size = self.path.stat().st_size
+        self._map: mmap.mmap | None = None
+        if size == 0:
+            self._data = pa.py_buffer(b"")
+            offsets = np.zeros(1, dtype=np.int64)
+            self._keep = None
+            self.newline_at_end = True
+        else:
+            with open(self.path, "rb") as fh:
+                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._data = pa.py_buffer(self._map)
+            offsets = self._index(size, key)
+            self.newline_at_end = self._map[size - 1] == 10
+        self._all = pa.LargeStringArray.from_buffers(
+            len(offsets) - 1, pa.py_buffer(offsets), self._data
+        )
+        self._offsets = offsets
+        self._n = len(self._all) if self._keep is None else len(self._keep)
+
+    def _index(self, size: int, key: str) -> np.ndarray:
+        """Offsets of every line (its start; the last is the file's end), newlines found a
+        block at a time; sets `_keep` (non-blank rows) when the file has blank lines."""
+        import numpy as np
+
+        view = np.frombuffer(self._map, dtype=np.uint8)  # type: ignore[arg-type]
+        ends = []
+        for a in range(0, size, BLOCK_BYTES):
+            ends.append(np.flatnonzero(view[a : a + BLOCK_BYTES] == 10) + (a + 1))
+            self.release()
+        end = np.concatenate(ends).astype(np.int64)
+        if not len(end) or end[-1] != size:
+            end = np.append(end, size)
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64), end])
+        first = np.empty(len(end), dtype=np.uint8)
+        a = 0
+        while a < len(end):  # the first byte of every line, a block of the file at a time
+            b = int(max(a + 1, np.searchsorted(offsets, offsets[a] + BLOCK_BYTES) - 1))
+            first[a:b] = view[offsets[a:b]]
+            self.release()
+            a = b
+        del view
+        # lengths as if the last line had its newline (as the rows written will have)
+        lengths = np.diff(offsets)
+        if self._map[size - 1] != 10:
+            lengths[-1] += 1
+        blank = (lengths == 1) | ((lengths == 2) & (first == 13))
+        bad = np.flatnonzero(~blank & (first != ord("{")))
+        if len(bad):
+            b = int(offsets[bad[0]])
+            text = self._map[b : b + 60].decode("utf-8", "replace")
+            raise ValueError(
+                f"{key}: {str(self.path)}:{int(bad[0]) + 1}: expected a JSON object per "
+                f"line, got {text!r}"
+            )
+        self._keep = np.flatnonzero(~blank) if blank.any() else None
+        return offsets
+
+    # ------------------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        return self._n
+
+    def release(self) -> None:
+        """Drop the map's pages from this process (the page cache keeps them)."""
+        if self._map is not None:
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def rows(self, indices: Any) -> pa.Array:
+        """Rows `indices` (their bytes, each ending in a newline) as one large_string array."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx = np.asarray(indices, dtype=np.int64)
+        if self._keep is not None:
+            idx = self._keep[idx]
+        taken = self._all.take(pa.array(idx))
+        last = len(self._all) - 1
+        if not self.newline_at_end and len(idx) and (idx == last).any():
+            nl, empty = pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string())
+            tail = pc.if_else(pa.array(idx == last), nl, empty)
+            taken = pc.binary_join_element_wise(taken, tail, empty)
+        return taken
+
+    def chunks(self, indices: Any) -> Iterator[pa.Array]:
+        """`rows(indices)` a bounded chunk at a time. Rows in any order touch pages all over
+        the map, and the kernel maps up to FAULT_AROUND bytes around each page touched: a file
+        of at most MAPPED_BYTES stays mapped until the end (no page faulted twice); from a
+        larger one, chunks of rows that map at most MAPPED_BYTES, released after each."""
+        import numpy as np
+
+        idx = np.asarray(indices, dtype=np.int64)
+        per = max(1, int(GATHER_BYTES * len(self._all) // max(1, int(self._offsets[-1]))))
+        big = self._map is not None and len(self._map) > MAPPED_BYTES
+        if big:
+            per = min(per, MAPPED_BYTES // (2 * FAULT_AROUND))  # a row spans <= 2 windows
+        try:
+            for a in range(0, len(idx), per):
+                yield self.rows(idx[a : a + per])
+                _release_arrow_memory()
+                if big:
+                    self.release()
+        finally:
+            self.release()
+            _release_arrow_memory()
+
+    def blocks(self) -> Iterator[pa.Array]:
+        """Every row in file order, about BLOCK_BYTES at a time (zero-copy where it can)."""
+        import numpy as np
+
+        simple = self._keep is None and self.newline_at_end
+        per = max(1, int(BLOCK_BYTES * len(self._all) // max(1, int(self._offsets[-1]))))
+        for a in range(0, len(self), per):
+            b = min(len(self), a + per)
+            yield self._all.slice(a, b - a) if simple else self.rows(np.arange(a, b))
+            self.release()
+
+
+def write_rows(lines: LineFile, indices: Any, path: str | Path) -> Path:
+    """Rows `indices` of `lines` to `path` atomically, a bounded chunk at a time."""
+    with atomic_open([path], "wb") as (fh,):
+        for chunk in lines.chunks(indices):
+            write_chunk(fh, chunk)
+    return Path(path)
+
+
+def write_chunk(fh: Any, chunk: pa.Array) -> None:
+    """The bytes of a (large_)string array's values, back to back, in one write."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(chunk) == 0:
+        return
+    if chunk.null_count:
+        raise ValueError("internal: a JSON line is null")
+    large = pa.types.is_large_string(chunk.type)
+    offs = np.frombuffer(
+        chunk.buffers()[1],
+        dtype=np.int64 if large else np.int32,
+        count=chunk.offset + len(chunk) + 1,
+    )[chunk.offset :]
+    fh.write(memoryview(chunk.buffers()[2])[int(offs[0]) : int(offs[-1])])
