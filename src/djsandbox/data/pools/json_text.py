@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 _CHUNK_ROWS = 65536  # rows serialised per step: bounds the temporaries of the JSONL writer
+HEAD_ROWS, HEAD_BYTES = 1000, 4 << 20  # the first rows (at least) whose types are inferred
 
 
 # ----------------------------------------------------------------------------- writing
@@ -179,7 +180,7 @@ def parse_lines(
 
 
 def head_schema(lines: pa.Array, columns: Sequence[str]) -> pa.Schema:
-    """The types of `columns` inferred from the first rows (at least 1,000, or 4 MiB), with
+    """The types of `columns` inferred from the first rows (HEAD_ROWS, or HEAD_BYTES), with
     integer fields read as float64 so that a later 0.5 in an integer-looking field is no
     error; columns absent there are left out."""
     import numpy as np
@@ -190,7 +191,7 @@ def head_schema(lines: pa.Array, columns: Sequence[str]) -> pa.Schema:
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + n + 1)[
         lines.offset :
     ]
-    head_rows = int(min(n, max(1000, np.searchsorted(offsets, offsets[0] + (4 << 20)))))
+    head_rows = int(min(n, max(HEAD_ROWS, np.searchsorted(offsets, offsets[0] + HEAD_BYTES))))
     start, stop = int(offsets[0]), int(offsets[head_rows])
     head = pj.read_json(pa.BufferReader(lines.buffers()[2].slice(start, stop - start)))
     return pa.schema([_as_float(head.schema.field(c)) for c in columns if c in head.column_names])

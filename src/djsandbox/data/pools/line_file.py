@@ -125,6 +125,16 @@ class LineFile:
             taken = pc.binary_join_element_wise(taken, tail, empty)
         return taken
 
+    def head(self, min_rows: int, min_bytes: int) -> pa.Array:
+        """The first rows: at least `min_rows`, and through the one at `min_bytes`."""
+        import numpy as np
+
+        lengths = np.diff(self._offsets)
+        if self._keep is not None:
+            lengths = lengths[self._keep]
+        within = int(np.searchsorted(np.cumsum(lengths), min_bytes)) + 1
+        return self.rows(np.arange(min(len(self), max(min_rows, within))))
+
     def chunks(self, indices: Any) -> Iterator[pa.Array]:
         """`rows(indices)` a bounded chunk at a time. Rows in any order touch pages all over
         the map, and the kernel maps up to FAULT_AROUND bytes around each page touched: a file

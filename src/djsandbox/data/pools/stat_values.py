@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from .io import STATS, stats_struct_fields
-from .json_text import head_schema, parse_lines
+from .json_text import HEAD_BYTES, HEAD_ROWS, head_schema, parse_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -80,12 +80,10 @@ def from_lines(lines: LineFile, keys: list[str] | None) -> tuple[Fields, ValuesO
 
     if len(lines) == 0:
         return None
-    first = next(lines.blocks())
-    schema = head_schema(first, [STATS])
-    del first
-    if not len(schema) or not pa.types.is_struct(schema.field(STATS).type):
-        return None
+    schema = head_schema(lines.head(HEAD_ROWS, HEAD_BYTES), [STATS])
     fields = stats_struct_fields(schema.empty_table())
+    if not fields:  # no stats struct in the first rows: the caller says so
+        return fields, lambda names: {}
     wanted = [n for n in (keys or list(fields)) if n in fields and is_numeric(fields[n])]
     values = {n: np.empty(len(lines), dtype=np.float64) for n in wanted}
     at = 0
