@@ -6,6 +6,12 @@ with `ignore_stats`. Differences: the result is grouped, {stat: [pool paths]} ({
 [...]} with ignore_stats); `stats_keys` chooses stats; rows are sorted with a stable Arrow sort
 (ties keep the input order; rows without the stat, or with an empty list, go last); a bad or
 unknown stat, an empty pool or a missing file is an error, not a logged skip.
+
+JSONL in and out never holds the rows in memory: the file is indexed through a memory map,
+only the stats are parsed (a block at a time), and each pool's rows are gathered from the map
+in bounded chunks, byte-identical to the input lines. Memory is about 8 bytes a row per stat
+while parsing, then 4 a row per stat (the sorted orders): 10M rows x 8 stats in under 1.5 GiB.
+Parquet in or out reads the whole table.
 """
 
 from __future__ import annotations

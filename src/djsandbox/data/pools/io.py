@@ -1,6 +1,7 @@
 """Arrow IO for data pools: JSONL/Parquet in, JSONL/Parquet out, never a partial file.
 
-JSONL in and out keeps the input's own lines (rows written byte-identical, see `load`);
+JSONL in and out keeps the input's own lines (rows written byte-identical and never all in
+memory, see `load` and `line_file`);
 otherwise tables are serialised by `json_text`. Every file is written through
 `djsandbox.atomic`, and `outputs()` removes what a failed component run wrote.
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 BLOCK_BYTES = 64 << 20  # bytes read, parsed or gathered per step
 GATHER_BYTES = 16 << 20  # rows gathered (in any order) per write
 MAPPED_BYTES = 512 << 20  # at most this much of a larger file is mapped in at a time
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)  # absent on some systems: pages stay mapped
 FAULT_AROUND = 64 << 10  # Linux maps this much of a file around a page fault (fault_around_bytes)
 
 
@@ -105,8 +106,8 @@ class LineFile:
 
     def release(self) -> None:
         """Drop the map's pages from this process (the page cache keeps them)."""
-        if self._map is not None:
-            self._map.madvise(mmap.MADV_DONTNEED)
+        if self._map is not None and _DONTNEED is not None:
+            self._map.madvise(_DONTNEED)
 
     def rows(self, indices: Any) -> pa.Array:
         """Rows `indices` (their bytes, each ending in a newline) as one large_string array."""
