@@ -85,7 +85,6 @@ def blocks(request, monkeypatch):
         monkeypatch.setattr(line_file, "BLOCK_BYTES", 1500)
         monkeypatch.setattr(line_file, "GATHER_BYTES", 700)
         monkeypatch.setattr(line_file, "MAPPED_BYTES", 4096)
-        monkeypatch.setattr(line_file, "FAULT_AROUND", 512)
     return request.param
 
 

@@ -3,9 +3,10 @@ bounded memory: one streaming pass indexes the line offsets (8 bytes per row), a
 then read in file order (`blocks`) or gathered in any order (`write_rows`), a bounded chunk at
 a time. Written rows are the input's own bytes, each ending in a newline.
 
-The map's pages belong to the page cache, not to this process: after every chunk they are
-dropped from the process (`MADV_DONTNEED`; the kernel keeps them cached), so the resident
-memory of a run does not grow with the file. Module-level imports are stdlib only.
+The map's pages belong to the page cache, not to this process: after every block they are
+dropped from the process (`MADV_DONTNEED`; the kernel keeps them cached). Rows in any order
+come from the map when the file is at most MAPPED_BYTES, else from `pread` (see `rows`), so
+the resident memory of a run does not grow with the file. Module-level imports are stdlib only.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BLOCK_BYTES = 64 << 20  # bytes read, parsed or gathered per step
 GATHER_BYTES = 16 << 20  # rows gathered (in any order) per write
-MAPPED_BYTES = 512 << 20  # at most this much of a larger file is mapped in at a time
+MAPPED_BYTES = 512 << 20  # a larger file is never mapped in all at once
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)  # absent on some systems: pages stay mapped
-FAULT_AROUND = 64 << 10  # Linux maps this much of a file around a page fault (fault_around_bytes)
 
 
 def _release_arrow_memory() -> None:
@@ -110,7 +110,10 @@ class LineFile:
             self._map.madvise(_DONTNEED)
 
     def rows(self, indices: Any) -> pa.Array:
-        """Rows `indices` (their bytes, each ending in a newline) as one large_string array."""
+        """Rows `indices` (their bytes, each ending in a newline) as one large_string array:
+        taken from the map (a file of at most MAPPED_BYTES), or read with one `pread` per run
+        of adjacent rows (a larger file: mapping rows scattered over it would map far more
+        than the rows, since the kernel maps whole folios and their neighbours per fault)."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -118,13 +121,46 @@ class LineFile:
         idx = np.asarray(indices, dtype=np.int64)
         if self._keep is not None:
             idx = self._keep[idx]
-        taken = self._all.take(pa.array(idx))
+        taken = self._read(idx) if self._big() else self._all.take(pa.array(idx))
         last = len(self._all) - 1
         if not self.newline_at_end and len(idx) and (idx == last).any():
             nl, empty = pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string())
             tail = pc.if_else(pa.array(idx == last), nl, empty)
             taken = pc.binary_join_element_wise(taken, tail, empty)
         return taken
+
+    def _big(self) -> bool:
+        return self._map is not None and len(self._map) > MAPPED_BYTES
+
+    def _read(self, idx: np.ndarray) -> pa.Array:
+        """Rows `idx` of the file read in file order (adjacent rows in one read), then put
+        back in the order asked for."""
+        import os
+
+        import numpy as np
+        import pyarrow as pa
+
+        order = np.argsort(idx, kind="stable")
+        rows = idx[order]
+        starts, ends = self._offsets[rows], self._offsets[rows + 1]
+        cut = np.flatnonzero(rows[1:] != rows[:-1] + 1) + 1
+        lo, hi = np.r_[0, cut], np.r_[cut, len(rows)]
+        with open(self.path, "rb") as fh:
+            fd = fh.fileno()
+            data = b"".join(
+                os.pread(fd, int(e - s), int(s))
+                for s, e in zip(starts[lo].tolist(), ends[hi - 1].tolist())
+            )
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=offsets[1:])
+        if len(data) != offsets[-1]:
+            raise ValueError(f"dataset_path: {str(self.path)!r} changed while being read")
+        in_file_order = pa.LargeStringArray.from_buffers(
+            len(rows), pa.py_buffer(offsets), pa.py_buffer(data)
+        )
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return in_file_order.take(pa.array(back))
 
     def head(self, min_rows: int, min_bytes: int) -> pa.Array:
         """The first rows: at least `min_rows`, and through the one at `min_bytes`."""
@@ -137,23 +173,16 @@ class LineFile:
         return self.rows(np.arange(min(len(self), max(min_rows, within))))
 
     def chunks(self, indices: Any) -> Iterator[pa.Array]:
-        """`rows(indices)` a bounded chunk at a time. Rows in any order touch pages all over
-        the map, and the kernel maps up to FAULT_AROUND bytes around each page touched: a file
-        of at most MAPPED_BYTES stays mapped until the end (no page faulted twice); from a
-        larger one, chunks of rows that map at most MAPPED_BYTES, released after each."""
+        """`rows(indices)` about GATHER_BYTES at a time; a mapped file stays mapped until the
+        end (no page faulted twice)."""
         import numpy as np
 
         idx = np.asarray(indices, dtype=np.int64)
         per = max(1, int(GATHER_BYTES * len(self._all) // max(1, int(self._offsets[-1]))))
-        big = self._map is not None and len(self._map) > MAPPED_BYTES
-        if big:
-            per = min(per, MAPPED_BYTES // (2 * FAULT_AROUND))  # a row spans <= 2 windows
         try:
             for a in range(0, len(idx), per):
                 yield self.rows(idx[a : a + per])
                 _release_arrow_memory()
-                if big:
-                    self.release()
         finally:
             self.release()
             _release_arrow_memory()
