@@ -8,9 +8,10 @@ with `ignore_stats`. Differences: the result is grouped, {stat: [pool paths]} ({
 unknown stat, an empty pool or a missing file is an error, not a logged skip.
 
 JSONL in and out never holds the rows in memory: the file is indexed through a memory map,
-only the stats are parsed (a block at a time), and each pool's rows are gathered from the map
-in bounded chunks, byte-identical to the input lines. Memory is about 8 bytes a row per stat
-while parsing, then 4 a row per stat (the sorted orders): 10M rows x 8 stats in under 1.5 GiB.
+only the stats are parsed (a block at a time), and each pool's rows are gathered in bounded
+chunks (`line_file`), byte-identical to the input lines. Memory is about 8 bytes a row per stat
+while parsing, then 4 a row per stat (the sorted orders): 10M rows x 8 stats peaked at
+953 MiB (benchmarks/README.md).
 Parquet in or out reads the whole table.
 """
 
