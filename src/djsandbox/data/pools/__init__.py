@@ -24,7 +24,9 @@ data_pool_ranking          dataset_path, metrics, ranking_keys,           [paths
 =========================  =============================================  ==================
 
 Shared by the components: ``io`` (read and write tables, never a partial file), ``json_text``
-(JSON lines <-> Arrow) and ``options`` (paths, export folder/format, seeds, config checks);
+(JSON lines <-> Arrow), ``line_file`` (a JSONL file's rows through a memory map, so JSONL to
+JSONL pools never hold the rows in memory), ``stat_values`` (the stats construction sorts
+by, parsed a block at a time) and ``options`` (paths, export folder/format, seeds, checks);
 ``labels`` names each pool by its composition (``text_len high ∩ num_words mid``) for reports.
 Importing this package is cheap (stdlib only); pyarrow/numpy load when a component runs.
 """

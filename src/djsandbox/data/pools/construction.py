@@ -6,6 +6,13 @@ with `ignore_stats`. Differences: the result is grouped, {stat: [pool paths]} ({
 [...]} with ignore_stats); `stats_keys` chooses stats; rows are sorted with a stable Arrow sort
 (ties keep the input order; rows without the stat, or with an empty list, go last); a bad or
 unknown stat, an empty pool or a missing file is an error, not a logged skip.
+
+JSONL in and out never holds the rows in memory: the file is indexed through a memory map,
+only the stats are parsed (a block at a time), and each pool's rows are gathered in bounded
+chunks (`line_file`), byte-identical to the input lines. Memory is about 8 bytes a row per stat
+while parsing, then 4 a row per stat (the sorted orders): 10M rows x 8 stats peaked at
+953 MiB (benchmarks/README.md).
+Parquet in or out reads the whole table.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...registry import ComponentSpec
 from ...shapes import as_path_list
-from . import io, json_text, options
+from . import io, json_text, options, stat_values
+from .line_file import LineFile
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -146,41 +154,17 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
-def numeric_stat(column: pa.Array, typ: pa.DataType) -> Any | None:
-    """The stat as float64 numpy values (NaN where missing; list stats averaged, an empty
-    list missing), or None when the stat is not numeric (strings, lists of strings...)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def is_num(t: pa.DataType) -> bool:
-        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-
-    if is_num(typ):
-        return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-    if (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and is_num(typ.value_type):
-        flat = pc.list_flatten(column)
-        parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
-        values = pc.fill_null(flat.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        ok = ~np.isnan(values)
-        sums = np.bincount(parents[ok], weights=values[ok], minlength=len(column))
-        counts = np.bincount(parents[ok], minlength=len(column))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return None
-
-
-def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]:
+def _plan(
+    fields: stat_values.Fields, values_of: stat_values.ValuesOf, path: Path, keys: list[str] | None
+) -> dict[str, Any]:
     """{stat: float64 values} of the stats to split by, checked before anything is written."""
     import numpy as np
 
-    fields = io.stats_struct_fields(table)
     if not fields:
         raise ValueError(
             f"dataset_path: {str(path)!r} has no {io.STATS} column: analyse it "
             "first, or set ignore_stats: true"
         )
-    stats = table.column(io.STATS).combine_chunks()
     names = keys if keys is not None else list(fields)
     absent = [k for k in names if k not in fields]
     if absent:
@@ -189,8 +173,10 @@ def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]
             f"its stats are {sorted(fields)}"
         )
     plan: dict[str, Any] = {}
+    numeric = [n for n in names if stat_values.is_numeric(fields[n])]
+    computed = values_of(numeric)
     for name in names:
-        values = numeric_stat(stats.field(name), fields[name])
+        values = computed.get(name)
         if values is None:
             if keys is not None:
                 raise ValueError(
@@ -211,21 +197,23 @@ def _plan(table: pa.Table, path: Path, keys: list[str] | None) -> dict[str, Any]
 
 
 def _load(
-    path: Path, suffix: str, ignore: bool
-) -> tuple[pa.Table | None, pa.ChunkedArray | pa.Array | None]:
-    """(table, JSONL lines). JSONL in and out: the input lines themselves (pools are
-    byte-identical rows) with only the stats parsed; otherwise the whole table (and, for JSONL
-    out, its rows serialised once, since every stat writes every row once)."""
+    path: Path, suffix: str, ignore: bool, keys: list[str] | None
+) -> tuple[pa.Table | None, Any, dict[str, Any]]:
+    """(table, JSONL lines, plan). JSONL in and out: the input lines themselves, a `LineFile`
+    (pools are byte-identical rows, never all in memory) with only the stats parsed, a block
+    at a time; otherwise the whole table (and, for JSONL out, its rows serialised once, since
+    every stat writes every row once)."""
     if suffix == ".jsonl" and path.suffix != ".parquet":
-        lines = io.read_jsonl_lines(path)
-        if ignore:
-            return None, lines
-        stats = json_text.parse_lines(lines, [io.STATS])
-        if stats is not None:
-            return stats, lines
-        del lines  # rows this fast path cannot parse (e.g. a stat changing type): read all
+        lines = LineFile(path, "dataset_path")
+        if ignore and len(lines):
+            return None, lines, {}
+        streamed = stat_values.from_lines(lines, keys) if len(lines) else None
+        if streamed is not None:
+            return None, lines, _plan(*streamed, path, keys)
+        del lines  # rows this path cannot parse (e.g. a stat changing type): read all
     table = io.read_table(path, "dataset_path")
-    return table, (json_text.jsonl_lines(table) if suffix == ".jsonl" else None)
+    plan = {} if ignore else _plan(*stat_values.from_table(table), path, keys)
+    return table, (json_text.jsonl_lines(table) if suffix == ".jsonl" else None), plan
 
 
 def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
@@ -242,13 +230,12 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     with io.outputs() as written:
         for path in paths:
-            table, lines = _load(path, suffix, ignore)
+            table, lines, plan = _load(path, suffix, ignore, keys)
             n = len(lines) if lines is not None else table.num_rows
             if n == 0:
                 raise ValueError(f"dataset_path: dataset file {str(path)!r} has no rows")
             points = split_points(n, cfg)
             name = options.stem(path)
-            plan = {} if ignore else _plan(table, path, keys)
             if lines is not None:
                 table = None  # the lines hold the rows: free the parsed columns
             if ignore:
@@ -259,11 +246,16 @@ def run(cfg: dict[str, Any], out_dir: Path) -> dict[str, list[str]]:
                         written.add(io.write_rows(table, lines, idx, target))
                     )
                 continue
-            for stat, values in plan.items():
-                # stable: ties keep the input order; NaN (no value) sorts last
-                order = pc.sort_indices(pa.array(values))
+            # stable: ties keep the input order; NaN (no value) sorts last. The row order of
+            # every stat (4 bytes a row) replaces its values (8) before any pool is written
+            small = np.uint32 if n < 2**32 else np.uint64
+            orders = {
+                stat: pc.sort_indices(pa.array(plan.pop(stat))).to_numpy().astype(small)
+                for stat in list(plan)
+            }
+            for stat, order in orders.items():
                 for i in range(len(points) - 1):
-                    idx = order.slice(points[i], points[i + 1] - points[i])
+                    idx = order[points[i] : points[i + 1]]
                     target = export / stat / f"{name}_{stat}_{i}{suffix}"
                     result.setdefault(stat, []).append(
                         written.add(io.write_rows(table, lines, idx, target))

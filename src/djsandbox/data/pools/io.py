@@ -1,6 +1,7 @@
 """Arrow IO for data pools: JSONL/Parquet in, JSONL/Parquet out, never a partial file.
 
-JSONL in and out keeps the input's own lines (rows written byte-identical, see `load`);
+JSONL in and out keeps the input's own lines (rows written byte-identical and never all in
+memory, see `load` and `line_file`);
 otherwise tables are serialised by `json_text`. Every file is written through
 `djsandbox.atomic`, and `outputs()` removes what a failed component run wrote.
 
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ...atomic import atomic_open
+from . import line_file
 from .json_text import jsonl_lines
+from .line_file import LineFile, write_chunk
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -78,56 +81,16 @@ def stats_struct_fields(table: pa.Table) -> dict[str, pa.DataType]:
     return {typ.field(i).name: typ.field(i).type for i in range(typ.num_fields)}
 
 
-def read_jsonl_lines(path: str | Path) -> pa.Array:
-    """The non-blank lines of a JSONL file, each with its newline, as a large_string array
-    over one buffer holding the file (no parsing, no copy per line). Taking rows of this array
-    and writing them gives pools byte-identical to the input rows."""
-    import numpy as np
-    import pyarrow as pa
-
-    p = Path(path)
-    size = p.stat().st_size
-    buf = np.empty(size + 1, dtype=np.uint8)
-    with open(p, "rb") as fh:
-        got = fh.readinto(memoryview(buf)[:size])
-    if got != size:
-        raise ValueError(f"dataset_path: {str(p)!r} changed while being read")
-    if size and buf[size - 1] == 10:
-        buf = buf[:size]
-    else:
-        buf[size] = 10  # the last line gets its newline
-    ends = [np.flatnonzero(buf[a : a + (1 << 24)] == 10) + a for a in range(0, len(buf), 1 << 24)]
-    newlines = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
-    offsets = np.empty(len(newlines) + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:] = newlines + 1
-    lines = pa.LargeStringArray.from_buffers(
-        len(newlines), pa.py_buffer(offsets), pa.py_buffer(buf)
-    )
-    lengths = np.diff(offsets)
-    blank = (lengths == 1) | ((lengths == 2) & (buf[np.maximum(offsets[1:] - 2, 0)] == 13))
-    # a cheap sanity check instead of parsing: every row is a JSON object
-    bad = np.flatnonzero(~blank & (buf[offsets[:-1]] != ord("{")))
-    if len(bad):
-        line = int(bad[0]) + 1
-        text = bytes(buf[offsets[bad[0]] : offsets[bad[0]] + 60]).decode("utf-8", "replace")
-        raise ValueError(
-            f"dataset_path: {str(p)}:{line}: expected a JSON object per line, got {text!r}"
-        )
-    if blank.any():
-        lines = lines.take(pa.array(np.flatnonzero(~blank)))
-    return lines
-
-
 def load(path: Path, key: str, suffix: str, *, need_table: bool) -> tuple[pa.Table | None, Any]:
     """(table, JSONL lines) of a pool about to be written with `suffix`.
 
-    JSONL in and out: the input's own lines (rows written byte-identical, nothing parsed
-    unless `need_table`); otherwise the table, and lines are None (the writer serialises)."""
+    JSONL in and out: the input's own lines, a `LineFile` (rows written byte-identical and
+    never all in memory; nothing parsed unless `need_table`); otherwise the table, and lines
+    are None (the writer serialises)."""
     if suffix == ".jsonl" and path.suffix != ".parquet":
         if not path.is_file():
             raise ValueError(f"{key}: dataset file {str(path)!r} does not exist")
-        lines = read_jsonl_lines(path)
+        lines = LineFile(path, key)
         if len(lines) == 0:
             raise ValueError(f"{key}: dataset file {str(path)!r} has no rows")
         if not need_table:
@@ -141,6 +104,12 @@ def write_all(lines_or_tables: Sequence[Any], path: Path) -> Path:
     """Concatenate pools (all JSONL lines, or all tables) into one file."""
     import pyarrow as pa
 
+    if all(isinstance(x, LineFile) for x in lines_or_tables):
+        with atomic_open([path], "wb") as (fh,):
+            for lines in lines_or_tables:
+                for block in lines.blocks():
+                    write_chunk(fh, block)
+        return Path(path)
     if all(isinstance(x, (pa.Array, pa.ChunkedArray)) for x in lines_or_tables):
         chunks = [
             c
@@ -160,23 +129,11 @@ def write_all(lines_or_tables: Sequence[Any], path: Path) -> Path:
 
 def write_lines(lines: pa.ChunkedArray | pa.Array, path: str | Path) -> Path:
     """Write newline-terminated JSON texts (from `jsonl_lines`, maybe taken) atomically."""
-    import numpy as np
     import pyarrow as pa
 
     with atomic_open([path], "wb") as (fh,):
         for chunk in lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]:
-            if len(chunk) == 0:
-                continue
-            if chunk.null_count:
-                raise ValueError("internal: a JSON line is null")
-            large = pa.types.is_large_string(chunk.type)
-            offs = np.frombuffer(
-                chunk.buffers()[1],
-                dtype=np.int64 if large else np.int32,
-                count=chunk.offset + len(chunk) + 1,
-            )[chunk.offset :]
-            # the value buffer between the first and last offset is the lines, back to back
-            fh.write(memoryview(chunk.buffers()[2])[int(offs[0]) : int(offs[-1])])
+            write_chunk(fh, chunk)
     return Path(path)
 
 
@@ -194,13 +151,14 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
     raise ValueError(f"export_path: cannot write {p.name!r}: expected a .jsonl or .parquet name")
 
 
-def write_rows(
-    table: pa.Table | None, lines: pa.ChunkedArray | None, indices: Any, path: Path
-) -> Path:
-    """Rows `indices` of `table` to `path`; from pre-serialised JSONL `lines` when given."""
+def write_rows(table: pa.Table | None, lines: Any, indices: Any, path: Path) -> Path:
+    """Rows `indices` of `table` to `path`; from JSONL `lines` (a `LineFile` or pre-serialised
+    lines) when given."""
     if lines is None:
         assert table is not None
         return write_table(table.take(indices), path)
+    if isinstance(lines, LineFile):
+        return line_file.write_rows(lines, indices, path)
     return write_lines(lines.take(indices), path)
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 _CHUNK_ROWS = 65536  # rows serialised per step: bounds the temporaries of the JSONL writer
+HEAD_ROWS, HEAD_BYTES = 1000, 4 << 20  # the first rows (at least) whose types are inferred
 
 
 # ----------------------------------------------------------------------------- writing
@@ -135,11 +136,13 @@ def _quote(arr: pa.Array) -> pa.Array:
 # ----------------------------------------------------------------------------- parsing
 
 
-def parse_lines(lines: pa.Array, columns: Sequence[str]) -> pa.Table | None:
+def parse_lines(
+    lines: pa.Array, columns: Sequence[str], schema: pa.Schema | None = None
+) -> pa.Table | None:
     """Only `columns` of newline-terminated JSON rows (the text of the other fields is skipped,
-    not built), parsed in slices to bound memory. Integer fields are read as float64 so that a
-    later 0.5 in an integer-looking field is no error. None when a row does not parse this way
-    (the caller then reads the whole table)."""
+    not built), parsed in slices to bound memory, with `schema` (default: `head_schema` of
+    these lines). None when a row does not parse this way (the caller then reads the whole
+    table)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.json as pj
@@ -147,18 +150,15 @@ def parse_lines(lines: pa.Array, columns: Sequence[str]) -> pa.Table | None:
     n = len(lines)
     if n == 0:
         return None
+    if schema is None:
+        schema = head_schema(lines, columns)
+    if not len(schema):
+        return pa.table({})
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + n + 1)[
         lines.offset :
     ]
     data = lines.buffers()[2]
-    head_rows = int(min(n, max(1000, np.searchsorted(offsets, offsets[0] + (4 << 20)))))
-    head = pj.read_json(
-        pa.BufferReader(data.slice(int(offsets[0]), int(offsets[head_rows] - offsets[0])))
-    )
-    fields = [_as_float(head.schema.field(c)) for c in columns if c in head.column_names]
-    if not fields:
-        return pa.table({})
-    opts = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    opts = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     parts, lo = [], 0
     step = 1 << 26
     try:
@@ -177,6 +177,24 @@ def parse_lines(lines: pa.Array, columns: Sequence[str]) -> pa.Table | None:
         return None
     table = pa.concat_tables(parts)
     return table if table.num_rows == n else None
+
+
+def head_schema(lines: pa.Array, columns: Sequence[str]) -> pa.Schema:
+    """The types of `columns` inferred from the first rows (HEAD_ROWS, or HEAD_BYTES), with
+    integer fields read as float64 so that a later 0.5 in an integer-looking field is no
+    error; columns absent there are left out."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    n = len(lines)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + n + 1)[
+        lines.offset :
+    ]
+    head_rows = int(min(n, max(HEAD_ROWS, np.searchsorted(offsets, offsets[0] + HEAD_BYTES))))
+    start, stop = int(offsets[0]), int(offsets[head_rows])
+    head = pj.read_json(pa.BufferReader(lines.buffers()[2].slice(start, stop - start)))
+    return pa.schema([_as_float(head.schema.field(c)) for c in columns if c in head.column_names])
 
 
 def _as_float(field: pa.Field) -> pa.Field:
