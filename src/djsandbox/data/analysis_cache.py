@@ -3,7 +3,10 @@
 The key is what decides the stats: the dataset's bytes, the recipe's ops with their
 arguments except filter bounds (`min_*`/`max_*` choose rows, they do not change stats), the
 other recipe keys that change parsing (e.g. `text_keys`), and the Data-Juicer version. Paths,
-`np`, `work_dir` and export settings do not count. Entries are written to a temp folder and
+`np`, `work_dir`, export settings and `ray_address` (which cluster runs it) do not count. The
+executor does: Data-Juicer's default executor rounds stats to about 10 significant digits and
+its Ray executor does not, so their summaries differ in the last digits (`dj_ray`), and a
+k-sigma bound from one may keep a row the other drops. Entries are written to a temp folder and
 renamed into place (`djsandbox.atomic`), so parallel trials never see half an entry. Entries
 are read-only and carry the digest of their analysed rows, checked on every hit; a hit gives
 the job its own copy of the rows, never a link into the cache.
@@ -43,6 +46,7 @@ _NOT_IN_KEY = {
     "strict_preflight",
     "keep_stats_in_res_ds",
     "export_original_dataset",
+    "ray_address",
 }
 
 
