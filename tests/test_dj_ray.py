@@ -3,82 +3,22 @@ k-sigma refinement and processing run on it, compared with the default executor.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
+import ray_cluster
 import yaml
 from conftest import FINE_FOODS, ROOT
 
 RECIPE = ROOT / "src" / "djsandbox" / "resources" / "recipes" / "fine_foods_text.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ray_head():
-    """`ray start --head --block` in its own process group and temp dir; the group (only what
-    this fixture started) is stopped afterwards, even when a test fails. `ray stop` is not
-    used: it stops every Ray on the machine, other users' too."""
-    port = _free_port()
-    temp = Path(tempfile.mkdtemp(prefix="rayt", dir="/tmp"))  # short: Ray's socket paths
-    ray_cli = Path(sys.executable).parent / "ray"
-    # Token authentication with a token of this test only (Ray's default would read or write
-    # ~/.ray/auth_token); the driver in this process uses the same one.
-    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    saved = {k: os.environ.get(k) for k in (*auth, "RAY_ADDRESS")}
-    os.environ.pop("RAY_ADDRESS", None)
-    os.environ.update(auth)
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [str(ray_cli), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1"]
-        + ["--num-cpus=1", "--include-dashboard=false", f"--temp-dir={temp}", "--block"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "ray start --head exited early"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the Ray head did not open its port within 120 s")
-        yield f"127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        shutil.rmtree(temp, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with ray_cluster.ray_head(num_cpus=1) as address:
+        yield address
 
 
 def _rows(path: str) -> list[dict]:
@@ -141,7 +81,7 @@ def test_an_unreachable_ray_address_is_a_missing_resource():
     from djsandbox.data.dj_ray import ray_address_problems
     from djsandbox.resource_problems import Resource
 
-    port = _free_port()  # nothing listens there
+    port = ray_cluster.free_port()  # nothing listens there
     problems = ray_address_problems({"executor_type": "ray", "ray_address": f"127.0.0.1:{port}"})
     assert len(problems) == 1 and isinstance(problems[0], Resource)
     assert "dj_configs.ray_address" in problems[0] and "ray start --head" in problems[0].fix
@@ -160,7 +100,7 @@ def test_check_reports_an_unreachable_ray_head_before_any_job(tmp_path, capsys):
     from djsandbox import cli
     from djsandbox.errors import EXIT_RESOURCES
 
-    port = _free_port()
+    port = ray_cluster.free_port()
     recipe = _recipe(executor_type="ray", ray_address=f"127.0.0.1:{port}")
     config = {
         "work_dir": str(tmp_path / "run"),
