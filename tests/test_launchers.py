@@ -1,6 +1,7 @@
 """Sweep trials on cluster launchers: submitit's local launcher (each trial its own process)
-and Hydra's Ray launcher on a Ray head started here; each 2-trial sweep of `demo_hpo` gives the
-trials, results and runs table of the default (joblib) launcher."""
+and Hydra's Ray launcher joined to a Ray head started here (`hydra/launcher=ray_cluster`);
+each 2-trial sweep of `demo_hpo` gives the trials, results and runs table of the default
+(joblib) launcher."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def _outcome(sweep: Path) -> dict:
         ("submitit_local", "LocalLauncher"),
         ("submitit_slurm", "SlurmLauncher"),
         ("ray", "RayLauncher"),
+        ("ray_cluster", "RayLauncher"),
     ],
 )
 def test_hpo_optuna_composes_with_each_launcher(launcher, target):
@@ -109,10 +111,16 @@ def test_submitit_local_launcher_gives_the_default_launchers_results(default_out
 
 @pytest.mark.slow
 def test_ray_launcher_on_a_ray_head_gives_the_default_launchers_results(default_outcome, tmp_path):
+    # The head's workers run in the folder `ray start` ran in, not the sweep's: as on a real
+    # cluster, the sweep folder is given as an absolute path (on a filesystem all nodes see).
     with ray_cluster.ray_head(num_cpus=2) as address:
         sweep = _sweep(
-            tmp_path, "hydra/launcher=ray", f"+hydra.launcher.ray.init.address={address}"
+            tmp_path,
+            "hydra/launcher=ray_cluster",
+            f"hydra.launcher.ray.init.address={address}",
+            f"hydra.sweep.dir={tmp_path / SWEEP_DIR}",
         )
+    assert not (Path.cwd() / "outputs" / "demo" / "fine_foods_hpo").exists()
     logs = "".join(p.read_text() for p in sweep.rglob("*.log"))
     assert os.environ.get("RAY_ADDRESS") is None
     outcome = _outcome(sweep)
