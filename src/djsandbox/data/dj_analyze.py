@@ -58,26 +58,33 @@ def analyze(
     "rows"}. Data-Juicer also writes ``<export stem>_stats.jsonl`` (stats only) next to the
     export, and overall.csv/overall.md and plots into ``analysis_dir``.
     """
-    prepare_offline_env()
-    # The Analyzer exports rows (and keeps their stats) only with export_original_dataset.
-    cfg = build_dj_config(
-        recipe,
-        work_dir=work_dir,
-        base_dirs=base_dirs,
-        job="analyze",
-        overrides={"export_original_dataset": True, "keep_stats_in_res_ds": True},
-    )
-    from data_juicer.core import Analyzer
+    from djsandbox.data.dj_ray import ray_analyze, ray_job, uses_ray
 
-    with dj_log_to(cfg, "analyze"), forbid_runtime_installs():
-        analyzer = Analyzer(cfg)
-        dataset = analyzer.run()
-    overall = analyzer.overall_result
+    prepare_offline_env()
+    with ray_job(recipe):
+        # The Analyzer exports rows (and keeps their stats) only with export_original_dataset.
+        cfg = build_dj_config(
+            recipe,
+            work_dir=work_dir,
+            base_dirs=base_dirs,
+            job="analyze",
+            overrides={"export_original_dataset": True, "keep_stats_in_res_ds": True},
+        )
+        with dj_log_to(cfg, "analyze"), forbid_runtime_installs():
+            if uses_ray(cfg):  # stats on Ray, summarised here as the default Analyzer does
+                overall, analysis_path, rows = ray_analyze(cfg)
+            else:
+                from data_juicer.core import Analyzer
+
+                analyzer = Analyzer(cfg)
+                dataset = analyzer.run()
+                overall, analysis_path = analyzer.overall_result, analyzer.analysis_path
+                rows = int(len(dataset)) if overall is not None else 0
     if overall is None:  # no stats-producing op: Data-Juicer returns before exporting
         raise ValueError("the recipe has no filter that computes stats; nothing to analyse")
     summary = {
-        "analysis_dir": str(Path(analyzer.analysis_path).absolute()),
+        "analysis_dir": str(Path(analysis_path).absolute()),
         "stats": summarize_overall(overall),
-        "rows": int(len(dataset)),
+        "rows": rows,
     }
     return str(cfg.export_path), summary

@@ -1,4 +1,5 @@
-"""Run Data-Juicer's DefaultExecutor on a recipe and report how many rows went in and out."""
+"""Run Data-Juicer's executor (default, or Ray: `dj_ray`) on a recipe and report how many rows
+went in and out."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ def process(
     the executor, so rows_in is known without reading the file twice (None only when the
     recipe resumes from a Data-Juicer checkpoint). Runtime package installs are forbidden.
     """
+    from djsandbox.data.dj_ray import ray_job, ray_process, uses_ray
+
     prepare_offline_env()
-    cfg = build_dj_config(recipe, work_dir=work_dir, base_dirs=base_dirs, job="process")
+    with ray_job(recipe):
+        cfg = build_dj_config(recipe, work_dir=work_dir, base_dirs=base_dirs, job="process")
+        if uses_ray(cfg):  # same contract: one export file at the same path, rows in and out
+            with dj_log_to(cfg, "process"), forbid_runtime_installs():
+                return ray_process(cfg)
     from data_juicer.core import DefaultExecutor
 
     with dj_log_to(cfg, "process"), forbid_runtime_installs():

@@ -18,10 +18,14 @@ from .base import Hook, JobRun
 def recipe_problems(recipe: Any) -> list[str]:
     """A recipe's top-level keys, then its ops checked with Data-Juicer's own preflight, as
     'dj_configs.key: problem'."""
+    from ..data.dj_ray import ray_address_problems
     from ..data.recipe_keys import recipe_key_problems
 
     problems = recipe_key_problems(recipe)
-    if problems or not (isinstance(recipe, dict) and "process" in recipe):
+    if problems or not isinstance(recipe, dict):
+        return problems
+    problems = ray_address_problems(known(recipe))
+    if problems or "process" not in recipe:
         return problems
     from ..data.dj_runtime import RecipeError, check_process
 
