@@ -26,9 +26,9 @@ from djsandbox.data.k_sigma import (
     stat_keys_for_op,
 )
 from djsandbox.data.pools import io
-from djsandbox.data.pools.construction import numeric_stat
 from djsandbox.data.pools.labels import part_name
 from djsandbox.data.pools.ranking import _MISSING, aligned, flatten_like, lookup
+from djsandbox.data.pools.stat_values import numeric_stat
 
 __all__ = ["refine_recipe_from_feedback", "pool_range", "scores_of"]
 
