@@ -13,7 +13,7 @@ import pytest
 from conftest import FINE_FOODS, subprocess_env
 
 
-@pytest.mark.slow  # 55 s of CPU; 8 min wall with load average 15 here: CI runs it with -m slow
+@pytest.mark.slow  # 70 s here lightly loaded, 8 min at load 15: CI runs it with -m slow
 def test_feedback_refine_pipeline_small_profile(tmp_path):
     rows = FINE_FOODS.joinpath("train.jsonl").read_text().splitlines()[:900]
     train = tmp_path / "train.jsonl"
