@@ -389,3 +389,18 @@ def test_hpo_smoke(tmp_path):
         s["selection"]["sweep_best_dev"]
     )
     assert s["arms"]["raw"]["rows"] == 192 >= s["arms"]["hpo_best"]["rows"]
+
+
+@pytest.mark.slow
+def test_feedback_smoke(tmp_path):
+    _run("feedback", tmp_path)
+    data = _published(tmp_path, [])
+    assert data["search_rows"] == 480 and data["dev_rows"] == 120
+    assert set(data["pools"]) == {"text_len"} and len(data["control"]) == 3
+    assert data["noise_floor"] == pytest.approx(max(data["control"]) - min(data["control"]))
+    assert set(data["decisions"]) == {"noise_aware", "best_pool", "drop_worst"}
+    assert data["decisions"]["best_pool"][0]["decision"] in ("keep", "leave")
+    for arm in data["arms"].values():
+        assert arm["seeds"] == [101] and 0 < arm["rows"] <= 480
+        assert _acc_ok(arm["accuracy_ci"])
+    assert data["arms"]["raw"]["rows"] == 480

@@ -76,12 +76,12 @@ def test_component_config_problem_fails_before_any_job(run_cfg, tmp_path):
     assert not calls.exists(), "no job may run when validation fails"
 
 
-def test_unavailable_hook(run_cfg):
+def test_feedback_hook_without_recipe_or_pools(run_cfg):
     msg = invalid(
         run_cfg, {"refine_recipe_job_configs": [{"hook": "RefineRecipeViaModelFeedbackHook"}]}
     )
-    assert "refine_recipe_job_configs[0] (meta_name '<no meta_name>'): hook" in msg
-    assert "is not built yet: refining a recipe from model feedback" in msg
+    assert "refine_recipe_job_configs[0] (meta_name '<no meta_name>'): dj_configs" in msg
+    assert "extra_configs.dataset_path: missing" in msg
 
 
 def test_input_source_no_earlier_job_produces(run_cfg):

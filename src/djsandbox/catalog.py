@@ -33,13 +33,10 @@ HOOK_SPECS = (
         "RefineRecipeViaKSigmaHook",
         "set filter bounds to mean +- k*std of analysed stats",
     ),
-    ComponentSpec(
-        "Hook",
+    _hook(
+        "data_juicer",
         "RefineRecipeViaModelFeedbackHook",
-        None,
-        "refine a recipe from model feedback",
-        unavailable="not built yet: refining a recipe from model feedback (the reference "
-        "DJ-Sandbox does not implement it either)",
+        "filter bounds that keep the stat ranges of the pools whose models scored well",
     ),
     _hook("data_juicer", "ProcessDataHook", "process a dataset with Data-Juicer's executor"),
     *(

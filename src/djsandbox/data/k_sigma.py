@@ -22,7 +22,14 @@ from typing import Any, Mapping
 from djsandbox.data.dj_analyze import finite_float
 from djsandbox.data.dj_runtime import prepare_offline_env, to_plain
 
-__all__ = ["refine_recipe_k_sigma", "stat_keys_for_op", "bound_args_for_op"]
+__all__ = [
+    "arg_kind",
+    "bound_args_for_op",
+    "coerce_bound",
+    "key_for_arg",
+    "refine_recipe_k_sigma",
+    "stat_keys_for_op",
+]
 
 # Ops whose stats key depends on an argument, and lone bound args (no min/max pair).
 _KEY_BY_ARG_VALUE = {
@@ -168,7 +175,7 @@ def bound_args_for_op(op_name: str) -> dict[str, inspect.Parameter]:
     return out
 
 
-def _key_for_arg(
+def key_for_arg(
     op_name: str, arg: str, op_args: Mapping[str, Any], candidates: list[str]
 ) -> str | None:
     if op_name in _LONE_BOUNDS and arg in _LONE_BOUNDS[op_name]:
@@ -191,7 +198,7 @@ def _param_default(op_name: str, arg: str) -> Any:
     return None if p is None or p.default is inspect.Parameter.empty else p.default
 
 
-def _coerce(
+def coerce_bound(
     value: float, kind: type, is_min: bool, restrictions: list[tuple[Any, float]]
 ) -> int | float:
     """Round ints outward (floor a lower bound, ceil an upper one) so integer stats on the
@@ -207,6 +214,18 @@ def _coerce(
         elif op is operator.lt and out >= bound:
             out = bound - 1 if kind is int else math.nextafter(bound, -math.inf)
     return int(out) if kind is int else float(out)
+
+
+def arg_kind(param: inspect.Parameter, old: Any) -> tuple[type, list[tuple[Any, float]]] | None:
+    """(int or float, restrictions) of a bound argument, from its annotation, then the recipe's
+    value, then the default; None when the bound is not a number (e.g. '10KB' strings)."""
+    kind, restrictions = _unwrap(param.annotation)
+    if kind in (int, float):
+        return kind, restrictions
+    fallback = old if old is not None else param.default
+    if isinstance(fallback, bool) or not isinstance(fallback, (int, float)):
+        return None
+    return (int if isinstance(fallback, int) else float), restrictions
 
 
 def refine_recipe_k_sigma(
@@ -244,7 +263,7 @@ def refine_recipe_k_sigma(
             continue
         changed = False
         for arg, param in bound_args_for_op(op_name).items():
-            key = _key_for_arg(op_name, arg, op_args, candidates)
+            key = key_for_arg(op_name, arg, op_args, candidates)
             if key is None:
                 continue
             mean, std = finite_float(stats[key].get("mean")), finite_float(stats[key].get("std"))
@@ -253,15 +272,15 @@ def refine_recipe_k_sigma(
             old = op_args.get(
                 arg, None if param.default is inspect.Parameter.empty else param.default
             )
-            kind, restrictions = _unwrap(param.annotation)
-            if kind not in (int, float):
-                fallback = old if old is not None else param.default
-                if isinstance(fallback, bool) or not isinstance(fallback, (int, float)):
-                    continue  # e.g. image_size_filter's '10KB' strings
-                kind = int if isinstance(fallback, int) else float
+            typed = arg_kind(param, old)
+            if typed is None:
+                continue  # e.g. image_size_filter's '10KB' strings
+            kind, restrictions = typed
             is_min = arg.startswith("min_")
             raw = mean - k * std if is_min else mean + k * std
-            new, note = _clamp_natural(_coerce(raw, kind, is_min, restrictions), key, is_min, kind)
+            new, note = _clamp_natural(
+                coerce_bound(raw, kind, is_min, restrictions), key, is_min, kind
+            )
             note = note or _cuts_nothing(new, stats[key], is_min)
             op_args[arg] = new
             changed = True

@@ -33,6 +33,7 @@ OUTPUT_FILE_KEYS: tuple[str, ...] = (
     "dj_configs.export_path",
     "extra_configs.export_path",
     "extra_configs.path_k_sigma_recipe",
+    "extra_configs.path_feedback_recipe",
     "extra_configs.predictions_path",
 )
 

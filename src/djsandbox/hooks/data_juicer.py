@@ -203,3 +203,91 @@ class ProcessDataHook(DataJuicerHook):
         result = process(run.dj_configs or {}, work_dir=run.job_dir, base_dirs=run.base_dirs)
         run.notes.update(rows_in=result.get("rows_in"), rows_out=result.get("rows_out"))
         return result["export_path"]
+
+
+class RefineRecipeViaModelFeedbackHook(DataJuicerHook):
+    """Filter bounds from model feedback: keeps the stat ranges of the single-op pools whose
+    models scored well and cuts those that hurt. Returns (refined recipe path, decision table).
+
+    `dataset_path`: the pools {stat: [paths]}; `metrics`: one evaluation result per pool,
+    aligned as `data_pool_ranking` aligns them; `ranking_key` (default `accuracy`) the score;
+    `strategy` (`best_pool`, `drop_worst`, `noise_aware`: see `data/feedback_decisions.py`);
+    `min_gain` and `control_metrics` (results of randomly split pools) set its noise floor.
+    """
+
+    result_count: ClassVar[int | None] = 2
+    keys: ClassVar[tuple[str, ...] | None] = (
+        "dataset_path",
+        "metrics",
+        "ranking_key",
+        "descending",
+        "strategy",
+        "min_gain",
+        "control_metrics",
+        "path_feedback_recipe",
+    )
+
+    def check(self, job: dict[str, Any]) -> list[str]:
+        from ..data.feedback_decisions import STRATEGIES
+        from ..suggest import did_you_mean
+        from ..value_checks import number, strings
+
+        problems = super().check(job)
+        extra = known(job.get("extra_configs"))
+        if not isinstance(extra, dict):
+            return problems
+        for key in ("dataset_path", "metrics"):
+            if key not in (job.get("extra_configs") or {}):
+                problems.append(
+                    f"extra_configs.{key}: missing; the pools' "
+                    + ("paths {stat: [paths]}" if key == "dataset_path" else "evaluation results")
+                )
+        strategy = extra.get("strategy", "noise_aware")
+        if strategy not in STRATEGIES:
+            problems.append(
+                f"extra_configs.strategy: got {strategy!r}; expected one of "
+                f"{', '.join(STRATEGIES)}{did_you_mean(strategy, STRATEGIES)}"
+            )
+        problems += [f"extra_configs.{p}" for p in number(extra, "min_gain", float, 0.0)]
+        problems += [f"extra_configs.{p}" for p in strings(extra, "ranking_key")]
+        if "descending" in extra and not isinstance(extra["descending"], bool):
+            problems.append(
+                f"extra_configs.descending: expected true or false, got {extra['descending']!r}"
+            )
+        target = extra.get("path_feedback_recipe")
+        if target is not None and Path(str(target)).suffix.lower() not in (
+            ".yaml",
+            ".yml",
+            ".json",
+        ):
+            problems.append(
+                f"extra_configs.path_feedback_recipe: expected a .yaml/.yml/.json path, got {target!r}"
+            )
+        return problems
+
+    def run(self, run: JobRun) -> Any:
+        from ..data.dj_runtime import write_recipe
+        from ..data.feedback_refine import refine_recipe_from_feedback, write_decisions
+
+        key = run.extra("ranking_key", "accuracy")
+        try:
+            recipe, table = refine_recipe_from_feedback(
+                run.dj_configs or {},
+                run.extra("dataset_path"),
+                run.extra("metrics"),
+                strategy=run.extra("strategy", "noise_aware"),
+                ranking_key=key,
+                descending=run.extra("descending", True),
+                min_gain=float(run.extra("min_gain", 0.0)),
+                control_metrics=run.extra("control_metrics"),
+            )
+        except ValueError as exc:
+            raise SandboxError(f"{run.label}: extra_configs.{exc}") from None
+        target = run.extra("path_feedback_recipe")
+        path = (
+            output_path(target, run.base_dirs) if target else run.job_dir / "feedback_recipe.yaml"
+        )
+        write_recipe(recipe, Path(path))
+        write_decisions(table, key, run.job_dir / "feedback_decisions.md")
+        run.notes["decisions"] = {row["stat"]: row["decision"] for row in table}
+        return str(path), table
