@@ -8,21 +8,13 @@ are kept in memory so the trainer can report whether the loss fell.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning as L
 import torch
 
+from ..schedules import warmup_cosine_optimizer
 from .adapter import CaptionAdapter
-
-
-def warmup_cosine(step: int, total: int, warmup: int) -> float:
-    """Learning-rate factor: linear warmup to 1, then cosine to 0 at `total`."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 class CaptionModule(L.LightningModule):
@@ -63,12 +55,4 @@ class CaptionModule(L.LightningModule):
             ],
             lr=self.lr,
         )
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = math.ceil(total * self.warmup_ratio)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, total, warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
-        }
+        return warmup_cosine_optimizer(optimizer, self.trainer, self.warmup_ratio)

@@ -9,13 +9,12 @@ trainer can report whether the loss fell.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..captioning.module import warmup_cosine
+from ..schedules import warmup_cosine_optimizer
 from .flow import flow_matching_loss
 
 
@@ -46,12 +45,4 @@ class LoraModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         params = [p for p in self.transformer.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=0.0)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = math.ceil(total * self.warmup_ratio)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, total, warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
-        }
+        return warmup_cosine_optimizer(optimizer, self.trainer, self.warmup_ratio)
