@@ -40,9 +40,14 @@ def test_list_prints_every_hook_and_factory():
         "DataPoolManipulator types:",
         "data_pool_cartesian_join",
         "text_classifier",
-        "not built yet: refining a recipe from model feedback",
+        "RefineRecipeViaModelFeedbackHook",
+        "easyanimate",
+        "vbench_video_evaluator",
+        "video_inception_evaluator",
+        "trinity-rft",
     ):
         assert name in out
+    assert "not built yet" not in out  # every hook and component of the reference is built
 
 
 def test_config_error_exits_nonzero_with_one_message(tmp_path):
