@@ -28,6 +28,12 @@ TEST_MODEL = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _own_job_cache() -> None:
+    """Overrides conftest's per-test cache folder: this module keeps the session's, so that
+    the tiny base is built once for the module (nothing here depends on the job cache being empty)."""
+
+
 def _pool(path: Path, rows: list[dict]) -> str:
     """An EasyAnimate-format JSON (what dj_to_easyanimate_video_dataset_conversion writes)."""
     entries = [

@@ -25,6 +25,12 @@ CLIPS = Path(__file__).resolve().parents[1] / "src/djsandbox/resources/clipart_v
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _own_job_cache() -> None:
+    """Overrides conftest's per-test cache folder: this module keeps the session's, so that
+    VBench's environment is built once and reused by tests/test_video_t2v_pipeline.py (nothing here depends on the job cache being empty)."""
+
+
 def flicker_score(frames: np.ndarray) -> float:
     """VBench's definition: 1 - mean absolute difference of consecutive frames / 255."""
     diffs = np.abs(np.diff(frames.astype(np.float32), axis=0))

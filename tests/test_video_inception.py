@@ -23,6 +23,12 @@ from djsandbox.evaluation.video.motion_detector import packaged_clips
 CLIPS = packaged_clips()
 
 
+@pytest.fixture(autouse=True)
+def _own_job_cache() -> None:
+    """Overrides conftest's per-test cache folder: this module keeps the session's, so that
+    the motion detector is trained once for the module (nothing here depends on the job cache being empty)."""
+
+
 def _dj_rows(rows: list[dict]) -> list[dict]:
     """Data-Juicer-format rows of clipart clips (absolute paths, caption in `text`)."""
     return [

@@ -28,6 +28,12 @@ PROFILE = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _own_job_cache() -> None:
+    """Overrides conftest's per-test cache folder: this module keeps the session's, so that
+    the VBench environment test_vbench_real built is reused (nothing here depends on the job cache being empty)."""
+
+
 def _pipelines(summary: dict) -> dict[str, dict]:
     return {row["pipeline"]: row for row in summary["pipelines"]}
 
