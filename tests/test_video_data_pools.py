@@ -82,4 +82,4 @@ def test_video_pools_pipeline_on_the_packaged_clips(tmp_path: Path) -> None:
     auc = roc_auc_score(labels, [-v for v in motion.values()])
     assert auc >= 0.97, auc
     print(f"motion score vs static defect, packaged train split: AUC {auc:.4f}")
-    assert os.path.isdir(cache / "analysis")  # the analysis was stored for the next run
+    assert os.path.isdir(cache / "jobs" / "entries")  # the job cache kept it for the next run
