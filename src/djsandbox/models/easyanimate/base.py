@@ -124,14 +124,19 @@ def _train_vae(vae: Any, videos: Any, cfg: Mapping[str, Any], gen: Any) -> list[
             vae._clear_conv_cache()
         loss = (recon - x).abs().mean() + 0.5 * ((recon - x) ** 2).mean()
         loss = loss + 1e-6 * posterior.kl().mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(_step(optimizer, sched, loss))
         report(step + 1, steps, "base VAE steps", loss=losses[-1])
     vae.eval()
     return losses
+
+
+def _step(optimizer: Any, sched: Any, loss: Any) -> float:
+    """One optimiser and schedule step on `loss`; the loss as a float."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    sched.step()
+    return float(loss.detach())
 
 
 def _train_transformer(
@@ -149,11 +154,7 @@ def _train_transformer(
     for step in range(steps):
         idx = torch.randint(0, len(latents), (batch,), generator=gen)
         loss = flow_matching_loss(transformer, latents[idx], embeds[idx], gen)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(_step(optimizer, sched, loss))
         report(step + 1, steps, "base transformer steps", loss=losses[-1])
     transformer.eval()
     return losses
