@@ -295,3 +295,52 @@ def test_missing_server_binaries_fail_loudly_unless_opted_out(monkeypatch):
     monkeypatch.setenv("DJSANDBOX_NO_POSTGRES", "1")
     with pytest.raises(pytest.skip.Exception, match="DJSANDBOX_NO_POSTGRES=1"):
         next(pg_server.start_server())
+
+
+def test_sweeps_opening_an_empty_database_together_all_get_the_storage(db, monkeypatch):
+    """Each sweep creates Optuna's tables on first use; PostgreSQL refuses the slower of two
+    concurrent CREATE TABLEs (duplicate `pg_type` row) instead of waiting. Eight at once: all
+    open it, and the tables exist once."""
+    from djsandbox.hpo.study_storage import open_rdb_storage
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    barrier = __import__("threading").Barrier(8)
+
+    def open_together(_: int) -> str:
+        barrier.wait()
+        storage = open_rdb_storage(db)
+        storage.remove_session()
+        return type(storage).__name__
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(open_together, range(8))) == ["RDBStorage"] * 8
+
+
+def test_only_the_table_creation_race_is_retried(monkeypatch):
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from djsandbox.hpo import study_storage
+
+    calls = []
+
+    def flaky(url, **options):
+        calls.append(url)
+        if len(calls) < 3:
+            raise IntegrityError("CREATE TABLE studies", {}, Exception("duplicate key value"))
+        return "storage"
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)
+    monkeypatch.setattr(study_storage, "_RETRY_PAUSE_S", 0.0)
+    assert study_storage.open_rdb_storage("postgresql://u@h/db") == "storage"
+    assert len(calls) == 3
+
+    def unreachable(url, **options):
+        calls.append(url)
+        raise OperationalError("connect", {}, Exception("connection refused"))
+
+    calls.clear()
+    monkeypatch.setattr(optuna.storages, "RDBStorage", unreachable)
+    with pytest.raises(OperationalError):
+        study_storage.open_rdb_storage("postgresql://u@h/db")
+    assert len(calls) == 1  # not a race: reported at once

@@ -92,6 +92,30 @@ def _quiet_experimental() -> Iterator[None]:
         yield
 
 
+_SCHEMA_RACE = ("already exists", "duplicate key value")
+_RETRY_PAUSE_S = 0.2
+
+
+def open_rdb_storage(url: str, attempts: int = 5, **options: Any) -> Any:
+    """Optuna's RDB storage for `url`. Two sweeps started together on an empty database both
+    create Optuna's tables, and PostgreSQL refuses the slower one's CREATE TABLE (a duplicate
+    `pg_type` row) instead of waiting; the tables exist by then, so opening again succeeds."""
+    import time
+
+    import optuna
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url, **options)
+        except DBAPIError as exc:
+            if attempt == attempts or not any(m in str(exc) for m in _SCHEMA_RACE):
+                raise
+            log.debug("study storage: the tables were being created by another sweep; again")
+            time.sleep(_RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
+
+
 class StudyKeeper:
     """Heartbeats for the trials this sweep launched; stale trials of the study re-queued.
 
@@ -111,7 +135,7 @@ class StudyKeeper:
 
         with _quiet_experimental():
             retry = optuna.storages.RetryFailedTrialCallback(max_retry=max_retry)
-        self.storage = optuna.storages.RDBStorage(
+        self.storage = open_rdb_storage(
             url, heartbeat_interval=interval, grace_period=grace_period, failed_trial_callback=retry
         )
         self.study_name, self.interval = study_name, interval

@@ -27,7 +27,7 @@ from omegaconf import DictConfig, open_dict, read_write
 
 from ..errors import EXIT_CONFIG, EXIT_RESOURCES, ConfigError, ResourceError
 from ..redact import redact_text
-from .study_storage import StudyKeeper, check_storage, mask_in_logs
+from .study_storage import StudyKeeper, check_storage, mask_in_logs, open_rdb_storage
 
 log = logging.getLogger("djsandbox")
 
@@ -67,6 +67,25 @@ def _pin_subdir_timestamp(config: DictConfig) -> None:
             job.num = saved
 
 
+def _open_storage(storage: str, study_name: Any, heartbeat: tuple) -> StudyKeeper | None:
+    """Open the study storage before the sweeper does (creating Optuna's tables once) and,
+    with a heartbeat interval and a study name, start the keeper that re-queues lost trials."""
+    interval, grace, retries = heartbeat
+    try:
+        if not (study_name and interval):
+            open_rdb_storage(storage).remove_session()
+            return None
+        keeper = StudyKeeper(storage, str(study_name), interval, grace, retries)
+        keeper.requeue_stale()  # before the sweeper asks its first trial
+    except Exception as exc:
+        raise ResourceError(
+            f"cannot open the study storage {redact_text(storage)}: "
+            f"{redact_text(str(exc)).splitlines()[0]}"
+        ) from None
+    keeper.start()
+    return keeper
+
+
 class SweepFolder(Callback):
     """Create the sweep folder and pin the trial folders' timestamp before the sweep starts;
     keep the study's trials alive with heartbeats (every `heartbeat_interval` seconds; a trial
@@ -101,18 +120,8 @@ class SweepFolder(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         _pin_subdir_timestamp(config)
         _launched[0] = 0
-        interval, grace, retries = self.heartbeat
-        if isinstance(storage, str) and study_name and interval:
-            try:
-                keeper = StudyKeeper(storage, str(study_name), interval, grace, retries)
-                keeper.requeue_stale()  # before the sweeper asks its first trial
-            except Exception as exc:
-                raise ResourceError(
-                    f"cannot open the study storage {redact_text(storage)}: "
-                    f"{redact_text(str(exc)).splitlines()[0]}"
-                ) from None
-            keeper.start()
-            _keeper[0] = keeper
+        if isinstance(storage, str):
+            _keeper[0] = _open_storage(storage, study_name, self.heartbeat)
         log.info(
             "sweep folder %s; study %s in %s%s",
             sweep_dir,
