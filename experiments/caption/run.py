@@ -11,24 +11,17 @@ and summarises CIDEr over seeds.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from experiments.common import cli
-from experiments.common.publish import ROOT, Stopwatch, write_results
-from experiments.common.runs import finished, job_seconds, read_context, study_file
+from experiments.common.pipeline_runs import run_pipeline, shell_command
+from experiments.common.publish import Stopwatch, write_results
 
 from . import analysis
 
 STUDY_DIR = Path(__file__).resolve().parent
-ASKED_FILE = "study_settings.json"
 log = logging.getLogger("experiments")
 
 
@@ -65,43 +58,8 @@ PROFILES = {
 }
 
 
-def command(seed: int, profile: Profile, run_dir: Path) -> list[str]:
-    return [
-        "-m",
-        "djsandbox",
-        "+pipeline=internvl_coco",
-        "vars.ranking_key=CIDEr",
-        f"vars.seed={seed}",
-        *profile.overrides,
-        f"hydra.run.dir={run_dir}",
-    ]
-
-
-def run_seed(seed: int, profile: Profile, run_dir: Path) -> tuple[dict[str, Any], bool, float]:
-    """(the run's context (iteration 0), whether a finished run made with the same command was
-    reused, seconds)."""
-    args = command(seed, profile, run_dir)
-    marker = study_file(run_dir, ASKED_FILE)
-    if finished(run_dir) and marker.is_file() and json.loads(marker.read_text()) == args:
-        log.info("seed %s: reusing %s", seed, run_dir)
-        return read_context(run_dir), True, job_seconds(run_dir)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    if marker.is_file() and json.loads(marker.read_text()) != args:
-        raise SystemExit(f"{run_dir} was made by another command; rerun with --fresh")
-    marker.write_text(json.dumps(args))
-    if (run_dir / "sandbox_state.json").is_file():
-        args = [*args, f"resume={run_dir}"]  # an interrupted run continues where it stopped
-    log.info("seed %s: python %s", seed, " ".join(args))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
-    stdout = study_file(run_dir, "stdout.txt")
-    with open(stdout, "a", encoding="utf-8") as out:
-        proc = subprocess.run(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    if proc.returncode != 0:
-        raise SystemExit(f"seed {seed}: the sandbox run failed; see {stdout}")
-    return read_context(run_dir), False, time.perf_counter() - start
+def overrides(seed: int, profile: Profile) -> list[str]:
+    return ["vars.ranking_key=CIDEr", f"vars.seed={seed}", *profile.overrides]
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -112,15 +70,15 @@ def main(argv: list[str] | None = None) -> Path:
     contexts, runs = [], []
     for seed in profile.seeds:
         run_dir = inv.runs_dir / f"seed_{seed}"
-        context, reused, seconds = run_seed(seed, profile, run_dir)
-        contexts.append(context)
+        run = run_pipeline("internvl_coco", overrides(seed, profile), run_dir)
+        contexts.append(run.context)
         runs.append(
             {
                 "seed": seed,
                 "work_dir": str(run_dir),
-                "reused": reused,
-                "seconds": round(seconds, 1),
-                "command": "python " + " ".join(command(seed, profile, run_dir)),
+                "reused": run.reused,
+                "seconds": round(run.seconds, 1),
+                "command": shell_command("internvl_coco", overrides(seed, profile)),
             }
         )
     measured = analysis.measure(contexts, list(profile.seeds))

@@ -13,20 +13,14 @@ decisions are recomputed from the same evidence (no training), to show what they
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from experiments.common import cli
 from experiments.common.data import head_jsonl, majority_accuracy
+from experiments.common.pipeline_runs import run_pipeline, shell_command
 from experiments.common.publish import ROOT, Stopwatch, write_results
-from experiments.common.runs import SECONDS_FILE, dotlist, finished, read_context, study_file
 
 from . import analysis
 
@@ -51,36 +45,6 @@ PROFILES = {
 }
 
 
-def run_pipeline(overrides: dict[str, Any], work_dir: Path) -> tuple[dict[str, Any], float, bool]:
-    """(context, seconds, reused): the pipeline through `python -m djsandbox`, reused when a
-    finished run folder was made with the same overrides."""
-    asked = json.dumps(dotlist(overrides))
-    marker = study_file(work_dir, "study_settings.json")
-    timing = study_file(work_dir, SECONDS_FILE)
-    if finished(work_dir) and marker.is_file() and marker.read_text() == asked:
-        log.info("reusing finished run %s", work_dir)
-        return read_context(work_dir), float(timing.read_text()), True
-    work_dir.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(asked)
-    command = [
-        sys.executable,
-        "-m",
-        "djsandbox",
-        "+pipeline=feedback_refine",
-        f"work_dir={work_dir}",
-        f"resume={'true' if (work_dir / 'sandbox_state.json').is_file() else 'false'}",
-        *dotlist(overrides),
-    ]
-    log.info("running %s", " ".join(command[2:]))
-    start = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    with open(study_file(work_dir, "stdout.txt"), "w", encoding="utf-8") as out:
-        subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
-    seconds = time.perf_counter() - start
-    timing.write_text(f"{seconds:.1f}\n")
-    return read_context(work_dir), seconds, False
-
-
 def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.feedback.run", argv)
@@ -98,13 +62,13 @@ def main(argv: list[str] | None = None) -> Path:
         "vars.stats": list(profile.stats),
         "vars.strategy": "noise_aware",
     }
-    context, seconds, reused = run_pipeline(overrides, inv.runs_dir / "run")
+    run = run_pipeline("feedback_refine", overrides, inv.runs_dir / "run")
+    context, seconds, reused = run.context, run.seconds, run.reused
     data = analysis.collect(context, RESOURCES / "recipes" / "fine_foods_text.yaml")
     data["profile"] = {
         **{k: list(v) if isinstance(v, tuple) else v for k, v in profile.__dict__.items()},
         "majority_test_accuracy": majority_accuracy(test),
-        "pipeline_command": "python -m djsandbox +pipeline=feedback_refine "
-        + " ".join(f"'{o}'" if "[" in o else o for o in dotlist(overrides)),
+        "pipeline_command": shell_command("feedback_refine", overrides),
     }
     return write_results(
         inv.out_dir,
