@@ -51,3 +51,20 @@ def datasets(cfg: Mapping[str, Any], key: str = "dataset_path") -> list[str]:
         f"{key}: got {show(key, value)}; expected a dataset path, or a non-empty list or mapping "
         "of them"
     ]
+
+
+def is_positive_int(value: Any) -> bool:
+    """An int above zero (a bool is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def known_keys(
+    value: Any, where: str, keys: tuple[str, ...], expected: str = "a mapping"
+) -> list[str]:
+    """Problems of a nested config mapping: not a mapping, or keys outside `keys` (a typo
+    would otherwise be ignored silently). None is fine: the defaults apply."""
+    if value is None:
+        return []
+    if not is_mapping(value):
+        return [f"{where}: expected {expected}, got {type(value).__name__}"]
+    return [f"{where}.{k}: unknown key; valid: {', '.join(keys)}" for k in value if k not in keys]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...redact import show
+from ...value_checks import is_positive_int, known_keys
 
 SIZES = ("tiny", "1B", "2B", "4B", "26B")
 
@@ -166,29 +167,17 @@ def resolve_model(model: Mapping[str, Any] | None, need_path: bool = True) -> di
     return merged
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def check_model(model: Any, prefix: str = "model", need_path: bool = True) -> list[str]:
     """`prefix.key: problem` strings for a `model` mapping (cheap: no file is opened).
 
     `need_path`: a real size needs its weights folder to train; the evaluator loads the
     checkpoint instead and only takes template/dtype settings from `model`.
     """
-    if model is None:
-        return []
+    problems = known_keys(model, prefix, MODEL_KEYS, "a mapping (the `model` config group)")
     if not isinstance(model, Mapping):
-        return [
-            f"{prefix}: expected a mapping (the `model` config group), got {type(model).__name__}"
-        ]
+        return problems
     from .templates import TEMPLATES
 
-    problems = [
-        f"{prefix}.{k}: unknown key; valid: {', '.join(MODEL_KEYS)}"
-        for k in model
-        if k not in MODEL_KEYS
-    ]
     size = model.get("size")
     if size is not None and size not in SIZES:
         problems.append(f"{prefix}.size: got {size!r}; expected one of {', '.join(SIZES)}")
@@ -206,7 +195,7 @@ def check_model(model: Any, prefix: str = "model", need_path: bool = True) -> li
             f"{prefix}.template: got {template!r}; expected one of {', '.join(TEMPLATES)}"
         )
     for key in ("image_size", "max_seq_length"):
-        if model.get(key) is not None and not _positive_int(model[key]):
+        if model.get(key) is not None and not is_positive_int(model[key]):
             problems.append(
                 f"{prefix}.{key}: got {show(key, model[key])}; expected a positive integer"
             )
@@ -229,20 +218,14 @@ def check_model(model: Any, prefix: str = "model", need_path: bool = True) -> li
 
 
 def _check_tiny(tiny: Any, where: str) -> list[str]:
-    if tiny is None:
-        return []
+    problems = known_keys(tiny, where, TINY_KEYS, "a mapping of sizes")
     if not isinstance(tiny, Mapping):
-        return [f"{where}: expected a mapping of sizes, got {type(tiny).__name__}"]
-    problems = [
-        f"{where}.{k}: unknown key; valid: {', '.join(TINY_KEYS)}"
-        for k in tiny
-        if k not in TINY_KEYS
-    ]
+        return problems
     for k, v in tiny.items():
         if k == "downsample_ratio":
             if v not in (0.5, 0.25, 1.0):
                 problems.append(f"{where}.downsample_ratio: got {v!r}; expected 0.5, 0.25 or 1.0")
-        elif k in TINY_KEYS and not _positive_int(v):
+        elif k in TINY_KEYS and not is_positive_int(v):
             problems.append(f"{where}.{k}: got {show(k, v)}; expected a positive integer")
     return problems
 
@@ -255,13 +238,9 @@ def _check_lora(lora: Any, where: str) -> list[str]:
             f"{where}: expected a mapping {{r, alpha, dropout, target_modules}} or null, "
             f"got {lora!r}"
         ]
-    problems = [
-        f"{where}.{k}: unknown key; valid: {', '.join(LORA_KEYS)}"
-        for k in lora
-        if k not in LORA_KEYS
-    ]
+    problems = known_keys(lora, where, LORA_KEYS)
     for key in ("r", "alpha"):
-        if key in lora and not _positive_int(lora[key]):
+        if key in lora and not is_positive_int(lora[key]):
             problems.append(
                 f"{where}.{key}: got {show(key, lora[key])}; expected a positive integer"
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...redact import show
+from ...value_checks import is_positive_int, known_keys
 
 MODEL_KEYS = (
     "name",
@@ -151,31 +152,11 @@ def resolve_model(model: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _sub(value: Any, where: str, keys: tuple[str, ...]) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, Mapping):
-        return [f"{where}: expected a mapping, got {type(value).__name__}"]
-    return [f"{where}.{k}: unknown key; valid: {', '.join(keys)}" for k in value if k not in keys]
-
-
 def check_model(model: Any, prefix: str = "model") -> list[str]:
     """`prefix.key: problem` strings for a `model` mapping (cheap: no file is opened)."""
-    if model is None:
-        return []
+    problems = known_keys(model, prefix, MODEL_KEYS, "a mapping (the `model` config group)")
     if not isinstance(model, Mapping):
-        return [
-            f"{prefix}: expected a mapping (the `model` config group), got {type(model).__name__}"
-        ]
-    problems = [
-        f"{prefix}.{k}: unknown key; valid: {', '.join(MODEL_KEYS)}"
-        for k in model
-        if k not in MODEL_KEYS
-    ]
+        return problems
     size = model.get("size")
     if size is not None and size not in ("tiny", "real"):
         problems.append(f"{prefix}.size: got {size!r}; expected tiny or real")
@@ -189,30 +170,30 @@ def check_model(model: Any, prefix: str = "model") -> list[str]:
         if value is not None and (not isinstance(value, str) or not value):
             problems.append(f"{prefix}.{key}: got {value!r}; expected a local folder or null")
     for key in ("sample_size", "num_frames", "max_sequence_length"):
-        if model.get(key) is not None and not _positive_int(model[key]):
+        if model.get(key) is not None and not is_positive_int(model[key]):
             problems.append(
                 f"{prefix}.{key}: got {show(key, model[key])}; expected a positive integer"
             )
     sample = model.get("sample_size")
-    if _positive_int(sample) and sample % 16:
+    if is_positive_int(sample) and sample % 16:
         problems.append(f"{prefix}.sample_size: got {sample}; expected a multiple of 16")
     if model.get("dtype") is not None and model["dtype"] not in DTYPES:
         problems.append(
             f"{prefix}.dtype: got {model['dtype']!r}; expected one of {', '.join(DTYPES)}"
         )
-    problems += _sub(model.get("tiny"), f"{prefix}.tiny", TINY_KEYS)
-    problems += _sub(model.get("pretrain"), f"{prefix}.pretrain", PRETRAIN_KEYS)
-    problems += _sub(model.get("lora"), f"{prefix}.lora", LORA_KEYS)
+    problems += known_keys(model.get("tiny"), f"{prefix}.tiny", TINY_KEYS)
+    problems += known_keys(model.get("pretrain"), f"{prefix}.pretrain", PRETRAIN_KEYS)
+    problems += known_keys(model.get("lora"), f"{prefix}.lora", LORA_KEYS)
     tiny = model.get("tiny") if isinstance(model.get("tiny"), Mapping) else {}
     head_dim = tiny.get("head_dim")
-    if head_dim is not None and (not _positive_int(head_dim) or head_dim % 16):
+    if head_dim is not None and (not is_positive_int(head_dim) or head_dim % 16):
         problems.append(
             f"{prefix}.tiny.head_dim: got {head_dim!r}; expected a multiple of 16 "
             "(EasyAnimate's 3D rotary embedding)"
         )
     lora = model.get("lora") if isinstance(model.get("lora"), Mapping) else {}
     for key in ("r", "alpha"):
-        if key in lora and not _positive_int(lora[key]):
+        if key in lora and not is_positive_int(lora[key]):
             problems.append(
                 f"{prefix}.lora.{key}: got {show(key, lora[key])}; expected a positive integer"
             )
