@@ -17,7 +17,7 @@ from pathlib import Path
 
 from experiments.common import cli
 from experiments.common.pipeline_runs import run_pipeline, shell_command
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 
 from . import analysis
 
@@ -66,7 +66,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.split("\n")[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.caption.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     contexts, runs = [], []
     for seed in profile.seeds:
         run_dir = inv.runs_dir / f"seed_{seed}"
@@ -85,18 +84,13 @@ def main(argv: list[str] | None = None) -> Path:
     summary = analysis.summarise(measured)
     figure = analysis.pools_figure(summary, inv.out_dir / "pools.png")
     sections = analysis.markdown(summary, measured, figure)
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 4: caption pools (results)",
-        inv.command,
-        inv.profile,
-        watch,
         sections,
         {"profile": asdict(profile), "runs": runs, "summary": summary, "measured": measured},
         runs=runs,
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .publish import Stopwatch
+
 
 @dataclass(frozen=True)
 class Invocation:
@@ -26,6 +28,7 @@ class Invocation:
     out_dir: Path  # results.md, results.json, figures
     runs_dir: Path  # run folders
     command: str
+    watch: Stopwatch  # the study's wall time and load, from the invocation on
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -63,7 +66,7 @@ def invocation(
     runs.mkdir(parents=True, exist_ok=True)
     quiet_logging()
     shown = " ".join(argv if argv is not None else sys.argv[1:])
-    return Invocation(profile, out, runs, f"python -m {module} {shown}".rstrip())
+    return Invocation(profile, out, runs, f"python -m {module} {shown}".rstrip(), Stopwatch())
 
 
 def _quiet_libraries(record: logging.LogRecord) -> bool:

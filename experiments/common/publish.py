@@ -8,6 +8,7 @@ is shared), the library versions, the commit and the measured wall time.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -157,6 +158,22 @@ def write_results(
         encoding="utf-8",
     )
     include_in_readme(out_dir / "README.md", md)
+    return md
+
+
+def publish_study(
+    inv: Any,
+    title: str,
+    sections: list[str],
+    data: dict[str, Any],
+    runs: list[dict[str, Any]] | None = None,
+) -> Path:
+    """`write_results` for a driver's invocation (`cli.Invocation`: where, command, profile,
+    stopwatch); logs and returns results.md."""
+    md = write_results(
+        inv.out_dir, title, inv.command, inv.profile, inv.watch, sections, data, runs=runs
+    )
+    logging.getLogger("experiments").info("wrote %s", md)
     return md
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, pool_facts, study_data
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.runs import command_line, one, run_config
 from experiments.common.upstream import single_op_results
 
@@ -118,7 +118,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = p.parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.duplication.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     upstream, upstream_path = single_op_results(inv.profile, args.single_op)
     up = upstream["measured"]["profile"]
     train, test = study_data(inv.runs_dir, up["train_rows"], up["test_rows"])
@@ -126,18 +125,13 @@ def main(argv: list[str] | None = None) -> Path:
     measured["single_op_results"] = str(upstream_path)
     summary = analysis.summarise(measured)
     figure = analysis.figure(summary, inv.out_dir / "duplication.png")
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 5: duplicated best pool vs fresh rows (results)",
-        inv.command,
-        inv.profile,
-        watch,
         analysis.markdown(summary, measured, figure),
         {"summary": summary, "measured": measured},
         runs=measured["runs"],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from experiments.common import cli
 from experiments.common.data import head_jsonl, majority_accuracy
 from experiments.common.pipeline_runs import run_pipeline, shell_command
-from experiments.common.publish import ROOT, Stopwatch, write_results
+from experiments.common.publish import ROOT, publish_study
 
 from . import analysis
 
@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.feedback.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     train = head_jsonl(
         RESOURCES / "fine_foods" / "train.jsonl", inv.runs_dir / "train.jsonl", profile.train_rows
     )
@@ -70,12 +69,9 @@ def main(argv: list[str] | None = None) -> Path:
         "majority_test_accuracy": majority_accuracy(test),
         "pipeline_command": shell_command("feedback_refine", overrides),
     }
-    return write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 8: model feedback vs k-sigma vs raw (results)",
-        inv.command,
-        inv.profile,
-        watch,
         analysis.sections(data),
         data,
         runs=[{"reused": reused, "seconds": seconds}],

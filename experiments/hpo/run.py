@@ -20,7 +20,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, split_jsonl, study_data
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.runs import command_line, run_config
 
 from . import analysis, sweep
@@ -100,7 +100,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.split("\n")[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.hpo.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     train, test = study_data(inv.runs_dir, profile.train_rows, profile.test_rows)
     n_train = sum(1 for line in train.read_text().splitlines() if line.strip())
     search, dev = split_jsonl(
@@ -142,18 +141,13 @@ def main(argv: list[str] | None = None) -> Path:
         analysis.history_figure(measured, summary, inv.out_dir / "sweep.png"),
         analysis.arms_figure(summary, inv.out_dir / "arms.png"),
     ]
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 6: HPO over recipe thresholds vs k-sigma vs raw (results)",
-        inv.command,
-        inv.profile,
-        watch,
         analysis.markdown(summary, measured, figures),
         {"summary": summary, "measured": measured},
         runs=[sweep_time, *reeval["runs"]],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, pool_facts, study_data
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.runs import command_line, run_config
 from experiments.common.upstream import single_op_results
 
@@ -116,7 +116,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = p.parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.multi_op.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     upstream, upstream_path = single_op_results(inv.profile, args.single_op)
     picks = upstream["summary"]["top_operators"]
     if len(picks) < 3:
@@ -129,18 +128,13 @@ def main(argv: list[str] | None = None) -> Path:
     measured["single_op_results"] = str(upstream_path)
     summary = analysis.summarise(measured)
     figure = analysis.figure(summary, inv.out_dir / "combos.png")
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 2: multi-operator pools vs random pools (results)",
-        inv.command,
-        inv.profile,
-        watch,
         analysis.markdown(summary, measured, figure),
         {"summary": summary, "measured": measured},
         runs=measured["runs"],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.data import majority_accuracy, pool_facts, study_data
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.runs import command_line, run_config
 
 from . import analysis, plots
@@ -152,7 +152,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.split("\n")[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.single_op.run", argv)
     profile = PROFILES[inv.profile]
-    watch = Stopwatch()
     measured = measure(profile, inv.runs_dir)
     summary = analysis.summarise(measured)
     figures = [
@@ -160,18 +159,13 @@ def main(argv: list[str] | None = None) -> Path:
         plots.gaps_figure(summary, inv.out_dir / "gaps.png"),
     ]
     sections = analysis.markdown(summary, measured, figures)
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 1: single-operator pools (results)",
-        inv.command,
-        inv.profile,
-        watch,
         sections,
         {"summary": summary, "measured": measured},
         runs=measured["runs"],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from experiments.common import cli
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.upstream import single_op_results
 from experiments.single_op import run as single_op
 
@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = p.parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.transfer.run", argv)
     scale = PROFILES[inv.profile]
-    watch = Stopwatch()
     small, small_path = single_op_results(inv.profile, args.single_op)
     distinct = small["summary"]["distinct_ranking"]
     up = small["measured"]["profile"]
@@ -65,12 +64,9 @@ def main(argv: list[str] | None = None) -> Path:
     summary = analysis.summarise(small["measured"], large, distinct)
     figure = analysis.figure(summary, inv.out_dir / "transfer.png")
     sections = analysis.markdown(summary, small["measured"], large, small_path, figure)
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 3: operator ranking, small vs larger model (results)",
-        inv.command,
-        inv.profile,
-        watch,
         sections,
         {
             "summary": summary,
@@ -80,8 +76,6 @@ def main(argv: list[str] | None = None) -> Path:
         },
         runs=large["runs"],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.common import cli
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 from experiments.common.runs import command_line, run_config
 
 from . import analysis
@@ -106,21 +106,15 @@ def main(argv: list[str] | None = None) -> Path:
         profile = Profile(str(args.clips.resolve()), profile.ks, profile.max_rows)
     if not Path(profile.clips).is_file():
         raise SystemExit(f"{profile.clips}: not found; pass --clips PATH or use --quick")
-    watch = Stopwatch()
     measured = measure(profile, inv.runs_dir)
     sections = analysis.markdown(measured["result"], measured["constant_stats"], measured)
-    md = write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 7: video filters vs known defects (results)",
-        inv.command,
-        inv.profile,
-        watch,
         sections,
         measured,
         runs=measured["runs"],
     )
-    log.info("wrote %s", md)
-    return md
 
 
 if __name__ == "__main__":
