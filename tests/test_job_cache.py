@@ -283,3 +283,55 @@ def test_a_data_juicer_jobs_key_follows_the_media_its_rows_name(tmp_path, calls)
     assert key() == before
     video.write_bytes(b"re-rendered at the same path")
     assert key() != before
+
+
+def _generated(run: Path, clip: bytes) -> Path:
+    """A generated.jsonl inside `run` naming one clip inside `run` (as EasyAnimate's writes)."""
+    videos = run / "generate" / "videos"
+    videos.mkdir(parents=True, exist_ok=True)
+    (videos / "a prompt-0.mp4").write_bytes(clip)
+    rows = run / "generate" / "generated.jsonl"
+    rows.write_text(json.dumps({"videos": [str(videos / "a prompt-0.mp4")], "seed": 1}) + "\n")
+    return rows
+
+
+def test_a_row_files_digest_follows_the_bytes_of_the_clips_it_names(tmp_path, calls):
+    """Two runs' generated.jsonl read alike (same prompts, seed and places in their run
+    folders); an evaluator's result depends on the clips. Other clips: another digest (this
+    restored one model's FVDs for another's once); the same clips: the same digest; a clip
+    re-rendered under its name: another digest, though the row file is unchanged."""
+    from djsandbox.cache.files import Digests
+
+    one, two, three = (tmp_path / n for n in ("one", "two", "three"))
+    rows = {run: _generated(run, clip) for run, clip in ((one, b"A"), (two, b"A"), (three, b"B"))}
+    digests = Digests()
+    same, other = (digests.file(rows[r], r) for r in (two, three))
+    first = digests.file(rows[one], one)
+    assert first == same and first != other
+    (one / "generate" / "videos" / "a prompt-0.mp4").write_bytes(b"re-rendered")
+    assert Digests().file(rows[one], one) != first  # the memo keeps names, not the clips' bytes
+
+
+def test_media_names_are_found_across_blocks_relative_and_escaped(tmp_path, monkeypatch):
+    from djsandbox.cache import media_refs
+    from djsandbox.cache.files import Digests
+
+    monkeypatch.setattr(media_refs, "BLOCK", 64)  # many blocks, lines cut between them
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "café.MP4").write_bytes(b"x")
+    lines = [{"text": "no media here. a sentence.", "n": i} for i in range(20)]
+    lines.insert(7, {"videos": ["clips/café.MP4"], "text": 'a "quoted" word.mp4 in text'})
+    lines.append({"image": "/nowhere/img.png"})
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in lines))  # ensure_ascii: \u00e9
+    assert media_refs.named_media(data) == ["clips/café.MP4", "/nowhere/img.png"]
+    assert media_refs.resolve_media("clips/café.MP4", data) == clips / "café.MP4"
+    text_only = tmp_path / "text.jsonl"
+    text_only.write_text("\n".join(json.dumps(r) for r in lines[:5]))
+    assert media_refs.named_media(text_only) == []
+    digests = Digests()
+    assert digests.file(text_only) == digests._own(text_only, None)  # keys of text data unchanged
+    before = digests.file(data)
+    (clips / "café.MP4").write_bytes(b"y")
+    assert Digests().file(data) != before

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_text
 from . import cache_root
+from .media_refs import ROW_FILES, named_media, resolve_media
 from .rewrite import is_text, to_tokens
 
 
@@ -34,7 +35,37 @@ class Digests:
 
     def file(self, path: Path, run: Path | None = None) -> str:
         """A text file inside the run folder `run` is hashed with that folder's path as a
-        token (`rewrite.py`): a copy of it in another run folder has the same digest."""
+        token (`rewrite.py`): a copy of it in another run folder has the same digest. A JSON or
+        JSONL file's digest also covers the bytes of the media files it names
+        (`media_refs.py`), looked up afresh each time: a clip re-rendered under the same name
+        changes it."""
+        own = self._own(path, run)
+        media = self._media(path)
+        if not media:
+            return own
+        digest = hashlib.sha256(own.encode())
+        for name in media:
+            found = resolve_media(name, path)
+            shown = name
+            if run is not None and (name == str(run) or name.startswith(f"{run}/")):
+                shown = "<run>" + name[len(str(run)) :]
+            mark = self.file(found, run) if found.is_file() else "missing"
+            digest.update(f"\n{shown}\0{mark}".encode())
+        return digest.hexdigest()
+
+    def _media(self, path: Path) -> list[str]:
+        """The media names in `path`, remembered per (path, size, mtime) like digests."""
+        if path.suffix.lower() not in ROW_FILES:
+            return []
+        stat = path.stat()
+        ident = f"media|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        if ident not in self.known:
+            self.known[ident] = json.dumps(named_media(path))
+            self.changed = True
+        return json.loads(self.known[ident])
+
+    def _own(self, path: Path, run: Path | None) -> str:
+        """The digest of the file's own bytes (the run folder as a token inside it)."""
         stat = path.stat()
         inside = run is not None and run in path.resolve().parents and is_text(path)
         ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}" + (

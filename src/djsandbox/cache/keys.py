@@ -6,8 +6,9 @@ djsandbox version plus the digest of the hook's and the component's source files
 component misses), and the versions of the libraries that compute. Secrets are masked before
 anything is hashed or written. Configured output paths count only as "an output is written
 there" (the same job writing elsewhere hits). Every string that names an existing file or
-folder is replaced by the digest of its content, so a path into an earlier run's folder and
-one into this run's folder key alike when their bytes do.
+folder is replaced by the digest of its content (a JSON/JSONL file's also covers the media
+files it names: `media_refs.py`), so a path into an earlier run's folder and one into this
+run's folder key alike when their bytes do.
 """
 
 from __future__ import annotations
