@@ -43,7 +43,7 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile(heldout_seeds=(101, 102, 103)),
+    "full": Profile(heldout_seeds=(101, 102, 103, 104, 105)),
     "quick": Profile(heldout_seeds=(101, 102), epochs=1, num_inference_steps=4),
     "smoke": Profile(
         heldout_seeds=(101,),
