@@ -94,6 +94,11 @@ def kept_ranges(decisions: list[Mapping[str, Any]]) -> dict[str, tuple[float | N
     return {r["stat"]: (r["min"], r["max"]) for r in decisions if r["decision"] == "keep"}
 
 
+def decided(table: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """A decision table without its file paths (each run folder has its own): what was cut."""
+    return [(r["stat"], r["decision"], r["min"], r["max"]) for r in table]
+
+
 def defect_counts(ids: list[str], defects: Mapping[str, str]) -> dict[str, int]:
     """How many of `ids` carry each recorded defect ('' = none), plus `any` and `clips`."""
     counts: dict[str, int] = {"clips": len(ids), "any": 0}
@@ -175,7 +180,7 @@ def collect(
                 )
             )
     same_selection = all(
-        ctx["feedback"]["refine"]["res_2"] == first["feedback"]["refine"]["res_2"]
+        decided(ctx["feedback"]["refine"]["res_2"]) == decided(first["feedback"]["refine"]["res_2"])
         for ctx in runs.values()
     )
     return {

@@ -39,19 +39,20 @@ class Profile:
     selection_seed: int = 0  # every pool/control LoRA; never one of the held-out seeds
     k: float = 2.0
     strategy: str = "noise_aware"
+    dev_rows: int = 30  # the first N test-split rows are the dev prompts
     extra: dict[str, Any] = field(default_factory=dict)  # further pipeline overrides
 
 
 PROFILES = {
-    "full": Profile(heldout_seeds=(101, 102, 103, 104, 105)),
+    "full": Profile(heldout_seeds=tuple(range(101, 109))),
     "quick": Profile(heldout_seeds=(101, 102), epochs=1, num_inference_steps=4),
     "smoke": Profile(
         heldout_seeds=(101,),
         num_inference_steps=2,
+        dev_rows=6,
         extra={
             "trainer": "debug",
             "vars.max_train_rows": 60,
-            "vars.dev_prompts": 6,
             "model.pretrain.vae_steps": 2,
             "model.pretrain.transformer_steps": 2,
         },
@@ -68,6 +69,7 @@ def overrides(profile: Profile, seed: int) -> dict[str, Any]:
         "vars.num_inference_steps": profile.num_inference_steps,
         "vars.k": profile.k,
         "vars.strategy": profile.strategy,
+        "vars.dev_prompts": profile.dev_rows,
         **profile.extra,
     }
 
