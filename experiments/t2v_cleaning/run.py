@@ -21,7 +21,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.pipeline_runs import run_pipeline, shell_command
-from experiments.common.publish import ROOT, Stopwatch, write_results
+from experiments.common.publish import ROOT, publish_study
 
 from . import analysis, report
 
@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> Path:
     profile = PROFILES[inv.profile]
     if profile.selection_seed in profile.heldout_seeds:
         raise SystemExit("the selection seed must not be a held-out seed")
-    watch = Stopwatch()
     contexts, runs, commands = {}, [], []
     for seed in profile.heldout_seeds:
         items = overrides(profile, seed)
@@ -100,12 +99,9 @@ def main(argv: list[str] | None = None) -> Path:
         "pipeline_commands": commands,
     }
     data["runs"] = runs
-    return write_results(
-        inv.out_dir,
+    return publish_study(
+        inv,
         "Study 9: cleaning the clips of a text-to-video model (results)",
-        inv.command,
-        inv.profile,
-        watch,
         report.sections(data),
         data,
         runs=runs,
