@@ -41,12 +41,21 @@ class Profile:
     max_train_rows: int | None = None  # the first N training clips (None: all 360)
     dev_prompts: int = 30
     trainer: str = "cpu"
+    extra: tuple[tuple[str, Any], ...] = ()  # more overrides (smoke: a barely pretrained base)
 
 
+SMOKE_BASE = (
+    ("model.pretrain.max_clips", 16),
+    ("model.pretrain.vae_steps", 2),
+    ("model.pretrain.transformer_steps", 2),
+    ("vars.num_inference_steps", 2),
+)
 PROFILES = {
     "full": Profile(seeds=(0, 1, 2)),
     "quick": Profile(seeds=(0, 1), epochs=4, max_train_rows=120, dev_prompts=12),
-    "smoke": Profile(seeds=(0, 1), max_train_rows=24, dev_prompts=6, trainer="debug"),
+    "smoke": Profile(
+        seeds=(0, 1), max_train_rows=24, dev_prompts=6, trainer="debug", extra=SMOKE_BASE
+    ),
 }
 
 
@@ -60,7 +69,7 @@ def overrides(profile: Profile, model: str, seed: int) -> dict[str, Any]:
     }
     if profile.max_train_rows is not None:
         out["vars.max_train_rows"] = profile.max_train_rows
-    return out
+    return {**out, **dict(profile.extra)}
 
 
 def base_facts(work_dir: Path) -> dict[str, Any]:
