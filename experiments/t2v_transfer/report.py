@@ -8,7 +8,11 @@ from typing import Any
 from experiments.common.figures import pyplot, save
 from experiments.common.tables import markdown_table
 
-LABELS = {"fvd": "FVD (lower is better)", "kvd": "KVD", "motion_accuracy": "motion accuracy"}
+LABELS = {
+    "fvd": "FVD (lower is better)",
+    "kvd": "KVD (lower is better)",
+    "motion_accuracy": "motion accuracy (higher is better)",
+}
 
 
 def _ci(e: dict[str, float] | None, digits: int = 3) -> str:
@@ -142,6 +146,7 @@ def sections(data: dict[str, Any], figure: str) -> list[str]:
         _setup(data),
         _agreement(s),
         _pools(s, "fvd"),
+        _pools(s, "kvd"),
         _pools(s, "motion_accuracy"),
         _runs(data),
         f"## Figure\n\n![{figure}]({figure})\n",
@@ -150,8 +155,8 @@ def sections(data: dict[str, Any], figure: str) -> list[str]:
 
 def figure(summary: dict[str, Any], path: Path) -> str:
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-    for ax, metric in zip(axes, ("fvd", "motion_accuracy")):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    for ax, metric in zip(axes, ("fvd", "kvd", "motion_accuracy")):
         m = summary["metrics"][metric]
         for p in m["pools"]:
             s, g = p["small"], p["large"]
@@ -171,7 +176,7 @@ def figure(summary: dict[str, Any], path: Path) -> str:
                 textcoords="offset points",
             )
         rho = m["spearman_stat_pools"]["value"]
-        ax.set_title(f"{LABELS[metric]}: Spearman (stat pools) {rho:.2f}")
+        ax.set_title(f"{LABELS[metric]}\nSpearman over the stat pools {rho:.2f}", fontsize=9)
         ax.set_xlabel("small model (mean over seeds)")
         ax.set_ylabel("large model (mean over seeds)")
     return save(fig, path)

@@ -51,7 +51,7 @@ SMOKE_BASE = (
     ("vars.num_inference_steps", 2),
 )
 PROFILES = {
-    "full": Profile(seeds=(0, 1, 2)),
+    "full": Profile(seeds=(0, 1, 2, 3)),
     "quick": Profile(seeds=(0, 1), epochs=4, max_train_rows=120, dev_prompts=12),
     "smoke": Profile(
         seeds=(0, 1), max_train_rows=24, dev_prompts=6, trainer="debug", extra=SMOKE_BASE
