@@ -45,7 +45,7 @@ class Profile:
 
 
 SMOKE_BASE = (
-    ("model.pretrain.max_clips", 16),
+    ("+model.pretrain.max_clips", 16),  # not in the model config: added
     ("model.pretrain.vae_steps", 2),
     ("model.pretrain.transformer_steps", 2),
     ("vars.num_inference_steps", 2),
