@@ -7,16 +7,16 @@ a small KL term), its latent scale set to make the latents' spread 1, then its t
 the clips' latents with the flow-matching loss; the text encoder stays as built. The result is
 saved with `save_pretrained` under `cache_base()/easyanimate/base/<key>`, where the key hashes
 everything that decides it (sizes, pretraining settings, the clips file's bytes, diffusers'
-version): built once (atomic rename), then reused by every job, run and test.
+version): built once (atomic rename), then reused by every job, run and test. The VAE is also
+cached on its own (`vae_cache.py`), so a base that differs only in its transformer or text
+encoder (a larger tiny model) reuses it and pays only for its transformer's pretraining.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,18 +24,12 @@ from djsandbox.atomic import atomic_paths
 from djsandbox.paths import cache_base
 from djsandbox.progress import report
 
+from .cache_keys import digest, packaged_clips, pretrain_material
 from .clips import Clip, clip_tensor, read_clips
+from .vae_cache import export_vae, load_vae, replay_vae_draws, save_vae
 
 LOG = logging.getLogger(__name__)
 PRETRAIN_FILE = "pretrain.json"
-
-
-def packaged_clips() -> Path:
-    return Path(str(resources.files("djsandbox") / "resources" / "clipart_videos" / "clips.jsonl"))
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def base_key(settings: Mapping[str, Any]) -> str:
@@ -46,19 +40,15 @@ def base_key(settings: Mapping[str, Any]) -> str:
         material: dict[str, Any] = {"path": str(Path(settings["path"]).expanduser().resolve())}
         material["transformer_path"] = settings.get("transformer_path")
     else:
-        pretrain = dict(settings["pretrain"])
-        clips = Path(str(pretrain.get("clips") or packaged_clips())).expanduser()
-        pretrain["clips"] = _file_digest(clips) if clips.is_file() else str(clips)
         material = {
             "tiny": settings["tiny"],
-            "pretrain": pretrain,
+            "pretrain": pretrain_material(settings["pretrain"]),
             "sample_size": settings["sample_size"],
             "num_frames": settings["num_frames"],
             "max_sequence_length": settings["max_sequence_length"],
             "diffusers": version("diffusers"),
         }
-    text = json.dumps(material, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return digest(material)
 
 
 def base_dir(settings: Mapping[str, Any]) -> Path:
@@ -80,6 +70,7 @@ def ensure_base(settings: Mapping[str, Any]) -> tuple[Path, bool]:
             )
         return folder, False
     if (folder / "model_index.json").is_file():
+        export_vae(settings, folder)  # a base built before the VAE cache shares its VAE too
         return folder, False
     started = time.time()
     with atomic_paths([folder]) as (tmp,):
@@ -128,6 +119,30 @@ def _train_vae(vae: Any, videos: Any, cfg: Mapping[str, Any], gen: Any) -> list[
         report(step + 1, steps, "base VAE steps", loss=losses[-1])
     vae.eval()
     return losses
+
+
+def _pretrained_vae(
+    vae: Any, settings: Mapping[str, Any], videos: Any, gen: Any
+) -> tuple[list[float], bool]:
+    """Pretrain `vae` in place and set its latent scale (the latents' spread 1), or copy in
+    the cached VAE of the same settings; (the losses, whether it was copied)."""
+    import torch
+
+    cfg = settings["pretrain"]
+    cached = load_vae(settings, vae.dtype)
+    if cached is not None:
+        vae.load_state_dict(cached.state_dict())
+        vae.register_to_config(scaling_factor=float(cached.config.scaling_factor))
+        replay_vae_draws(vae, cfg, videos, gen)  # the transformer's draws as in a full build
+        return [], True
+    losses = _train_vae(vae, videos, cfg, gen)
+    with torch.no_grad():
+        sample = videos[: min(len(videos), 32)].float() / 127.5 - 1
+        spread = float(vae.encode(sample).latent_dist.mode().std())
+        vae._clear_conv_cache()
+    vae.register_to_config(scaling_factor=1.0 / max(spread, 1e-4))
+    save_vae(vae, settings)
+    return losses, False
 
 
 def _step(optimizer: Any, sched: Any, loss: Any) -> float:
@@ -190,13 +205,8 @@ def pretrain(settings: Mapping[str, Any], out: Path) -> dict[str, Any]:
         videos = torch.stack([clip_tensor(c.video, frames, size) for c in clips])
         videos = ((videos + 1) * 127.5).round().to(torch.uint8)  # 4x less memory than floats
         cpu = time.process_time()
-        vae_losses = _train_vae(pipe.vae, videos, cfg, gen)
+        vae_losses, reused = _pretrained_vae(pipe.vae, settings, videos, gen)
         vae_cpu = time.process_time() - cpu
-        with torch.no_grad():
-            sample = videos[: min(len(videos), 32)].float() / 127.5 - 1
-            spread = float(pipe.vae.encode(sample).latent_dist.mode().std())
-            pipe.vae._clear_conv_cache()
-        pipe.vae.register_to_config(scaling_factor=1.0 / max(spread, 1e-4))
         # the VAE is final now: its latents are cached under this base's key (out.name)
         latents = encode_videos(pipe, clips, frames, size, out.name)
         embeds = encode_prompts(
@@ -209,12 +219,13 @@ def pretrain(settings: Mapping[str, Any], out: Path) -> dict[str, Any]:
     return {
         "clips": len(clips),
         "clips_path": str(clips_path),
-        "vae_steps": len(vae_losses),
+        "vae_steps": int(cfg["vae_steps"]),
+        "vae_reused": reused,
         "vae_first_loss": _window_mean(vae_losses, True),
         "vae_last_loss": _window_mean(vae_losses, False),
         "vae_cpu_seconds": round(vae_cpu, 1),
         "transformer_cpu_seconds": round(tr_cpu, 1),
-        "latent_scaling_factor": round(1.0 / max(spread, 1e-4), 5),
+        "latent_scaling_factor": round(float(pipe.vae.config.scaling_factor), 5),
         "transformer_steps": len(tr_losses),
         "transformer_first_loss": _window_mean(tr_losses, True),
         "transformer_last_loss": _window_mean(tr_losses, False),
