@@ -1,1 +1,1 @@
-"""Study 9: does the tiny EasyAnimate's single-op pool ranking hold for a larger one?"""
+"""Study 10: does the tiny EasyAnimate's single-op pool ranking hold for a larger one?"""

@@ -1,4 +1,4 @@
-"""Study 9's numbers: each model's pool ranking (mean over seeds), the Spearman between the two
+"""Study 10's numbers: each model's pool ranking (mean over seeds), the Spearman between the two
 models' rankings with a seed-bootstrap interval, how reproducible one model's ranking is from
 seed to seed, and where the random thirds land."""
 

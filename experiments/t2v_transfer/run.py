@@ -1,4 +1,4 @@
-"""Study 9, t2v_transfer: does the tiny EasyAnimate's single-op pool ranking hold for a larger one?
+"""Study 10, t2v_transfer: does the tiny EasyAnimate's single-op pool ranking hold for a larger one?
 
     nice -n 10 .venv/bin/python -m experiments.t2v_transfer.run [--quick | --smoke] [--fresh]
 
@@ -24,7 +24,7 @@ from typing import Any
 
 from experiments.common import cli
 from experiments.common.pipeline_runs import run_pipeline, shell_command
-from experiments.common.publish import Stopwatch, write_results
+from experiments.common.publish import publish_study
 
 from . import analysis, report
 
@@ -109,19 +109,16 @@ def main(argv: list[str] | None = None) -> Path:
     args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
     inv = cli.invocation(args, STUDY_DIR, "experiments.t2v_transfer.run", argv)
     profile = PROFILES[inv.profile]
-    watch, started = Stopwatch(), time.time()
+    started = time.time()
     measured = measure(profile, inv.runs_dir)
     summary = analysis.summarise(measured["pools"]["small"], measured["pools"]["large"])
     for facts in measured["bases"].values():  # built during this invocation or before it
         facts["built_now"] = facts.pop("built_at") >= started
     figure = report.figure(summary, inv.out_dir / "t2v_transfer.png")
     data = {"profile": asdict(profile), "models": MODELS, "summary": summary, **measured}
-    return write_results(
-        inv.out_dir,
-        "Study 9: text-to-video pool ranking, tiny vs larger EasyAnimate (results)",
-        inv.command,
-        inv.profile,
-        watch,
+    return publish_study(
+        inv,
+        "Study 10: text-to-video pool ranking, tiny vs larger EasyAnimate (results)",
         report.sections(data, figure),
         data,
         runs=measured["runs"],
