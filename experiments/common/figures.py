@@ -22,3 +22,29 @@ def save(fig: Any, path: Path) -> str:
     fig.savefig(path, dpi=120)
     pyplot().close(fig)
     return path.name
+
+
+def estimate_point(
+    ax: Any,
+    x: dict[str, float],
+    y: dict[str, float],
+    label: str,
+    marker: str = "o",
+    fontsize: int = 7,
+) -> None:
+    """One labelled point for two estimates ({value, low, high}): its interval on each axis."""
+    ax.errorbar(
+        x["value"],
+        y["value"],
+        xerr=[[x["value"] - x["low"]], [x["high"] - x["value"]]],
+        yerr=[[y["value"] - y["low"]], [y["high"] - y["value"]]],
+        fmt=marker,
+        capsize=2,
+    )
+    ax.annotate(
+        label,
+        (x["value"], y["value"]),
+        fontsize=fontsize,
+        xytext=(3, 3),
+        textcoords="offset points",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from experiments.common.figures import pyplot, save
+from experiments.common.figures import estimate_point, pyplot, save
 from experiments.common.tables import markdown_table
 
 LABELS = {
@@ -159,22 +159,8 @@ def figure(summary: dict[str, Any], path: Path) -> str:
     for ax, metric in zip(axes, ("fvd", "kvd", "motion_accuracy")):
         m = summary["metrics"][metric]
         for p in m["pools"]:
-            s, g = p["small"], p["large"]
-            ax.errorbar(
-                s["value"],
-                g["value"],
-                xerr=[[s["value"] - s["low"]], [s["high"] - s["value"]]],
-                yerr=[[g["value"] - g["low"]], [g["high"] - g["value"]]],
-                fmt="s" if p["pool"].startswith("random/") else "o",
-                capsize=2,
-            )
-            ax.annotate(
-                p["pool"],
-                (s["value"], g["value"]),
-                fontsize=6,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
+            marker = "s" if p["pool"].startswith("random/") else "o"
+            estimate_point(ax, p["small"], p["large"], p["pool"], marker, fontsize=6)
         rho = m["spearman_stat_pools"]["value"]
         ax.set_title(f"{LABELS[metric]}\nSpearman over the stat pools {rho:.2f}", fontsize=9)
         ax.set_xlabel("small model (mean over seeds)")

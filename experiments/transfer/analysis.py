@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from experiments.common.bootstrap import DEFAULT_LEVEL, Estimate
-from experiments.common.figures import pyplot, save
+from experiments.common.figures import estimate_point, pyplot, save
 from experiments.common.spearman import average_ranks, spearman
 from experiments.common.tables import markdown_table
 from experiments.single_op.analysis import gaps
@@ -162,22 +162,7 @@ def figure(summary: dict[str, Any], path: Path) -> str:
     ops = summary["operators"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
     for o in ops:
-        sg, lg = o["small_gap"], o["large_gap"]
-        a.errorbar(
-            sg["value"],
-            lg["value"],
-            xerr=[[sg["value"] - sg["low"]], [sg["high"] - sg["value"]]],
-            yerr=[[lg["value"] - lg["low"]], [lg["high"] - lg["value"]]],
-            fmt="o",
-            capsize=2,
-        )
-        a.annotate(
-            o["stat"],
-            (sg["value"], lg["value"]),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+        estimate_point(a, o["small_gap"], o["large_gap"], o["stat"])
         b.scatter(o["small_pool_means"], o["large_pool_means"], label=o["stat"], s=18)
     a.set_xlabel("gap, small model")
     a.set_ylabel("gap, large model")

@@ -22,19 +22,11 @@ from djsandbox.atomic import atomic_paths
 from djsandbox.paths import cache_base
 
 from .cache_keys import digest, pretrain_material
+from .settings import PRETRAIN_KEYS
 
 VAE_TINY_KEYS = ("vae_channels", "vae_layers_per_block", "vae_norm_groups", "latent_channels")
-VAE_PRETRAIN_KEYS = (
-    "clips",
-    "video_root",
-    "split",
-    "max_clips",
-    "vae_steps",
-    "vae_batch_size",
-    "vae_frames",
-    "vae_lr",
-    "seed",
-)
+# Every pretraining setting but the transformer's decides the VAE.
+VAE_PRETRAIN_KEYS = tuple(k for k in PRETRAIN_KEYS if not k.startswith("transformer_"))
 
 
 def vae_key(settings: Mapping[str, Any]) -> str:
