@@ -158,3 +158,25 @@ def test_checkpoint_of_another_base_is_refused(base, pools, tmp_path: Path) -> N
         run_infer({"checkpoint": str(fake), "prompts_path": str(CLIPS)}, tmp_path / "out")
     with pytest.raises(ValueError, match="not an EasyAnimate LoRA folder"):
         run_infer({"checkpoint": str(tmp_path), "prompts_path": str(CLIPS)}, tmp_path / "o2")
+
+
+def test_a_lora_trained_while_its_base_is_built_equals_one_over_the_cached_base(
+    pools, tmp_path: Path, monkeypatch
+) -> None:
+    """Building the tiny base reseeds torch's global RNG: a cold cache must not change the
+    LoRA (study 9's first pool once trained differently when its run built the base)."""
+    from safetensors.torch import load_file
+
+    from djsandbox.models.easyanimate.train import run_train
+
+    monkeypatch.setenv("DJSANDBOX_CACHE_DIR", str(tmp_path / "cold_cache"))
+    cfg = {"dataset_path": pools[1], "model": TEST_MODEL, "max_epochs": 1, "batch_size": 4}
+    cold_folder, cold = run_train({**cfg, "seed": 3}, tmp_path / "cold")
+    warm_folder, warm = run_train({**cfg, "seed": 3}, tmp_path / "warm")
+    assert cold["base"] == warm["base"] and cold["steps"] == warm["steps"] > 1
+    weights = [
+        load_file(str(Path(f, "adapter_model.safetensors"))) for f in (cold_folder, warm_folder)
+    ]
+    assert weights[0].keys() == weights[1].keys()
+    assert all((weights[0][k] == weights[1][k]).all() for k in weights[0])
+    assert cold["first_train_loss"] == warm["first_train_loss"]

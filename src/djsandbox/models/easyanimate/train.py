@@ -86,7 +86,6 @@ def _train(
 
     started = time.time()
     seed = int(cfg.get("seed", 42))
-    L.seed_everything(seed, workers=True, verbose=False)
     defaults = DEFAULTS_TINY if settings["size"] == "tiny" else DEFAULTS_REAL
     clips = read_clips(source, cfg.get("video_root"))
     if cfg.get("max_train_rows"):
@@ -104,6 +103,9 @@ def _train(
     size, frames = int(settings["sample_size"]), int(settings["num_frames"])
     latents = encode_videos(pipe, clips, frames, size, key)
     embeds = encode_prompts(pipe, [c.caption for c in clips], int(settings["max_sequence_length"]))
+    # Seeded here, after the base is ready: building a tiny base reseeds torch's global RNG, so
+    # a seed set before it gave the LoRA's initial weights and batch order of a cold cache.
+    L.seed_everything(seed, workers=True, verbose=False)
     train_idx, val_idx = _split(len(clips), float(cfg.get("val_ratio", 0.1)), seed)
     batch = int(cfg.get("batch_size") or defaults["batch_size"])
     workers = int(cfg.get("num_workers", 0))
