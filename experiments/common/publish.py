@@ -65,9 +65,12 @@ def machine() -> dict[str, Any]:
 
 
 class Stopwatch:
-    """Wall time and load average of a whole study run."""
+    """Wall time, load average and commit of a whole study run. The commit is read at the
+    start: it is the code that ran, and the study's own figures (written before results.md)
+    would otherwise mark the tree as changed."""
 
     def __init__(self) -> None:
+        self.commit = _commit()
         self.start = time.perf_counter()
         self.started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.load_before = os.getloadavg()
@@ -141,7 +144,7 @@ def write_results(
     meta = {
         "command": command,
         "profile": profile,
-        "commit": _commit(),
+        "commit": watch.commit,
         "machine": machine(),
         "run": watch.stamp(),
         "reused_runs": len(reused) if runs is not None else reused_runs,
