@@ -104,7 +104,7 @@ def _train(
     latents = encode_videos(pipe, clips, frames, size, key)
     embeds = encode_prompts(pipe, [c.caption for c in clips], int(settings["max_sequence_length"]))
     # Seeded here, after the base is ready: building a tiny base reseeds torch's global RNG, so
-    # a seed set before it gave the LoRA's initial weights and batch order of a cold cache.
+    # with a seed set before it, a run that built the base drew other LoRA weights and batches.
     L.seed_everything(seed, workers=True, verbose=False)
     train_idx, val_idx = _split(len(clips), float(cfg.get("val_ratio", 0.1)), seed)
     batch = int(cfg.get("batch_size") or defaults["batch_size"])
