@@ -11,7 +11,7 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from . import cache_root
 from .media_refs import ROW_FILES, named_media, resolve_media
-from .rewrite import is_text, to_tokens
+from .rewrite import is_text, run_relative, to_tokens
 
 
 def sha256_file(path: Path) -> str:
@@ -46,9 +46,7 @@ class Digests:
         digest = hashlib.sha256(own.encode())
         for name in media:
             found = resolve_media(name, path)
-            shown = name
-            if run is not None and (name == str(run) or name.startswith(f"{run}/")):
-                shown = "<run>" + name[len(str(run)) :]
+            shown = name if run is None else run_relative(name, run)
             mark = self.file(found, run) if found.is_file() else "missing"
             digest.update(f"\n{shown}\0{mark}".encode())
         return digest.hexdigest()

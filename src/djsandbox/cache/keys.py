@@ -25,6 +25,7 @@ from ..hooks.base import OUTPUT_FILE_KEYS, Hook, JobRun
 from ..paths import find_existing
 from ..redact import redact
 from .files import Digests
+from .rewrite import run_relative
 
 OUTPUT_MARK = "<output>"
 LIBRARIES = ("py-data-juicer", "torch", "lightning", "transformers")
@@ -100,17 +101,10 @@ def _normalise(value: Any, places: Places, digests: Digests) -> Any:
     path = _as_path(value, places)
     run = places.work_dir.resolve()
     if path is None or path == run or path in run.parents:  # not a file, or holds the run
-        return _relative(value, run)
+        return run_relative(value, run)  # not there yet: keyed by its place in the run
     if path.is_file():
         return {"file": digests.file(path, run)}
     return {"folder": digests.tree(path, run)}
-
-
-def _relative(value: str, run: Path) -> str:
-    """A path into this run's folder that does not exist yet keys by its place in the run."""
-    if value == str(run) or value.startswith(str(run) + "/"):
-        return "<run>" + value[len(str(run)) :]
-    return value
 
 
 def job_key(hook_name: str, hook: Hook, run: JobRun, places: Places) -> tuple[str, dict[str, Any]]:

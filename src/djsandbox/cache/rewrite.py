@@ -41,3 +41,11 @@ def from_tokens(data: bytes, targets: dict[str, Path]) -> bytes:
         return str(targets[name]).encode() if name in targets else match.group(0)
 
     return _TOKENS.sub(place, data)
+
+
+def run_relative(value: str, run: Path) -> str:
+    """A path string into the run folder `run`, keyed by its place in the run (`<run>/...`);
+    any other string as it is."""
+    if value == str(run) or value.startswith(str(run) + "/"):
+        return "<run>" + value[len(str(run)) :]
+    return value
